@@ -1,0 +1,67 @@
+//! `GET /api/api_collections` and `GET /api/api_endpoints`, paged with
+//! `page`/`per_page`.
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+use super::recipes::PER_PAGE;
+use super::wire::{ApiCollectionWire, ApiEndpointWire, decode_list};
+use super::{Client, Group, Route};
+use crate::error::{Error, Result};
+use crate::snapshot::{ApiCollection, ApiEndpoint};
+
+pub const LIST_API_COLLECTIONS: Route = Route {
+    label: "GET /api/api_collections",
+    method: Method::GET,
+    group: Group::ApiPlatform,
+};
+
+pub const LIST_API_ENDPOINTS: Route = Route {
+    label: "GET /api/api_endpoints",
+    method: Method::GET,
+    group: Group::ApiPlatform,
+};
+
+impl Client {
+    /// Every API collection.
+    pub async fn api_collections(&self) -> Result<Vec<ApiCollection>> {
+        self.paged::<ApiCollectionWire, _>(&LIST_API_COLLECTIONS, "api_collections", |c: &ApiCollection| c.id)
+            .await
+    }
+
+    /// Every API endpoint, across collections.
+    pub async fn api_endpoints(&self) -> Result<Vec<ApiEndpoint>> {
+        self.paged::<ApiEndpointWire, _>(&LIST_API_ENDPOINTS, "api_endpoints", |e: &ApiEndpoint| e.id)
+            .await
+    }
+
+    /// Walks `page=1,2,...` until a short page. A page whose ids equal the
+    /// previous page's (a server ignoring `page`) stops the walk with an
+    /// error instead of looping.
+    async fn paged<W, T>(&self, route: &Route, path: &str, id: fn(&T) -> u64) -> Result<Vec<T>>
+    where
+        W: DeserializeOwned,
+        T: From<W>,
+    {
+        let mut all = Vec::new();
+        let mut previous_ids: Vec<u64> = Vec::new();
+        for page_number in 1u32.. {
+            let query = [("page", page_number.to_string()), ("per_page", PER_PAGE.to_string())];
+            let body = self.send(route, path, &query).await?;
+            let page = decode_list::<W, T>(route.label, &body)?;
+            let ids: Vec<u64> = page.items.iter().map(id).collect();
+            if page_number > 1 && !ids.is_empty() && ids == previous_ids {
+                return Err(Error::PaginationStuck {
+                    endpoint: route.label,
+                    page: page_number,
+                });
+            }
+            all.extend(page.items);
+            if page.raw_len < PER_PAGE {
+                break;
+            }
+            previous_ids = ids;
+        }
+        Ok(all)
+    }
+}

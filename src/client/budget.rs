@@ -1,0 +1,190 @@
+//! The client-side request budget: per Workato endpoint group, at most N
+//! requests in any sliding minute, plus a "hold" set when Workato answers 429
+//! with `Retry-After`.
+//!
+//! Why not a token bucket (e.g. `governor`'s GCRA)? Workato counts requests
+//! per minute. A bucket that allows a burst of N and refills N a minute lets
+//! almost 2N through in the first minute; one that stays under N in every
+//! window must halve either its burst or its rate. A log of the last N send
+//! times gives exactly "N per any minute" with the full burst, which is what
+//! a 5,000-recipe sweep needs. It runs on tokio's clock, so tests can pause
+//! time.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Group;
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// One sliding-window budget per endpoint group, shared by every caller of
+/// the client (poller and admin route alike).
+#[derive(Debug)]
+pub struct Budget {
+    per_minute: u32,
+    groups: [Mutex<GroupState>; Group::ALL.len()],
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    /// Send times of the requests still inside the window, oldest first.
+    sent: VecDeque<Instant>,
+    /// No request before this instant (Workato's `Retry-After`).
+    hold_until: Option<Instant>,
+}
+
+impl GroupState {
+    fn forget_old(&mut self, now: Instant) {
+        while self.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+            self.sent.pop_front();
+        }
+    }
+
+    /// When the next request may go, `None` meaning now.
+    fn next_slot(&mut self, now: Instant, per_minute: u32) -> Option<Instant> {
+        self.forget_old(now);
+        let window_free = if self.sent.len() < per_minute as usize {
+            None
+        } else {
+            self.sent.front().map(|oldest| *oldest + WINDOW)
+        };
+        let held = self.hold_until.filter(|until| *until > now);
+        match (window_free, held) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl Budget {
+    pub fn new(per_minute: NonZeroU32) -> Budget {
+        Budget {
+            per_minute: per_minute.get(),
+            groups: Default::default(),
+        }
+    }
+
+    fn state(&self, group: Group) -> std::sync::MutexGuard<'_, GroupState> {
+        // A poisoned lock only means another task panicked mid-update of a
+        // queue of instants; the data is still usable.
+        self.groups[group as usize]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes one request from the group's budget, waiting as long as needed.
+    pub async fn acquire(&self, group: Group) {
+        loop {
+            match self.try_acquire(group) {
+                Ok(()) => return,
+                Err(at) => tokio::time::sleep_until(at).await,
+            }
+        }
+    }
+
+    /// Takes one request if the budget has room now; otherwise returns the
+    /// instant at which it will (for callers that prefer to answer 429 than
+    /// to wait, such as the admin route).
+    pub fn try_acquire(&self, group: Group) -> Result<(), Instant> {
+        let now = Instant::now();
+        let mut state = self.state(group);
+        match state.next_slot(now, self.per_minute) {
+            Some(at) => Err(at),
+            None => {
+                state.sent.push_back(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// Holds every request of the group until `until` (a 429's Retry-After).
+    pub fn hold(&self, group: Group, until: Instant) {
+        let mut state = self.state(group);
+        if state.hold_until.is_none_or(|current| current < until) {
+            state.hold_until = Some(until);
+        }
+    }
+
+    /// Requests the group may still send without waiting.
+    pub fn remaining(&self, group: Group) -> u32 {
+        let now = Instant::now();
+        let mut state = self.state(group);
+        state.forget_old(now);
+        if state.hold_until.is_some_and(|until| until > now) {
+            return 0;
+        }
+        self.per_minute.saturating_sub(state.sent.len() as u32)
+    }
+
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(n: u32) -> Budget {
+        Budget::new(NonZeroU32::new(n).unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn full_burst_then_one_slot_per_expired_send() {
+        let budget = budget(5);
+        let start = Instant::now();
+        for _ in 0..5 {
+            budget.acquire(Group::Recipes).await;
+        }
+        assert_eq!(Instant::now(), start, "the first five go at once");
+        assert_eq!(budget.remaining(Group::Recipes), 0);
+        assert_eq!(budget.remaining(Group::Jobs), 5, "groups are independent");
+
+        budget.acquire(Group::Recipes).await;
+        assert_eq!(
+            Instant::now() - start,
+            WINDOW,
+            "the sixth waits for the first to leave the window"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_the_budget_in_any_minute() {
+        let budget = budget(7);
+        let mut sends = Vec::new();
+        let start = Instant::now();
+        for _ in 0..40 {
+            budget.acquire(Group::Jobs).await;
+            sends.push(Instant::now() - start);
+        }
+        for (i, t) in sends.iter().enumerate() {
+            let in_window = sends[i..].iter().filter(|s| **s < *t + WINDOW).count();
+            assert!(in_window <= 7, "{in_window} sends in the minute from {t:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hold_delays_the_group_until_the_retry_after() {
+        let budget = budget(50);
+        let start = Instant::now();
+        budget.hold(Group::Connections, start + Duration::from_secs(7));
+        assert_eq!(budget.remaining(Group::Connections), 0);
+        assert_eq!(
+            budget.try_acquire(Group::Connections),
+            Err(start + Duration::from_secs(7))
+        );
+        budget.acquire(Group::Connections).await;
+        assert_eq!(Instant::now() - start, Duration::from_secs(7));
+        // A shorter hold never shortens a longer one.
+        budget.hold(Group::Connections, start + Duration::from_secs(20));
+        budget.hold(Group::Connections, start + Duration::from_secs(10));
+        assert_eq!(
+            budget.try_acquire(Group::Connections),
+            Err(start + Duration::from_secs(20))
+        );
+    }
+}

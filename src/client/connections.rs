@@ -1,0 +1,22 @@
+//! `GET /api/connections`: every connection, in one unpaged call.
+
+use reqwest::Method;
+
+use super::wire::{ConnectionWire, decode_list};
+use super::{Client, Group, Route};
+use crate::error::Result;
+use crate::snapshot::Connection;
+
+pub const LIST_CONNECTIONS: Route = Route {
+    label: "GET /api/connections",
+    method: Method::GET,
+    group: Group::Connections,
+};
+
+impl Client {
+    /// Every connection in the workspace.
+    pub async fn connections(&self) -> Result<Vec<Connection>> {
+        let body = self.send(&LIST_CONNECTIONS, "connections", &[]).await?;
+        Ok(decode_list::<ConnectionWire, Connection>(LIST_CONNECTIONS.label, &body)?.items)
+    }
+}

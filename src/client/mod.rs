@@ -1,0 +1,412 @@
+//! The Workato API client: base URL, auth, timeout and user agent, built
+//! once; one method per endpoint (in the files beside this one); paging,
+//! error mapping, the per-group budget and retries. It knows nothing of
+//! metrics: it reports each request to an [`Observer`].
+
+mod api_platform;
+mod budget;
+mod connections;
+mod probe;
+mod recipes;
+mod wire;
+mod workspace;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+
+pub use budget::Budget;
+
+use crate::config::{Auth, Config};
+use crate::error::{Error, Result};
+
+/// Workato's rate-limit groups (WORKATO_API.md); each has its own budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    Recipes,
+    Jobs,
+    Connections,
+    ApiPlatform,
+    Properties,
+    Workspace,
+}
+
+impl Group {
+    pub const ALL: [Group; 6] = [
+        Group::Recipes,
+        Group::Jobs,
+        Group::Connections,
+        Group::ApiPlatform,
+        Group::Properties,
+        Group::Workspace,
+    ];
+
+    /// The `group` label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Recipes => "recipes",
+            Group::Jobs => "jobs",
+            Group::Connections => "connections",
+            Group::ApiPlatform => "api_platform",
+            Group::Properties => "properties",
+            Group::Workspace => "workspace",
+        }
+    }
+
+    /// The privilege of an API client role (Workspace admin › API clients ›
+    /// Client roles) that this group's read endpoints need.
+    pub fn privilege(self) -> &'static str {
+        match self {
+            Group::Recipes => "Projects › Recipes › List recipes",
+            Group::Jobs => "Projects › Jobs › List jobs",
+            Group::Connections => "Projects › Connections › List connections",
+            Group::ApiPlatform => {
+                "API Platform › API collections and endpoints › List API collections, List API endpoints"
+            }
+            Group::Properties => "Projects › Project properties › Get project properties",
+            Group::Workspace => "Admin › Workspace details › Get workspace details",
+        }
+    }
+}
+
+/// One Workato route: its label in metrics (the route template), its
+/// method and the budget it draws from.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub label: &'static str,
+    pub method: Method,
+    pub group: Group,
+}
+
+/// Told about every request the client sends, for self-metrics.
+pub trait Observer: Send + Sync {
+    /// `code` is the HTTP status, or `error` when no response came back.
+    fn request_finished(&self, route: &Route, code: &str, elapsed: Duration);
+}
+
+/// An observer that ignores everything (for `check` and tests).
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn request_finished(&self, _: &Route, _: &str, _: Duration) {}
+}
+
+/// Timeouts and retry policy; the defaults are the production values.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Whole-request timeout (Workato's own is 40 s).
+    pub timeout: Duration,
+    /// Attempts per request for 429, 5xx, timeouts and connection errors.
+    pub max_attempts: u32,
+    /// First backoff when Workato gives no `Retry-After`; doubles each time.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// A `Retry-After` longer than this fails the request at once (the group
+    /// stays on hold) instead of holding the caller.
+    pub max_retry_after: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A Workato API client for one workspace. Cheap to clone; clones share the
+/// connection pool and the budget.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    api_root: Url,
+    budget: Budget,
+    options: ClientOptions,
+    observer: Arc<dyn Observer>,
+    /// Set while Workato rejects the token, so "token rejected" is logged
+    /// once per episode, not once per request.
+    token_rejected: AtomicBool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api_root", &self.inner.api_root.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds the client from the exporter's configuration.
+    pub fn new(config: &Config, observer: Arc<dyn Observer>) -> Result<Client> {
+        Client::with_options(
+            &config.base_url,
+            &config.auth,
+            config.requests_per_minute,
+            ClientOptions::default(),
+            observer,
+        )
+    }
+
+    pub fn with_options(
+        base_url: &Url,
+        auth: &Auth,
+        requests_per_minute: std::num::NonZeroU32,
+        options: ClientOptions,
+        observer: Arc<dyn Observer>,
+    ) -> Result<Client> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let secret_header = |value: &str| {
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                Error::Config("the Workato API token contains characters not allowed in an HTTP header".into())
+            })?;
+            value.set_sensitive(true);
+            Ok::<_, Error>(value)
+        };
+        match auth {
+            Auth::Bearer(token) => {
+                headers.insert(
+                    header::AUTHORIZATION,
+                    secret_header(&format!("Bearer {}", token.expose_secret()))?,
+                );
+            }
+            Auth::Legacy { email, token } => {
+                let email = HeaderValue::from_str(email)
+                    .map_err(|_| Error::Config("--workato.email: not a valid header value".into()))?;
+                headers.insert("x-user-email", email);
+                headers.insert("x-user-token", secret_header(token.expose_secret())?);
+            }
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("workato_exporter/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let mut api_root = base_url.clone();
+        if !api_root.path().ends_with('/') {
+            let path = format!("{}/", api_root.path());
+            api_root.set_path(&path);
+        }
+        let api_root = api_root
+            .join("api/")
+            .map_err(|e| Error::Config(format!("--workato.base-url: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api_root,
+                budget: Budget::new(requests_per_minute),
+                options,
+                observer,
+                token_rejected: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The shared per-group budget.
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
+    }
+
+    /// Sends one request within the budget, retrying 429, 5xx, timeouts and
+    /// connection errors, and returns the body of a 2xx answer.
+    pub(crate) async fn send(&self, route: &Route, path: &str, query: &[(&str, String)]) -> Result<Bytes> {
+        let inner = &self.inner;
+        let url = inner
+            .api_root
+            .join(path)
+            .map_err(|e| Error::Config(format!("bad API path {path}: {e}")))?;
+        let mut attempt = 1;
+        loop {
+            inner.budget.acquire(route.group).await;
+            let started = Instant::now();
+            let outcome = self.attempt(route, url.clone(), query).await;
+            let code = match &outcome {
+                Ok((status, _, _)) => status.as_str().to_string(),
+                Err(_) => "error".to_string(),
+            };
+            inner.observer.request_finished(route, &code, started.elapsed());
+
+            let retry_in = match outcome {
+                Ok((status, _, body)) if status.is_success() => {
+                    if inner.token_rejected.swap(false, Ordering::Relaxed) {
+                        tracing::info!("Workato accepts the API token again");
+                    }
+                    return Ok(body);
+                }
+                Ok((StatusCode::UNAUTHORIZED, _, _)) => {
+                    if !inner.token_rejected.swap(true, Ordering::Relaxed) {
+                        tracing::error!(
+                            endpoint = route.label,
+                            "token rejected: Workato answered 401 Unauthorized; check WORKATO_API_TOKEN or --workato.token-file (polling goes on)"
+                        );
+                    }
+                    return Err(Error::Unauthorized { endpoint: route.label });
+                }
+                Ok((StatusCode::FORBIDDEN, _, _)) => {
+                    return Err(Error::Forbidden {
+                        endpoint: route.label,
+                        group: route.group,
+                    });
+                }
+                Ok((StatusCode::TOO_MANY_REQUESTS, headers, _)) => {
+                    let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt));
+                    inner.budget.hold(route.group, Instant::now() + wait);
+                    tracing::warn!(
+                        endpoint = route.label,
+                        ?wait,
+                        attempt,
+                        "Workato throttled the request (429)"
+                    );
+                    if attempt >= inner.options.max_attempts || wait > inner.options.max_retry_after {
+                        return Err(Error::Throttled {
+                            endpoint: route.label,
+                            retry_after: wait,
+                        });
+                    }
+                    // The hold makes `acquire` wait; nothing more to sleep here.
+                    Duration::ZERO
+                }
+                Ok((status, _, body)) if status.is_server_error() && attempt < inner.options.max_attempts => {
+                    tracing::warn!(
+                        endpoint = route.label,
+                        status = status.as_u16(),
+                        message = wire::error_message(&body),
+                        attempt,
+                        "Workato server error; retrying"
+                    );
+                    self.backoff(attempt)
+                }
+                Ok((status, _, body)) => {
+                    return Err(Error::Status {
+                        endpoint: route.label,
+                        status: status.as_u16(),
+                        message: wire::error_message(&body),
+                    });
+                }
+                Err(error) if attempt < inner.options.max_attempts => {
+                    tracing::warn!(endpoint = route.label, %error, attempt, "request to Workato failed; retrying");
+                    self.backoff(attempt)
+                }
+                Err(error) => return Err(error),
+            };
+            attempt += 1;
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        route: &Route,
+        url: Url,
+        query: &[(&str, String)],
+    ) -> Result<(StatusCode, HeaderMap, Bytes)> {
+        let timeout = self.inner.options.timeout;
+        let transport = |e: reqwest::Error| Error::Transport {
+            endpoint: route.label,
+            reason: if e.is_timeout() {
+                format!("timed out after {timeout:?}")
+            } else {
+                error_chain(&e.without_url())
+            },
+        };
+        let response = self
+            .inner
+            .http
+            .request(route.method.clone(), url)
+            .query(query)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok((status, headers, body))
+    }
+
+    /// Exponential backoff with jitter: base·2^(attempt-1), scaled by a
+    /// random factor in [0.5, 1.5), capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let options = &self.inner.options;
+        let exp = options
+            .backoff_base
+            .saturating_mul(1 << (attempt.saturating_sub(1)).min(16));
+        exp.mul_f64(0.5 + fastrand::f64()).min(options.backoff_max)
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// An error and its sources on one line (reqwest's own message is terse).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("17"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(17)));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_str(&soon).unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn every_group_names_a_privilege() {
+        for group in Group::ALL {
+            assert!(group.privilege().contains('›'), "{group:?}");
+        }
+    }
+}

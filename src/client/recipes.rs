@@ -1,0 +1,56 @@
+//! `GET /api/recipes`: every recipe with its state and lifetime counters.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+
+use super::wire::{RecipeWire, decode_list};
+use super::{Client, Group, Route};
+use crate::error::{Error, Result};
+use crate::snapshot::Recipe;
+
+pub const LIST_RECIPES: Route = Route {
+    label: "GET /api/recipes",
+    method: Method::GET,
+    group: Group::Recipes,
+};
+
+/// Workato's largest page; a shorter page is the last one.
+pub const PER_PAGE: usize = 100;
+
+impl Client {
+    /// Every recipe in the workspace, in `ceil(N/100)` calls.
+    ///
+    /// The list is newest first; each page after the first asks for ids
+    /// below the lowest id seen (`since_id`), a cursor that neither skips
+    /// nor repeats recipes when some are created or deleted mid-walk, as
+    /// `page=N` would.
+    pub async fn recipes(&self) -> Result<Vec<Recipe>> {
+        let mut recipes = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<u64> = None;
+        for page_number in 1.. {
+            let mut query = vec![("per_page", PER_PAGE.to_string()), ("exclude_code", "true".to_string())];
+            if let Some(since_id) = cursor {
+                query.push(("since_id", since_id.to_string()));
+            }
+            let body = self.send(&LIST_RECIPES, "recipes", &query).await?;
+            let page = decode_list::<RecipeWire, Recipe>(LIST_RECIPES.label, &body)?;
+            let lowest = page.items.iter().map(|r| r.id).min();
+            recipes.extend(page.items.into_iter().filter(|r| seen.insert(r.id)));
+            if page.raw_len < PER_PAGE {
+                break;
+            }
+            match lowest {
+                Some(low) if cursor.is_none_or(|c| low < c) => cursor = Some(low),
+                _ => {
+                    return Err(Error::PaginationStuck {
+                        endpoint: LIST_RECIPES.label,
+                        page: page_number,
+                    });
+                }
+            }
+        }
+        Ok(recipes)
+    }
+}

@@ -1,0 +1,415 @@
+//! Command line and environment, turned into a validated [`Config`].
+//!
+//! `Cli` is what clap parses (raw text, flag names fixed by DESIGN.md); every
+//! value that can be wrong is checked here, once, so the rest of the program
+//! holds typed values: a `Url`, `Duration`s, a `SocketAddr`, a secret token.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use reqwest::Url;
+use secrecy::SecretString;
+
+use crate::error::Error;
+
+/// Environment variable holding the Workato API token itself.
+pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workato_exporter",
+    version,
+    about = "Prometheus exporter for the Workato integration platform",
+    after_help = "The Workato token comes from the WORKATO_API_TOKEN environment variable or --workato.token-file."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub args: Args,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Call each Workato endpoint group once with the configured credentials
+    /// and print what the API client may and may not read.
+    Check,
+}
+
+/// Flags shared by the exporter and its subcommands.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Workato host root, e.g. https://www.workato.com (overrides --workato.region).
+    #[arg(long = "workato.base-url", env = "WORKATO_BASE_URL", value_name = "URL", global = true, value_parser = parse_base_url)]
+    pub base_url: Option<Url>,
+
+    /// Workato data center.
+    #[arg(long = "workato.region", env = "WORKATO_REGION", value_name = "REGION", default_value = "us", global = true, value_parser = parse_region)]
+    pub region: Region,
+
+    /// File holding the Workato API token (instead of WORKATO_API_TOKEN).
+    #[arg(long = "workato.token-file", value_name = "PATH", global = true)]
+    pub token_file: Option<PathBuf>,
+
+    /// Email for legacy header auth (X-USER-EMAIL + X-USER-TOKEN); unset means Bearer auth.
+    #[arg(
+        long = "workato.email",
+        env = "WORKATO_API_EMAIL",
+        value_name = "EMAIL",
+        global = true
+    )]
+    pub email: Option<String>,
+
+    /// Name of the workspace, the `workspace` label on every series.
+    #[arg(
+        long = "workato.workspace",
+        env = "WORKATO_WORKSPACE",
+        value_name = "NAME",
+        default_value = "default",
+        global = true
+    )]
+    pub workspace: String,
+
+    /// Client-side budget of requests a minute for each Workato endpoint group.
+    #[arg(long = "workato.requests-per-minute", env = "WORKATO_REQUESTS_PER_MINUTE", value_name = "N", default_value = "50", global = true, value_parser = parse_budget)]
+    pub requests_per_minute: NonZeroU32,
+
+    /// Address to serve /metrics on (`:9862` means every interface).
+    #[arg(long = "web.listen-address", env = "WORKATO_EXPORTER_LISTEN_ADDRESS", value_name = "ADDR", default_value = ":9862", global = true, value_parser = parse_listen_address)]
+    pub listen_address: SocketAddr,
+
+    /// Path of the metrics endpoint.
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", global = true, value_parser = parse_path)]
+    pub telemetry_path: String,
+
+    /// How often recipes, connections and API platform are polled.
+    #[arg(long = "poll.interval", env = "WORKATO_POLL_INTERVAL", value_name = "DURATION", default_value = "60s", global = true, value_parser = parse_interval)]
+    pub poll_interval: Duration,
+
+    /// How often workspace details (users/me) are polled.
+    #[arg(long = "poll.workspace-interval", value_name = "DURATION", default_value = "15m", global = true, value_parser = parse_interval)]
+    pub workspace_interval: Duration,
+
+    /// Log level or tracing filter (RUST_LOG wins when set).
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// Workato's data centers (WORKATO_API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    Us,
+    Eu,
+    Jp,
+    Sg,
+    Au,
+    Il,
+    Kr,
+    Cn,
+    Trial,
+}
+
+impl Region {
+    const ALL: [(&'static str, Region, &'static str); 9] = [
+        ("us", Region::Us, "https://www.workato.com"),
+        ("eu", Region::Eu, "https://app.eu.workato.com"),
+        ("jp", Region::Jp, "https://app.jp.workato.com"),
+        ("sg", Region::Sg, "https://app.sg.workato.com"),
+        ("au", Region::Au, "https://app.au.workato.com"),
+        ("il", Region::Il, "https://app.il.workato.com"),
+        ("kr", Region::Kr, "https://app.kr.workato.com"),
+        ("cn", Region::Cn, "https://app.workatoapp.cn"),
+        ("trial", Region::Trial, "https://app.trial.workato.com"),
+    ];
+
+    /// The host root of this data center.
+    pub fn base_url(self) -> Url {
+        let (_, _, url) = Self::ALL
+            .iter()
+            .find(|(_, region, _)| *region == self)
+            .expect("every region is in the table");
+        Url::parse(url).expect("region URLs are valid")
+    }
+}
+
+fn parse_region(text: &str) -> Result<Region, String> {
+    Region::ALL
+        .iter()
+        .find(|(name, _, _)| name.eq_ignore_ascii_case(text.trim()))
+        .map(|(_, region, _)| *region)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Region::ALL.iter().map(|(name, _, _)| *name).collect();
+            format!("expected one of {}", names.join(", "))
+        })
+}
+
+fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("{e}; expected a URL like https://www.workato.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http or https URL with a host, like https://www.workato.com".into());
+    }
+    if url.path().trim_end_matches('/').ends_with("/api") {
+        return Err("give the host root (https://www.workato.com) without /api; the exporter adds /api/...".into());
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL may not carry a query string or credentials".into());
+    }
+    Ok(url)
+}
+
+fn parse_budget(text: &str) -> Result<NonZeroU32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=600).contains(n))
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| "expected a whole number of requests a minute from 1 to 600".into())
+}
+
+fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    let expected = || "expected HOST:PORT with an IP address, or :PORT for every interface".to_string();
+    if let Some(port) = text.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| expected())?;
+        return Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| expected())?;
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    text.parse().map_err(|_| expected())
+}
+
+fn parse_path(text: &str) -> Result<String, String> {
+    if text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' ']) {
+        Ok(text.to_string())
+    } else {
+        Err("expected an absolute path such as /metrics".into())
+    }
+}
+
+/// Durations as `500ms`, `5s`, `2m`, `1h` (humantime), at least one second
+/// for poll intervals so a typo cannot hammer Workato.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("{e}; expected a duration such as 500ms, 5s, 2m or 1h"))
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(1) {
+        return Err("expected an interval of at least 1s, such as 30s, 2m or 1h".into());
+    }
+    Ok(duration)
+}
+
+/// How the client proves who it is to Workato.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>` (API clients).
+    Bearer(SecretString),
+    /// Legacy `X-USER-EMAIL` + `X-USER-TOKEN` headers.
+    Legacy { email: String, token: SecretString },
+}
+
+/// The exporter's validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: Url,
+    pub auth: Auth,
+    pub workspace: String,
+    pub requests_per_minute: NonZeroU32,
+    pub listen_address: SocketAddr,
+    pub telemetry_path: String,
+    pub poll_interval: Duration,
+    pub workspace_interval: Duration,
+}
+
+impl Config {
+    /// Validates the parsed flags. `env_token` is the value of
+    /// `WORKATO_API_TOKEN`, passed in so tests need not touch the process
+    /// environment. `--workato.token-file` wins over the variable.
+    pub fn from_args(args: &Args, env_token: Option<String>) -> Result<Config, Error> {
+        let token = match &args.token_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("--workato.token-file: cannot read {}: {e}", path.display())))?;
+                let token = text.trim().to_string();
+                if token.is_empty() {
+                    return Err(Error::Config(format!(
+                        "--workato.token-file: {} is empty; it must hold the Workato API token",
+                        path.display()
+                    )));
+                }
+                token
+            }
+            None => match env_token.map(|t| t.trim().to_string()) {
+                Some(token) if !token.is_empty() => token,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "no Workato API token: set {TOKEN_ENV} or --workato.token-file PATH"
+                    )));
+                }
+            },
+        };
+        if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::Config(format!(
+                "the Workato API token (from {}) contains whitespace or control characters",
+                if args.token_file.is_some() {
+                    "--workato.token-file"
+                } else {
+                    TOKEN_ENV
+                }
+            )));
+        }
+        let token = SecretString::from(token);
+        let auth = match args.email.as_deref().map(str::trim) {
+            Some(email) if !email.is_empty() => Auth::Legacy {
+                email: email.to_string(),
+                token,
+            },
+            _ => Auth::Bearer(token),
+        };
+        if args.workspace.trim().is_empty() {
+            return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
+        }
+        Ok(Config {
+            base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
+            auth,
+            workspace: args.workspace.trim().to_string(),
+            requests_per_minute: args.requests_per_minute,
+            listen_address: args.listen_address,
+            telemetry_path: args.telemetry_path.clone(),
+            poll_interval: args.poll_interval,
+            workspace_interval: args.workspace_interval,
+        })
+    }
+}
+
+/// Parses the command line, reducing any usage error to the one line that
+/// names the flag and what it accepts. Help and version pass through.
+pub fn parse_cli<I, T>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(argv)
+}
+
+/// The first line of a clap error, without colour codes, e.g.
+/// `error: invalid value 'xx' for '--workato.region <REGION>': expected one of us, eu, ...`.
+pub fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let line = rendered.lines().next().unwrap_or("error: invalid command line");
+    line.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut argv = vec!["workato_exporter"];
+        argv.extend_from_slice(extra);
+        parse_cli(argv).expect("valid command line").args
+    }
+
+    #[test]
+    fn every_region_has_its_documented_host() {
+        assert_eq!(Region::Us.base_url().as_str(), "https://www.workato.com/");
+        assert_eq!(parse_region("EU"), Ok(Region::Eu));
+        assert_eq!(
+            parse_region("cn").map(Region::base_url).ok().map(String::from),
+            Some("https://app.workatoapp.cn/".into())
+        );
+        assert_eq!(Region::ALL.len(), 9);
+        let error = parse_region("mars").unwrap_err();
+        assert!(error.contains("us, eu, jp, sg, au, il, kr, cn, trial"), "{error}");
+    }
+
+    #[test]
+    fn go_style_listen_address_means_every_interface() {
+        assert_eq!(parse_listen_address(":9862"), Ok("0.0.0.0:9862".parse().unwrap()));
+        assert_eq!(parse_listen_address("127.0.0.1:1"), Ok("127.0.0.1:1".parse().unwrap()));
+        assert_eq!(
+            parse_listen_address("localhost:80"),
+            Ok("127.0.0.1:80".parse().unwrap())
+        );
+        assert!(parse_listen_address("nowhere").is_err());
+    }
+
+    #[test]
+    fn base_url_must_be_the_host_root() {
+        assert!(parse_base_url("https://www.workato.com").is_ok());
+        assert!(
+            parse_base_url("https://www.workato.com/api")
+                .unwrap_err()
+                .contains("without /api")
+        );
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn durations_accept_the_documented_forms() {
+        for (text, secs) in [("500ms", 0.5), ("5s", 5.0), ("2m", 120.0), ("1h", 3600.0)] {
+            assert_eq!(parse_duration(text).map(|d| d.as_secs_f64()), Ok(secs));
+        }
+        assert!(parse_interval("500ms").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn token_from_env_and_file_and_never_in_debug() {
+        let config = Config::from_args(&args(&[]), Some("sekrit-token".into())).unwrap();
+        assert!(matches!(config.auth, Auth::Bearer(_)));
+        assert!(!format!("{config:?}").contains("sekrit-token"));
+
+        let dir = std::env::temp_dir().join(format!("we-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let file_arg = file.to_str().unwrap();
+        let config = Config::from_args(&args(&["--workato.token-file", file_arg]), Some("env".into())).unwrap();
+        match &config.auth {
+            Auth::Bearer(token) => assert_eq!(secrecy::ExposeSecret::expose_secret(token), "from-file"),
+            other => panic!("expected bearer auth, got {other:?}"),
+        }
+
+        let legacy = Config::from_args(&args(&["--workato.email", "ops@example.com"]), Some("t".into())).unwrap();
+        assert!(matches!(legacy.auth, Auth::Legacy { ref email, .. } if email == "ops@example.com"));
+    }
+
+    #[test]
+    fn missing_token_names_both_sources() {
+        let error = Config::from_args(&args(&[]), None).unwrap_err().to_string();
+        assert!(
+            error.contains(TOKEN_ENV) && error.contains("--workato.token-file"),
+            "{error}"
+        );
+        let error = Config::from_args(&args(&["--workato.token-file", "/nonexistent/token"]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--workato.token-file") && error.contains("/nonexistent/token"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn usage_errors_fit_on_one_line_naming_the_flag() {
+        let error = parse_cli(["workato_exporter", "--workato.region", "mars"]).unwrap_err();
+        let line = one_line(&error);
+        assert!(line.contains("--workato.region") && line.contains("trial"), "{line}");
+        let error = parse_cli(["workato_exporter", "--poll.interval", "soon"]).unwrap_err();
+        let line = one_line(&error);
+        assert!(line.contains("--poll.interval") && line.contains("2m"), "{line}");
+        assert_eq!(error.exit_code(), 2);
+    }
+}

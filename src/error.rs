@@ -1,0 +1,80 @@
+//! The crate's one error type. Every failure the exporter can meet while
+//! talking to Workato or reading its configuration is a variant here, and
+//! each variant has a short `kind()` used as a metric label and in `check`.
+
+use std::time::Duration;
+
+use crate::client::Group;
+
+/// Everything that can go wrong in the exporter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or environment variable holds a value we cannot use.
+    #[error("{0}")]
+    Config(String),
+
+    /// Workato answered 401: the token is wrong, revoked or expired.
+    #[error("Workato rejected the API token (HTTP 401) on {endpoint}")]
+    Unauthorized { endpoint: &'static str },
+
+    /// Workato answered 403: the API client's role lacks a privilege.
+    #[error(
+        "Workato refused {endpoint} (HTTP 403): the API client's role lacks the privilege {privilege:?}",
+        privilege = group.privilege()
+    )]
+    Forbidden { endpoint: &'static str, group: Group },
+
+    /// Workato kept answering 429 after our retries, or asked us to wait
+    /// longer than we are willing to hold a poll.
+    #[error("Workato throttled {endpoint} (HTTP 429); retry after {retry_after:?}")]
+    Throttled {
+        endpoint: &'static str,
+        retry_after: Duration,
+    },
+
+    /// Any other non-success status from Workato, with its `message`.
+    #[error("Workato answered HTTP {status} on {endpoint}: {message}")]
+    Status {
+        endpoint: &'static str,
+        status: u16,
+        message: String,
+    },
+
+    /// The request did not complete: connection refused, DNS, TLS, timeout.
+    #[error("could not reach Workato on {endpoint}: {reason}")]
+    Transport { endpoint: &'static str, reason: String },
+
+    /// The body was not the JSON shape the endpoint documents.
+    #[error("malformed reply from Workato on {endpoint}: {reason}")]
+    Decode { endpoint: &'static str, reason: String },
+
+    /// A paginated walk returned the same page twice and would loop forever.
+    #[error("pagination of {endpoint} does not advance (page {page} repeats the previous one)")]
+    PaginationStuck { endpoint: &'static str, page: u32 },
+
+    /// The HTTP listener could not be bound.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        address: std::net::SocketAddr,
+        reason: String,
+    },
+}
+
+impl Error {
+    /// A stable, low-cardinality name for the error, for logs and labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::Forbidden { .. } => "forbidden",
+            Error::Throttled { .. } => "throttled",
+            Error::Status { .. } => "status",
+            Error::Transport { .. } => "transport",
+            Error::Decode { .. } => "decode",
+            Error::PaginationStuck { .. } => "pagination",
+            Error::Listen { .. } => "listen",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,253 @@
+//! The HTTP surface: `/metrics` (or `--web.telemetry-path`), `/healthz`,
+//! `/readyz` and a landing page, served by hyper 1 over HTTP/1.1. Nothing
+//! here calls Workato; every answer is built from the current snapshot.
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
+use crate::snapshot::{Collector, SharedSnapshot};
+
+/// How long open connections get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// What request handlers read.
+pub struct State {
+    pub metrics: Arc<Metrics>,
+    pub snapshot: Arc<SharedSnapshot>,
+    pub telemetry_path: String,
+    pub workspace: String,
+    pub base_url: String,
+}
+
+type Body = Full<Bytes>;
+
+/// Serves until `shutdown` is cancelled, then lets open connections finish
+/// for up to [`SHUTDOWN_GRACE`].
+pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // rather than spin.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let state = Arc::clone(&state);
+        let service = service_fn(move |request| {
+            let state = Arc::clone(&state);
+            async move { Ok::<_, Infallible>(handle(&state, request, peer)) }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
+}
+
+fn handle(state: &State, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+    let path = request.uri().path();
+    let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let response = match path {
+        p if p == state.telemetry_path && is_read => metrics(state, &request),
+        "/healthz" if is_read => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
+        "/readyz" if is_read => readyz(state),
+        "/" if is_read => landing(state),
+        p if p == state.telemetry_path || matches!(p, "/healthz" | "/readyz" | "/") => {
+            let mut response = json_message(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("method {} not allowed on {p}; use GET", request.method()),
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            response
+        }
+        p => json_message(StatusCode::NOT_FOUND, &format!("not found: {p}")),
+    };
+    if *request.method() == Method::HEAD {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Body::default());
+    }
+    response
+}
+
+fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
+    let body = state.metrics.encode();
+    let mut response = if accepts_gzip(request) {
+        let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
+        match encoder.write_all(&body).and_then(|()| encoder.finish()) {
+            Ok(compressed) => {
+                let mut response = text(StatusCode::OK, TEXT_CONTENT_TYPE, compressed);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                response
+            }
+            Err(error) => {
+                tracing::warn!(%error, "gzip failed; serving uncompressed");
+                text(StatusCode::OK, TEXT_CONTENT_TYPE, body)
+            }
+        }
+    } else {
+        text(StatusCode::OK, TEXT_CONTENT_TYPE, body)
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// True when `Accept-Encoding` lists gzip with a non-zero quality.
+fn accepts_gzip(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let zero_quality = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !zero_quality
+        })
+}
+
+fn readyz(state: &State) -> Response<Body> {
+    let snapshot = state.snapshot.load();
+    if snapshot.ready() {
+        return text(StatusCode::OK, "application/json", br#"{"status":"ready"}"#.to_vec());
+    }
+    let waiting: Vec<&str> = Collector::ALL
+        .iter()
+        .filter(|c| snapshot.collectors.get(c).is_none_or(|s| s.last_success.is_none()))
+        .map(|c| c.name())
+        .collect();
+    json_message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("waiting for a first successful poll of: {}", waiting.join(", ")),
+    )
+}
+
+fn landing(state: &State) -> Response<Body> {
+    let snapshot = state.snapshot.load();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let mut rows = String::new();
+    for collector in Collector::ALL {
+        let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();
+        let outcome = match (&status.last_attempt, status.up) {
+            (None, _) => "not polled yet".to_string(),
+            (Some(_), true) => "ok".to_string(),
+            (Some(_), false) => format!("failing: {}", status.last_error.unwrap_or_default()),
+        };
+        let age = status
+            .last_success
+            .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
+            .unwrap_or_else(|| "never".into());
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            collector.name(),
+            escape_html(&outcome),
+            age
+        ));
+    }
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Workato exporter</title></head><body>\n\
+         <h1>Workato exporter</h1>\n\
+         <p>Version {version} ({revision}), workspace <b>{workspace}</b>, polling {base_url}.</p>\n\
+         <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>\n\
+         <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n\
+         </body></html>\n",
+        version = env!("CARGO_PKG_VERSION"),
+        revision = crate::metrics::REVISION,
+        workspace = escape_html(&state.workspace),
+        base_url = escape_html(&state.base_url),
+        path = escape_html(&state.telemetry_path),
+    );
+    text(StatusCode::OK, "text/html; charset=utf-8", page.into_bytes())
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Errors everywhere are JSON `{"message": "..."}`, like Workato's own.
+pub fn json_message(status: StatusCode, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    text(status, "application/json", body.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_html;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<b>\"x\" & 'y'</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+        );
+    }
+}

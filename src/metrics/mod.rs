@@ -1,0 +1,145 @@
+//! The exporter's own registry: the workspace families rendered from the
+//! snapshot, self-metrics about talking to Workato and polling, build info,
+//! and process metrics. Nothing is registered in prometheus's global
+//! default registry.
+
+mod workspace;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
+
+pub use workspace::{BudgetView, WorkspaceCollector};
+
+use crate::client::{Observer, Route};
+use crate::snapshot::{Collector, SharedSnapshot};
+
+/// The Content-Type of the exposition we serve.
+pub const TEXT_CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+
+/// The git revision the binary was built from (see build.rs).
+pub const REVISION: &str = env!("WORKATO_EXPORTER_REVISION");
+
+/// Self-metrics the client and poller update as they work.
+pub struct SelfMetrics {
+    api_requests: CounterVec,
+    api_request_duration: HistogramVec,
+    collector_duration: HistogramVec,
+}
+
+impl SelfMetrics {
+    /// Records how long one poll of a collector took.
+    pub fn observe_poll(&self, collector: Collector, elapsed: Duration) {
+        self.collector_duration
+            .with_label_values(&[collector.name()])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl Observer for SelfMetrics {
+    fn request_finished(&self, route: &Route, code: &str, elapsed: Duration) {
+        self.api_requests.with_label_values(&[route.label, code]).inc();
+        self.api_request_duration
+            .with_label_values(&[route.label])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The registry and the handles that feed it.
+pub struct Metrics {
+    registry: Registry,
+    pub self_metrics: Arc<SelfMetrics>,
+}
+
+impl Metrics {
+    /// Builds the registry. The workspace collector is added separately
+    /// (`register_workspace`) because it needs the client's budget, and the
+    /// client needs `self_metrics` first.
+    pub fn new(workspace: &str) -> Metrics {
+        let registry = Registry::new();
+        let ws = |opts: Opts| opts.const_label("workspace", workspace);
+        let api_requests = CounterVec::new(
+            ws(Opts::new(
+                "workato_api_requests_total",
+                "Requests the exporter sent to Workato, by route template and HTTP status (error when no response came back).",
+            )),
+            &["endpoint", "code"],
+        )
+        .expect("valid metric");
+        let api_request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "workato_api_request_duration_seconds",
+                "Latency of requests to Workato, by route template.",
+            )
+            .const_label("workspace", workspace)
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            &["endpoint"],
+        )
+        .expect("valid metric");
+        let collector_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "workato_collector_duration_seconds",
+                "Time one poll of a collector took, waits for the rate budget included.",
+            )
+            .const_label("workspace", workspace)
+            .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]),
+            &["collector"],
+        )
+        .expect("valid metric");
+        let build_info = GaugeVec::new(
+            Opts::new(
+                "workato_exporter_build_info",
+                "Version and git revision of the running exporter; always 1.",
+            ),
+            &["version", "revision"],
+        )
+        .expect("valid metric");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), REVISION])
+            .set(1.0);
+
+        for collector in [
+            Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(api_request_duration.clone()),
+            Box::new(collector_duration.clone()),
+            Box::new(build_info),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ] {
+            registry.register(collector).expect("self-metrics have distinct names");
+        }
+        Metrics {
+            registry,
+            self_metrics: Arc::new(SelfMetrics {
+                api_requests,
+                api_request_duration,
+                collector_duration,
+            }),
+        }
+    }
+
+    /// Adds the families rendered from the snapshot.
+    pub fn register_workspace(
+        &self,
+        workspace: &str,
+        snapshot: Arc<SharedSnapshot>,
+        budget: Option<Arc<dyn BudgetView>>,
+    ) {
+        let collector = WorkspaceCollector::new(workspace, snapshot, budget);
+        self.registry
+            .register(Box::new(collector))
+            .expect("workspace families do not clash with self-metrics");
+    }
+
+    /// The text exposition (format 0.0.4) of everything registered.
+    pub fn encode(&self) -> Vec<u8> {
+        let families = self.registry.gather();
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
+            // Only a family with an invalid name could fail; never expected,
+            // but a scrape must not panic.
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        buffer
+    }
+}

@@ -1,0 +1,172 @@
+//! Background polling: one task per collector, each on its own interval.
+//!
+//! `poll_once` is the unit of work (fetch one resource, publish it into the
+//! snapshot, record the outcome) and is what tests call; `run` only
+//! schedules, logs changes of outcome and stops on shutdown. A failed poll
+//! leaves the previous data in place and marks the collector down.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::metrics::SelfMetrics;
+use crate::snapshot::{ApiPlatform, Collector, SharedSnapshot, Snapshot};
+
+/// Poll intervals.
+#[derive(Debug, Clone)]
+pub struct Intervals {
+    /// Recipes, connections and API platform.
+    pub resources: Duration,
+    /// Workspace details (users/me), which rarely change.
+    pub workspace: Duration,
+}
+
+impl Intervals {
+    fn of(&self, collector: Collector) -> Duration {
+        match collector {
+            Collector::Workspace => self.workspace,
+            Collector::Recipes | Collector::Connections | Collector::ApiPlatform => self.resources,
+        }
+    }
+}
+
+pub struct Poller {
+    client: Client,
+    snapshot: Arc<SharedSnapshot>,
+    metrics: Arc<SelfMetrics>,
+    intervals: Intervals,
+}
+
+/// What one successful poll brings back.
+enum Fetched {
+    Workspace(crate::snapshot::WorkspaceInfo),
+    Recipes(Vec<crate::snapshot::Recipe>),
+    Connections(Vec<crate::snapshot::Connection>),
+    ApiPlatform(ApiPlatform),
+}
+
+impl Fetched {
+    fn publish(self, snapshot: &mut Snapshot) {
+        match self {
+            Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
+            Fetched::Recipes(r) => snapshot.recipes = Arc::new(r),
+            Fetched::Connections(c) => snapshot.connections = Arc::new(c),
+            Fetched::ApiPlatform(a) => snapshot.api_platform = Arc::new(a),
+        }
+    }
+}
+
+impl Poller {
+    pub fn new(
+        client: Client,
+        snapshot: Arc<SharedSnapshot>,
+        metrics: Arc<SelfMetrics>,
+        intervals: Intervals,
+    ) -> Poller {
+        Poller {
+            client,
+            snapshot,
+            metrics,
+            intervals,
+        }
+    }
+
+    async fn fetch(&self, collector: Collector) -> Result<Fetched> {
+        Ok(match collector {
+            Collector::Workspace => Fetched::Workspace(self.client.workspace().await?),
+            Collector::Recipes => Fetched::Recipes(self.client.recipes().await?),
+            Collector::Connections => Fetched::Connections(self.client.connections().await?),
+            Collector::ApiPlatform => Fetched::ApiPlatform(ApiPlatform {
+                collections: self.client.api_collections().await?,
+                endpoints: self.client.api_endpoints().await?,
+            }),
+        })
+    }
+
+    /// Polls one collector once and publishes the result into the snapshot.
+    pub async fn poll_once(&self, collector: Collector) -> Result<()> {
+        let started = Instant::now();
+        let (fetched, error) = match self.fetch(collector).await {
+            Ok(fetched) => (Some(fetched), None),
+            Err(error) => (None, Some(error)),
+        };
+        self.metrics.observe_poll(collector, started.elapsed());
+        let now = unix_now();
+        self.snapshot.update(|snapshot| {
+            if let Some(fetched) = fetched {
+                fetched.publish(snapshot);
+            }
+            let status = snapshot.collectors.entry(collector).or_default();
+            status.last_attempt = Some(now);
+            status.up = error.is_none();
+            if error.is_none() {
+                status.last_success = Some(now);
+            }
+            status.last_error = error.as_ref().map(ToString::to_string);
+        });
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Runs every collector until `shutdown` is cancelled.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        for collector in Collector::ALL {
+            let poller = Arc::clone(&self);
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move { poller.run_collector(collector, shutdown).await });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn run_collector(&self, collector: Collector, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.intervals.of(collector));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_error: Option<String> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let started = Instant::now();
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                outcome = self.poll_once(collector) => outcome,
+            };
+            let name = collector.name();
+            match outcome {
+                Ok(()) => {
+                    if last_error.take().is_some() {
+                        tracing::info!(collector = name, "poll succeeded again");
+                    } else {
+                        tracing::debug!(collector = name, elapsed = ?started.elapsed(), "poll succeeded");
+                    }
+                }
+                Err(error) => {
+                    // Log a failure when it starts or changes, not on every
+                    // poll; the client already logged a rejected token.
+                    let text = error.to_string();
+                    if last_error.as_deref() != Some(text.as_str()) {
+                        if matches!(error, Error::Unauthorized { .. }) {
+                            tracing::debug!(collector = name, "poll failed: {text}");
+                        } else {
+                            tracing::error!(collector = name, "poll failed, keeping the last good data: {text}");
+                        }
+                    }
+                    last_error = Some(text);
+                }
+            }
+        }
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

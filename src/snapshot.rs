@@ -1,0 +1,214 @@
+//! Our own typed model of a Workato workspace, and the shared snapshot the
+//! poller writes and `/metrics` reads.
+//!
+//! The snapshot is an immutable value behind an `Arc`; a poll builds the new
+//! part and swaps the whole value under a short write lock, so a scrape never
+//! waits on Workato and never sees half a poll. Each part is its own `Arc`,
+//! so a swap copies pointers, not recipes.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// A recipe, as the recipes list describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    pub id: u64,
+    pub name: String,
+    pub folder_id: Option<u64>,
+    pub project_id: Option<String>,
+    pub running: bool,
+    /// Workato's `stop_cause`; `None` for a manual stop (or a running recipe).
+    pub stop_cause: Option<String>,
+    pub trigger_application: Option<String>,
+    pub version: Option<String>,
+    /// Lifetime counters; `None` when Workato left them out.
+    pub jobs_succeeded: Option<u64>,
+    pub jobs_failed: Option<u64>,
+    pub tasks: Option<u64>,
+    /// Unix seconds.
+    pub last_run_at: Option<f64>,
+    pub stopped_at: Option<f64>,
+    /// Connections bound in the recipe's `config`, sorted, unique.
+    pub connection_ids: Vec<u64>,
+}
+
+/// A connection to an application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub id: u64,
+    pub name: String,
+    pub application: String,
+    pub folder_id: Option<u64>,
+    /// `success`, `failed`, `exception`, or `None` when never authorised.
+    pub authorization_status: Option<String>,
+    pub lost_at: Option<f64>,
+}
+
+/// An API platform collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCollection {
+    pub id: u64,
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// An API platform endpoint and the recipe behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiEndpoint {
+    pub id: u64,
+    pub name: String,
+    pub collection_id: Option<u64>,
+    pub method: String,
+    pub path: String,
+    pub recipe_id: Option<u64>,
+    pub active: bool,
+}
+
+/// Workspace details from `users/me`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkspaceInfo {
+    pub id: u64,
+    pub name: String,
+    pub plan: String,
+}
+
+/// The API platform's two lists, polled together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiPlatform {
+    pub collections: Vec<ApiCollection>,
+    pub endpoints: Vec<ApiEndpoint>,
+}
+
+/// The background collectors, each polling one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Collector {
+    Workspace,
+    Recipes,
+    Connections,
+    ApiPlatform,
+}
+
+impl Collector {
+    pub const ALL: [Collector; 4] = [
+        Collector::Workspace,
+        Collector::Recipes,
+        Collector::Connections,
+        Collector::ApiPlatform,
+    ];
+
+    /// The `collector` label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Collector::Workspace => "workspace",
+            Collector::Recipes => "recipes",
+            Collector::Connections => "connections",
+            Collector::ApiPlatform => "api_platform",
+        }
+    }
+}
+
+/// The outcome of a collector's polls so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectorStatus {
+    /// Whether the last poll succeeded.
+    pub up: bool,
+    /// Unix seconds at the end of the last successful poll.
+    pub last_success: Option<f64>,
+    /// Unix seconds at the end of the last poll, whatever its outcome.
+    pub last_attempt: Option<f64>,
+    /// The last poll's error, when it failed.
+    pub last_error: Option<String>,
+}
+
+/// Everything the exporter knows about the workspace at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub workspace: Option<Arc<WorkspaceInfo>>,
+    pub recipes: Arc<Vec<Recipe>>,
+    pub connections: Arc<Vec<Connection>>,
+    pub api_platform: Arc<ApiPlatform>,
+    pub collectors: BTreeMap<Collector, CollectorStatus>,
+}
+
+impl Snapshot {
+    /// True once every collector has succeeded at least once.
+    pub fn ready(&self) -> bool {
+        Collector::ALL
+            .iter()
+            .all(|c| self.collectors.get(c).is_some_and(|s| s.last_success.is_some()))
+    }
+
+    /// True when the last poll of every collector succeeded.
+    pub fn up(&self) -> bool {
+        Collector::ALL
+            .iter()
+            .all(|c| self.collectors.get(c).is_some_and(|s| s.up))
+    }
+}
+
+/// The snapshot shared between the poller (writer) and HTTP (readers).
+#[derive(Debug, Default)]
+pub struct SharedSnapshot {
+    inner: RwLock<Arc<Snapshot>>,
+}
+
+impl SharedSnapshot {
+    /// The current snapshot; cheap, never blocks on a poll.
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies a change and publishes the result as the new snapshot.
+    pub fn update(&self, change: impl FnOnce(&mut Snapshot)) {
+        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = Snapshot::clone(&guard);
+        change(&mut next);
+        *guard = Arc::new(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_keep_the_snapshot_they_loaded() {
+        let shared = SharedSnapshot::default();
+        let before = shared.load();
+        shared.update(|s| {
+            s.workspace = Some(Arc::new(WorkspaceInfo {
+                id: 1,
+                name: "w".into(),
+                plan: "p".into(),
+            }))
+        });
+        assert!(before.workspace.is_none());
+        assert_eq!(shared.load().workspace.as_ref().map(|w| w.id), Some(1));
+    }
+
+    #[test]
+    fn ready_needs_one_success_from_every_collector_and_up_the_last_poll() {
+        let mut snapshot = Snapshot::default();
+        for c in Collector::ALL {
+            assert!(!snapshot.ready());
+            snapshot.collectors.insert(
+                c,
+                CollectorStatus {
+                    up: true,
+                    last_success: Some(1.0),
+                    ..Default::default()
+                },
+            );
+        }
+        assert!(snapshot.ready() && snapshot.up());
+        snapshot.collectors.insert(
+            Collector::Recipes,
+            CollectorStatus {
+                up: false,
+                last_success: Some(1.0),
+                ..Default::default()
+            },
+        );
+        assert!(snapshot.ready() && !snapshot.up());
+    }
+}
