@@ -1,0 +1,269 @@
+//! The built binary: configuration errors, `check`, signals, secrets in logs.
+
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::process::Command;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{TOKEN, mount_workspace};
+
+fn exporter() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workato_exporter"));
+    command
+        .env_remove("WORKATO_API_TOKEN")
+        .env_remove("RUST_LOG")
+        .env_remove("WORKATO_BASE_URL")
+        .env_remove("WORKATO_REGION")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(args: &[&str], token: Option<&str>) -> Output {
+    let mut command = exporter();
+    command.args(args);
+    if let Some(token) = token {
+        command.env("WORKATO_API_TOKEN", token);
+    }
+    tokio::time::timeout(Duration::from_secs(20), command.output())
+        .await
+        .expect("exits in time")
+        .expect("runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
+    let cases: [(&[&str], Option<&str>, &[&str]); 6] = [
+        (
+            &["--workato.region", "mars"],
+            Some(TOKEN),
+            &["--workato.region", "us, eu, jp, sg, au, il, kr, cn, trial"],
+        ),
+        (&["--poll.interval", "often"], Some(TOKEN), &["--poll.interval", "2m"]),
+        (
+            &["--workato.base-url", "not a url"],
+            Some(TOKEN),
+            &["--workato.base-url"],
+        ),
+        (
+            &["--web.listen-address", "everywhere"],
+            Some(TOKEN),
+            &["--web.listen-address", "HOST:PORT"],
+        ),
+        (&[], None, &["WORKATO_API_TOKEN", "--workato.token-file"]),
+        (
+            &["--workato.token-file", "/nonexistent/token"],
+            None,
+            &["--workato.token-file", "/nonexistent/token"],
+        ),
+    ];
+    for (args, token, needles) in cases {
+        let out = run(args, token).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?} printed more than one line:\n{err}"
+        );
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {err:?} does not mention {needle:?}");
+        }
+        assert!(!err.contains(TOKEN), "{args:?} printed the token");
+    }
+}
+
+#[tokio::test]
+async fn help_lists_the_contract_flags() {
+    let out = run(&["--help"], None).await;
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--workato.base-url",
+        "--workato.region",
+        "--workato.token-file",
+        "--workato.email",
+        "--workato.workspace",
+        "--workato.requests-per-minute",
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--poll.interval",
+        "--log.level",
+        "--log.format",
+    ] {
+        assert!(help.contains(flag), "--help does not list {flag}");
+    }
+}
+
+#[tokio::test]
+async fn check_names_the_missing_privilege_and_exits_1() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/api_collections"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Forbidden"})))
+        .mount(&server)
+        .await;
+    mount_workspace(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes/1913515/jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"job_count": 0, "items": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/properties"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let out = run(&["check", "--workato.base-url", &server.uri()], Some(TOKEN)).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}{}", stderr(&out));
+    let line = |group: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(group))
+            .unwrap_or_else(|| panic!("no {group} row:\n{table}"))
+            .to_string()
+    };
+    assert!(line("api_platform").contains("missing privilege"), "{table}");
+    assert!(line("api_platform").contains("List API collections"), "{table}");
+    for group in ["workspace", "recipes", "jobs", "connections", "properties"] {
+        assert!(line(group).contains(" ok"), "{table}");
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn check_exits_0_when_everything_is_readable_and_reports_a_bad_token() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+        .mount(&server)
+        .await;
+    let out = run(&["check", "--workato.base-url", &server.uri()], Some(TOKEN)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let rejecting = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&rejecting)
+        .await;
+    let out = run(&["check", "--workato.base-url", &rejecting.uri()], Some(TOKEN)).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(table.matches("unauthorized").count(), 6, "{table}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_serving(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the exporter did not start serving on port {port}");
+}
+
+async fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("child is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_exporter_within_five_seconds() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut command = exporter();
+    command
+        .args(["--workato.base-url", &server.uri(), "--web.listen-address", &address])
+        .env("WORKATO_API_TOKEN", TOKEN);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    let body = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("workato_exporter_build_info"));
+
+    terminate(&child).await;
+    let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
+        .await
+        .expect("stopped within 5 s of SIGTERM")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_logged_once_and_never_printed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    let port = free_port();
+    let mut command = exporter();
+    command
+        .args([
+            "--workato.base-url",
+            &server.uri(),
+            "--web.listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--poll.interval",
+            "1s",
+            "--log.level",
+            "trace",
+        ])
+        .env("WORKATO_API_TOKEN", TOKEN);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    terminate(&child).await;
+    let out = child.wait_with_output().await.unwrap();
+    let logs = stderr(&out);
+    assert!(!logs.contains(TOKEN), "the token reached the logs");
+    assert!(!metrics.contains(TOKEN), "the token reached /metrics");
+    assert_eq!(logs.matches("token rejected").count(), 1, "{logs}");
+    assert!(metrics.contains("workato_up{workspace=\"default\"} 0"), "{metrics}");
+    let polls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/recipes")
+        .count();
+    assert!(polls >= 2, "polling goes on after a 401 ({polls} recipe polls)");
+}

@@ -1,0 +1,253 @@
+//! The test harness: a wiremock `MockServer` standing in for Workato, the
+//! exporter wired against it and serving HTTP on a loopback port, and a
+//! small parser for the text exposition.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use workato_exporter::client::ClientOptions;
+use workato_exporter::config::{Config, parse_cli};
+use workato_exporter::snapshot::Collector;
+use workato_exporter::{App, http};
+
+pub const TOKEN: &str = "wrk-test-token-7c1f9e";
+
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// A configuration pointing at `base_url`, with extra flags.
+pub fn config_with(base_url: &str, extra: &[&str]) -> Config {
+    let mut argv = vec![
+        "workato_exporter",
+        "--workato.base-url",
+        base_url,
+        "--workato.workspace",
+        "acme",
+    ];
+    argv.extend_from_slice(extra);
+    let cli = parse_cli(argv).expect("test flags parse");
+    Config::from_args(&cli.args, Some(TOKEN.to_string())).expect("test config is valid")
+}
+
+/// Retries and timeouts shrunk so failure paths take milliseconds.
+pub fn fast_options() -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_millis(500),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+/// Mounts the fixture workspace: users/me, one page of recipes, connections,
+/// API collections and endpoints.
+pub async fn mount_workspace(server: &MockServer) {
+    for (route, file) in [
+        ("/api/users/me", "users_me.json"),
+        ("/api/recipes", "recipes.json"),
+        ("/api/connections", "connections.json"),
+        ("/api/api_collections", "api_collections.json"),
+        ("/api/api_endpoints", "api_endpoints.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(fixture(file)))
+            .mount(server)
+            .await;
+    }
+}
+
+/// The exporter wired against a mock Workato, serving HTTP on a loopback
+/// port. The background poller is not started: tests poll explicitly.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub poller: Arc<workato_exporter::poller::Poller>,
+    shutdown: CancellationToken,
+    http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(server: &MockServer) -> TestApp {
+        TestApp::spawn_with(config_with(&server.uri(), &[]), fast_options()).await
+    }
+
+    pub async fn spawn_with(config: Config, options: ClientOptions) -> TestApp {
+        let app = App::with_client_options(config, options).expect("app builds");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let address = listener.local_addr().expect("local address");
+        let shutdown = CancellationToken::new();
+        let state = Arc::new(http::State {
+            metrics: Arc::clone(&app.metrics),
+            snapshot: Arc::clone(&app.snapshot),
+            telemetry_path: app.config.telemetry_path.clone(),
+            workspace: app.config.workspace.clone(),
+            base_url: app.config.base_url.to_string(),
+        });
+        tokio::spawn(http::serve(listener, state, shutdown.clone()));
+        TestApp {
+            address,
+            poller: Arc::clone(&app.poller),
+            shutdown,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Polls every collector once; returns the collectors that failed.
+    pub async fn poll_all(&self) -> Vec<(Collector, String)> {
+        let mut failed = Vec::new();
+        for collector in Collector::ALL {
+            if let Err(error) = self.poller.poll_once(collector).await {
+                failed.push((collector, error.to_string()));
+            }
+        }
+        failed
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("exporter answers")
+    }
+
+    /// The body of `/metrics`.
+    pub async fn scrape(&self) -> String {
+        let response = self.get("/metrics").await;
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("metrics body")
+    }
+
+    pub async fn samples(&self) -> Samples {
+        Samples::parse(&self.scrape().await)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// One sample of the text exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// A parsed exposition, for looking values up by name and labels.
+#[derive(Debug)]
+pub struct Samples(pub Vec<Sample>);
+
+impl Samples {
+    /// Parses the text format 0.0.4 (enough of it for our own output:
+    /// quoted label values with `\\`, `\"` and `\n` escapes).
+    pub fn parse(text: &str) -> Samples {
+        let mut samples = Vec::new();
+        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (name, rest) = match line.find(['{', ' ']) {
+                Some(i) => line.split_at(i),
+                None => panic!("bad exposition line: {line}"),
+            };
+            let mut labels = BTreeMap::new();
+            let mut rest = rest;
+            if let Some(body) = rest.strip_prefix('{') {
+                let mut chars = body.char_indices().peekable();
+                let end = loop {
+                    let Some((start, c)) = chars.next() else {
+                        panic!("unterminated labels: {line}")
+                    };
+                    if c == '}' {
+                        break start + 1;
+                    }
+                    if c == ',' {
+                        continue;
+                    }
+                    let mut key = String::from(c);
+                    for (_, c) in chars.by_ref() {
+                        if c == '=' {
+                            break;
+                        }
+                        key.push(c);
+                    }
+                    assert_eq!(
+                        chars.next().map(|(_, c)| c),
+                        Some('"'),
+                        "label value must be quoted: {line}"
+                    );
+                    let mut value = String::new();
+                    while let Some((_, c)) = chars.next() {
+                        match c {
+                            '\\' => match chars.next().map(|(_, c)| c) {
+                                Some('n') => value.push('\n'),
+                                Some('\\') => value.push('\\'),
+                                Some('"') => value.push('"'),
+                                other => panic!("bad escape {other:?} in {line}"),
+                            },
+                            '"' => break,
+                            c => value.push(c),
+                        }
+                    }
+                    labels.insert(key, value);
+                };
+                rest = &body[end..];
+            }
+            let value = rest.trim().split(' ').next().unwrap_or("");
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+            };
+            samples.push(Sample {
+                name: name.to_string(),
+                labels,
+                value,
+            });
+        }
+        Samples(samples)
+    }
+
+    /// Samples of `name` whose labels include every pair given.
+    pub fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
+        self.0
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect()
+    }
+
+    /// The one value of `name` with these labels; panics if none or several.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        match self.find(name, labels).as_slice() {
+            [one] => one.value,
+            [] => panic!("no sample {name} {labels:?}"),
+            many => panic!("{} samples {name} {labels:?}", many.len()),
+        }
+    }
+
+    pub fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+        !self.find(name, labels).is_empty()
+    }
+}

@@ -1,0 +1,9 @@
+//! One integration binary: wiremock stands in for Workato.
+
+mod binary;
+mod client;
+mod helpers;
+mod http;
+mod metrics;
+mod poller;
+mod promtool;

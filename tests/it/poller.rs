@@ -1,0 +1,199 @@
+//! Polling against wiremock: the snapshot and /metrics follow Workato,
+//! failures keep the last good data, and the exporter recovers by itself.
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use workato_exporter::snapshot::Collector;
+
+use crate::helpers::{TOKEN, TestApp, fixture, mount_workspace};
+
+#[tokio::test]
+async fn one_poll_fills_every_collector_and_readiness() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let app = TestApp::spawn(&server).await;
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert!(app.poll_all().await.is_empty());
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let samples = app.samples().await;
+    assert_eq!(samples.value("workato_up", &[("workspace", "acme")]), 1.0);
+    for collector in Collector::ALL {
+        assert_eq!(
+            samples.value("workato_collector_up", &[("collector", collector.name())]),
+            1.0
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_recipe_connection_and_endpoint_disappear_at_the_next_poll() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let app = TestApp::spawn(&server).await;
+    app.poll_all().await;
+    let before = app.samples().await;
+    assert!(before.has("workato_recipe_running", &[("recipe_id", "1913513")]));
+    assert!(before.has("workato_connection_authorized", &[("connection_id", "772463")]));
+    assert!(before.has("workato_api_endpoint_active", &[("endpoint_id", "9905")]));
+
+    server.reset().await;
+    let mut recipes = fixture("recipes.json");
+    recipes["items"].as_array_mut().unwrap().retain(|r| r["id"] != 1913513);
+    let mut connections = fixture("connections.json");
+    connections.as_array_mut().unwrap().retain(|c| c["id"] != 772463);
+    let mut endpoints = fixture("api_endpoints.json");
+    endpoints.as_array_mut().unwrap().retain(|e| e["id"] != 9905);
+    for (route, body) in [
+        ("/api/users/me", fixture("users_me.json")),
+        ("/api/recipes", recipes),
+        ("/api/connections", connections),
+        ("/api/api_collections", fixture("api_collections.json")),
+        ("/api/api_endpoints", endpoints),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    assert!(app.poll_all().await.is_empty());
+    let after = app.samples().await;
+    for name in [
+        "workato_recipe_running",
+        "workato_recipe_info",
+        "workato_recipe_jobs_succeeded_total",
+        "workato_recipe_stop_cause",
+    ] {
+        assert!(
+            !after.has(name, &[("recipe_id", "1913513")]),
+            "{name} still shows the deleted recipe"
+        );
+    }
+    assert!(after.has("workato_recipe_running", &[("recipe_id", "1913515")]));
+    assert!(!after.has("workato_connection_info", &[("connection_id", "772463")]));
+    assert!(!after.has("workato_api_endpoint_active", &[("endpoint_id", "9905")]));
+}
+
+#[tokio::test]
+async fn server_errors_keep_the_last_good_values_with_up_zero_then_recover() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let app = TestApp::spawn(&server).await;
+    app.poll_all().await;
+
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "Server error"})))
+        .mount(&server)
+        .await;
+    let failed = app.poll_all().await;
+    assert_eq!(failed.len(), Collector::ALL.len(), "{failed:?}");
+    let during = app.samples().await;
+    assert_eq!(during.value("workato_up", &[]), 0.0);
+    assert_eq!(during.value("workato_collector_up", &[("collector", "recipes")]), 0.0);
+    assert_eq!(
+        during.value("workato_recipe_jobs_succeeded_total", &[("recipe_id", "1913515")]),
+        5402.0,
+        "last good value kept"
+    );
+    assert!(
+        during.value(
+            "workato_collector_last_success_timestamp_seconds",
+            &[("collector", "recipes")]
+        ) > 0.0
+    );
+    assert!(
+        app.get("/").await.text().await.unwrap().contains("Server error"),
+        "landing page shows the failure"
+    );
+
+    server.reset().await;
+    mount_workspace(&server).await;
+    assert!(app.poll_all().await.is_empty());
+    assert_eq!(app.samples().await.value("workato_up", &[]), 1.0);
+}
+
+#[tokio::test]
+async fn a_rejected_token_sets_up_to_zero_and_polling_goes_on() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    let app = TestApp::spawn(&server).await;
+    let failed = app.poll_all().await;
+    assert_eq!(failed.len(), Collector::ALL.len());
+    assert!(
+        failed.iter().all(|(_, e)| e.contains("401") && !e.contains(TOKEN)),
+        "{failed:?}"
+    );
+    let samples = app.samples().await;
+    assert_eq!(samples.value("workato_up", &[]), 0.0);
+    assert!(
+        samples
+            .find("workato_api_requests_total", &[("code", "401")])
+            .iter()
+            .map(|s| s.value)
+            .sum::<f64>()
+            >= 4.0
+    );
+
+    // The token is fixed (say, rotated in Workato): the next poll recovers.
+    server.reset().await;
+    mount_workspace(&server).await;
+    assert!(app.poll_all().await.is_empty());
+    assert_eq!(app.samples().await.value("workato_up", &[]), 1.0);
+}
+
+#[tokio::test]
+async fn a_missing_privilege_downs_only_that_collector_and_names_the_privilege() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/api_collections"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Forbidden"})))
+        .mount(&server)
+        .await;
+    mount_workspace(&server).await;
+    let app = TestApp::spawn(&server).await;
+    let failed = app.poll_all().await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, Collector::ApiPlatform);
+    assert!(failed[0].1.contains("List API collections"), "{}", failed[0].1);
+    let samples = app.samples().await;
+    assert_eq!(
+        samples.value("workato_collector_up", &[("collector", "api_platform")]),
+        0.0
+    );
+    for other in ["recipes", "connections", "workspace"] {
+        assert_eq!(samples.value("workato_collector_up", &[("collector", other)]), 1.0);
+    }
+    assert_eq!(samples.value("workato_up", &[]), 0.0);
+    assert!(samples.has("workato_recipe_running", &[]));
+}
+
+#[tokio::test]
+async fn the_background_loop_polls_at_its_interval_and_stops_on_shutdown() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "1s"]);
+    let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
+    let poller = std::sync::Arc::clone(&app.poller);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(poller.run(shutdown.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(2), task)
+        .await
+        .expect("poller stops")
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let recipe_polls = requests.iter().filter(|r| r.url.path() == "/api/recipes").count();
+    let workspace_polls = requests.iter().filter(|r| r.url.path() == "/api/users/me").count();
+    assert!(
+        (2..=4).contains(&recipe_polls),
+        "recipes polled {recipe_polls} times in 2.5 s at a 1 s interval"
+    );
+    assert_eq!(workspace_polls, 1, "workspace details poll every 15 minutes");
+    assert!(app.snapshot.load().ready());
+}
