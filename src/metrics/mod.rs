@@ -3,6 +3,7 @@
 //! and process metrics. Nothing is registered in prometheus's global
 //! default registry.
 
+mod catalogue;
 mod workspace;
 
 use std::sync::Arc;

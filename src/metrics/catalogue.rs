@@ -1,0 +1,207 @@
+//! The v1 catalogue of families rendered from the snapshot (DESIGN.md):
+//! names, help texts, types and variable labels, in one table.
+
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// One family of the catalogue: name, help, type and variable labels
+/// (`workspace` is added to all of them as a constant label).
+pub(super) struct Spec {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub labels: &'static [&'static str],
+}
+
+const RECIPE: &[&str] = &["recipe_id", "recipe"];
+const CONNECTION: &[&str] = &["connection_id", "connection", "application"];
+
+macro_rules! spec {
+    ($id:ident, $name:literal, $kind:ident, $labels:expr, $help:literal) => {
+        pub(super) const $id: Spec = Spec {
+            name: $name,
+            help: $help,
+            kind: Kind::$kind,
+            labels: $labels,
+        };
+    };
+}
+
+spec!(
+    UP,
+    "workato_up",
+    Gauge,
+    &[],
+    "1 if the last poll of every collector succeeded, else 0."
+);
+spec!(
+    COLLECTOR_UP,
+    "workato_collector_up",
+    Gauge,
+    &["collector"],
+    "1 if the collector's last poll succeeded, else 0."
+);
+spec!(
+    COLLECTOR_LAST_SUCCESS,
+    "workato_collector_last_success_timestamp_seconds",
+    Gauge,
+    &["collector"],
+    "Unix time at the end of the collector's last successful poll; shows how old its values are."
+);
+spec!(
+    RATE_LIMIT_REMAINING,
+    "workato_api_rate_limit_remaining",
+    Gauge,
+    &["group"],
+    "Requests the exporter may still send to this Workato endpoint group in the current minute (client-side budget)."
+);
+spec!(
+    WORKSPACE_INFO,
+    "workato_workspace_info",
+    Gauge,
+    &["workspace_id", "name", "plan"],
+    "Workspace details from users/me, refreshed by a poll; always 1."
+);
+spec!(
+    RECIPE_INFO,
+    "workato_recipe_info",
+    Gauge,
+    &[
+        "recipe_id",
+        "recipe",
+        "folder_id",
+        "project_id",
+        "trigger_application",
+        "version"
+    ],
+    "Descriptive attributes of a recipe, refreshed by a poll; always 1."
+);
+spec!(
+    RECIPE_RUNNING,
+    "workato_recipe_running",
+    Gauge,
+    RECIPE,
+    "1 if the recipe is running, 0 if stopped, as of the last poll."
+);
+spec!(
+    RECIPE_STOP_CAUSE,
+    "workato_recipe_stop_cause",
+    Gauge,
+    &["recipe_id", "recipe", "cause"],
+    "1 for a stopped recipe, labelled with Workato's stop_cause, or manual when Workato gives none."
+);
+spec!(
+    RECIPE_SUCCEEDED,
+    "workato_recipe_jobs_succeeded_total",
+    Counter,
+    RECIPE,
+    "Jobs of the recipe that succeeded over its lifetime (Workato's job_succeeded_count), refreshed by a poll."
+);
+spec!(
+    RECIPE_FAILED,
+    "workato_recipe_jobs_failed_total",
+    Counter,
+    RECIPE,
+    "Jobs of the recipe that failed over its lifetime (Workato's job_failed_count), refreshed by a poll."
+);
+spec!(
+    RECIPE_TASKS,
+    "workato_recipe_tasks_total",
+    Counter,
+    RECIPE,
+    "Tasks the recipe used over its lifetime (Workato's lifetime_task_count), refreshed by a poll."
+);
+spec!(
+    RECIPE_LAST_RUN,
+    "workato_recipe_last_run_timestamp_seconds",
+    Gauge,
+    RECIPE,
+    "Unix time the recipe last ran (last_run_at); absent if it never ran."
+);
+spec!(
+    RECIPE_STOPPED_AT,
+    "workato_recipe_stopped_timestamp_seconds",
+    Gauge,
+    RECIPE,
+    "Unix time the recipe was last stopped (stopped_at); absent if never."
+);
+spec!(
+    CONNECTION_INFO,
+    "workato_connection_info",
+    Gauge,
+    &[
+        "connection_id",
+        "connection",
+        "application",
+        "folder_id",
+        "authorization_status"
+    ],
+    "Descriptive attributes of a connection; authorization_status is none when never authorised. Always 1."
+);
+spec!(
+    CONNECTION_AUTHORIZED,
+    "workato_connection_authorized",
+    Gauge,
+    CONNECTION,
+    "1 if the connection's authorization_status is success, else 0."
+);
+spec!(
+    CONNECTION_LOST,
+    "workato_connection_lost_timestamp_seconds",
+    Gauge,
+    CONNECTION,
+    "Unix time Workato lost the connection (connection_lost_at); absent if not lost."
+);
+spec!(
+    CONNECTION_RUNNING_RECIPES,
+    "workato_connection_running_recipes",
+    Gauge,
+    CONNECTION,
+    "Running recipes whose configuration binds this connection."
+);
+spec!(
+    API_COLLECTION_INFO,
+    "workato_api_collection_info",
+    Gauge,
+    &["collection_id", "collection", "version"],
+    "An API platform collection; always 1."
+);
+spec!(
+    API_ENDPOINT_ACTIVE,
+    "workato_api_endpoint_active",
+    Gauge,
+    &[
+        "endpoint_id",
+        "endpoint",
+        "collection_id",
+        "method",
+        "path",
+        "recipe_id"
+    ],
+    "1 if the API platform endpoint is enabled, 0 if disabled."
+);
+
+pub(super) const SPECS: [&Spec; 19] = [
+    &UP,
+    &COLLECTOR_UP,
+    &COLLECTOR_LAST_SUCCESS,
+    &RATE_LIMIT_REMAINING,
+    &WORKSPACE_INFO,
+    &RECIPE_INFO,
+    &RECIPE_RUNNING,
+    &RECIPE_STOP_CAUSE,
+    &RECIPE_SUCCEEDED,
+    &RECIPE_FAILED,
+    &RECIPE_TASKS,
+    &RECIPE_LAST_RUN,
+    &RECIPE_STOPPED_AT,
+    &CONNECTION_INFO,
+    &CONNECTION_AUTHORIZED,
+    &CONNECTION_LOST,
+    &CONNECTION_RUNNING_RECIPES,
+    &API_COLLECTION_INFO,
+    &API_ENDPOINT_ACTIVE,
+];
