@@ -87,6 +87,17 @@ impl TestApp {
         TestApp::spawn_with(config_with(&server.uri(), &[]), fast_options()).await
     }
 
+    /// A mock Workato holding the fixture workspace, and an exporter that
+    /// has polled it once, successfully.
+    pub async fn polled_fixture() -> (MockServer, TestApp) {
+        let server = MockServer::start().await;
+        mount_workspace(&server).await;
+        let app = TestApp::spawn(&server).await;
+        let failed = app.poll_all().await;
+        assert!(failed.is_empty(), "polling the fixture workspace failed: {failed:?}");
+        (server, app)
+    }
+
     pub async fn spawn_with(config: Config, options: ClientOptions) -> TestApp {
         let app = App::with_client_options(config, options).expect("app builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");

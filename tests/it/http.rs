@@ -8,10 +8,7 @@ use crate::helpers::{TestApp, config_with, fast_options, mount_workspace};
 
 #[tokio::test]
 async fn metrics_are_gzipped_when_accepted_and_identical_when_inflated() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    app.poll_all().await;
+    let (_server, app) = TestApp::polled_fixture().await;
     let client = reqwest::Client::builder().build().unwrap();
     let response = client
         .get(app.url("/metrics"))

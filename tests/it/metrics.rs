@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Samples, TestApp, fixtures_dir, mount_workspace};
+use crate::helpers::{Samples, TestApp, fixtures_dir};
 
 /// A generated workspace: 250 recipes (three pages), 40 connections,
 /// 3 collections and 150 endpoints (two pages), every field varied.
@@ -315,10 +315,7 @@ async fn after_one_poll_every_series_has_the_sources_value() {
 
 #[tokio::test]
 async fn label_values_escape_quotes_backslashes_newlines_and_keep_unicode() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    app.poll_all().await;
+    let (_server, app) = TestApp::polled_fixture().await;
     let body = app.scrape().await;
     let expected = r#"recipe="Sync \"Salesforce\" accounts \\ to NetSuite\nnightly — Größe""#;
     assert!(body.contains(expected), "escaped name not found in:\n{body}");
@@ -334,10 +331,7 @@ async fn label_values_escape_quotes_backslashes_newlines_and_keep_unicode() {
 
 #[tokio::test]
 async fn exposition_types_and_workspace_labels_follow_the_catalogue() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    app.poll_all().await;
+    let (_server, app) = TestApp::polled_fixture().await;
     let body = app.scrape().await;
     for (name, kind) in [
         ("workato_up", "gauge"),
@@ -432,10 +426,7 @@ fn deterministic(body: &str) -> String {
 
 #[tokio::test]
 async fn metrics_of_the_fixture_workspace_match_the_golden_file() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    assert!(app.poll_all().await.is_empty());
+    let (_server, app) = TestApp::polled_fixture().await;
     let actual = deterministic(&app.scrape().await);
     let golden = fixtures_dir().join("metrics.golden");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

@@ -28,10 +28,7 @@ async fn one_poll_fills_every_collector_and_readiness() {
 
 #[tokio::test]
 async fn a_deleted_recipe_connection_and_endpoint_disappear_at_the_next_poll() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    app.poll_all().await;
+    let (server, app) = TestApp::polled_fixture().await;
     let before = app.samples().await;
     assert!(before.has("workato_recipe_running", &[("recipe_id", "1913513")]));
     assert!(before.has("workato_connection_authorized", &[("connection_id", "772463")]));
@@ -77,10 +74,7 @@ async fn a_deleted_recipe_connection_and_endpoint_disappear_at_the_next_poll() {
 
 #[tokio::test]
 async fn server_errors_keep_the_last_good_values_with_up_zero_then_recover() {
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    app.poll_all().await;
+    let (server, app) = TestApp::polled_fixture().await;
 
     server.reset().await;
     Mock::given(method("GET"))

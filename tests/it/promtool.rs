@@ -4,9 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use wiremock::MockServer;
-
-use crate::helpers::{TestApp, mount_workspace};
+use crate::helpers::TestApp;
 
 /// promtool, from PROMTOOL or PATH; the test fails (never skips) without it.
 pub fn promtool() -> String {
@@ -23,10 +21,7 @@ pub fn promtool() -> String {
 #[tokio::test]
 async fn promtool_check_metrics_finds_nothing_to_report_on_a_live_scrape() {
     let promtool = promtool();
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let app = TestApp::spawn(&server).await;
-    assert!(app.poll_all().await.is_empty());
+    let (_server, app) = TestApp::polled_fixture().await;
     let body = app.scrape().await;
 
     let mut child = Command::new(&promtool)
