@@ -130,6 +130,14 @@ impl TestApp {
         failed
     }
 
+    /// Polls one collector that is expected to fail; returns the error text.
+    pub async fn poll_once_failing(&self, collector: Collector) -> String {
+        match self.poller.poll_once(collector).await {
+            Ok(()) => panic!("polling {} was expected to fail", collector.name()),
+            Err(error) => error.to_string(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }

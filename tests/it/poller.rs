@@ -191,3 +191,32 @@ async fn the_background_loop_polls_at_its_interval_and_stops_on_shutdown() {
     assert_eq!(workspace_polls, 1, "workspace details poll every 15 minutes");
     assert!(app.snapshot.load().ready());
 }
+
+#[tokio::test]
+async fn timeouts_keep_the_last_good_values_with_up_zero_then_recover() {
+    let (server, app) = TestApp::polled_fixture().await;
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .set_delay(std::time::Duration::from_secs(5)),
+        )
+        .mount(&server)
+        .await;
+    let failed = app.poll_once_failing(Collector::Recipes).await;
+    assert!(failed.contains("timed out"), "{failed}");
+    let during = app.samples().await;
+    assert_eq!(during.value("workato_up", &[]), 0.0);
+    assert_eq!(during.value("workato_collector_up", &[("collector", "recipes")]), 0.0);
+    assert_eq!(
+        during.find("workato_recipe_running", &[]).len(),
+        3,
+        "last good recipes kept"
+    );
+
+    server.reset().await;
+    mount_workspace(&server).await;
+    assert!(app.poll_all().await.is_empty());
+    assert_eq!(app.samples().await.value("workato_up", &[]), 1.0);
+}
