@@ -37,6 +37,77 @@ pub enum Command {
     /// Call each Workato endpoint group once with the configured credentials
     /// and print what the API client may and may not read.
     Check,
+    /// Serve only the simulated Workato API (the demo workspace), for tests,
+    /// benchmarks and dashboard development.
+    Simulate(SimulateArgs),
+}
+
+/// Flags of `workato_exporter simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Address to serve the simulated API on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9863", value_parser = parse_listen_address)]
+    pub listen: SocketAddr,
+    /// Seed of the simulated workspace; the same seed gives the same history.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub seed: u64,
+    /// Recipes in the workspace (Workato allows at most 5,000).
+    #[arg(long, value_name = "N", default_value = "40", value_parser = clap::value_parser!(u64).range(4..=5_000))]
+    pub recipes: u64,
+    /// Connections (at most 1,000).
+    #[arg(long, value_name = "N", default_value = "12", value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub connections: u64,
+    /// API platform endpoints (at most 500).
+    #[arg(long, value_name = "N", default_value = "10", value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub endpoints: u64,
+    /// Jobs a minute across the workspace, on average.
+    #[arg(long = "jobs-per-minute", value_name = "RATE", default_value = "120", value_parser = parse_rate)]
+    pub jobs_per_minute: f64,
+    /// Simulated seconds per real second (e.g. 60 plays an hour a minute).
+    #[arg(long, value_name = "FACTOR", default_value = "1", value_parser = parse_speed)]
+    pub speed: f64,
+    /// Requests a minute each endpoint group may make before 429 (Workato: 60).
+    #[arg(long = "rate-limit", value_name = "N", default_value = "60", value_parser = parse_budget)]
+    pub rate_limit: NonZeroU32,
+    /// Accept only this API token (default: any non-empty Bearer token).
+    #[arg(long, value_name = "TOKEN", env = "WORKATO_SIMULATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Leave out the scripted incidents.
+    #[arg(long = "no-incidents")]
+    pub no_incidents: bool,
+}
+
+impl SimulateArgs {
+    pub fn sim_config(&self) -> crate::sim::SimConfig {
+        crate::sim::SimConfig {
+            seed: self.seed,
+            recipes: self.recipes as usize,
+            connections: self.connections as usize,
+            endpoints: self.endpoints as usize,
+            jobs_per_minute: self.jobs_per_minute,
+            speed: self.speed,
+            token: self.token.clone(),
+            rate_limit: self.rate_limit,
+            incidents: !self.no_incidents,
+            ..crate::sim::SimConfig::demo()
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=100_000.0).contains(r))
+        .ok_or_else(|| "expected a number of jobs a minute from 0 to 100000".into())
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.1..=3_600.0).contains(s))
+        .ok_or_else(|| "expected a speed factor from 0.1 to 3600".into())
 }
 
 /// Flags shared by the exporter and its subcommands.
@@ -85,13 +156,21 @@ pub struct Args {
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", global = true, value_parser = parse_path)]
     pub telemetry_path: String,
 
-    /// How often recipes, connections and API platform are polled.
-    #[arg(long = "poll.interval", env = "WORKATO_POLL_INTERVAL", value_name = "DURATION", default_value = "60s", global = true, value_parser = parse_interval)]
-    pub poll_interval: Duration,
+    /// How often recipes, connections and API platform are polled [default: 60s; 10s with --demo].
+    #[arg(long = "poll.interval", env = "WORKATO_POLL_INTERVAL", value_name = "DURATION", global = true, value_parser = parse_interval)]
+    pub poll_interval: Option<Duration>,
 
-    /// How often workspace details (users/me) are polled.
-    #[arg(long = "poll.workspace-interval", value_name = "DURATION", default_value = "15m", global = true, value_parser = parse_interval)]
-    pub workspace_interval: Duration,
+    /// How often workspace details (users/me) are polled [default: 15m; 1m with --demo].
+    #[arg(long = "poll.workspace-interval", value_name = "DURATION", global = true, value_parser = parse_interval)]
+    pub workspace_interval: Option<Duration>,
+
+    /// Run against a built-in simulated workspace: no Workato account needed.
+    #[arg(long = "demo")]
+    pub demo: bool,
+
+    /// Seed of the demo workspace; the same seed gives the same history.
+    #[arg(long = "demo.seed", value_name = "N", default_value = "1")]
+    pub demo_seed: u64,
 
     /// Log level or tracing filter (RUST_LOG wins when set).
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true)]
@@ -221,6 +300,9 @@ pub enum Auth {
 /// The exporter's validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `Some(seed)` in demo mode: `base_url` and `auth` are filled in when
+    /// the simulated workspace starts.
+    pub demo: Option<u64>,
     pub base_url: Url,
     pub auth: Auth,
     pub workspace: String,
@@ -236,38 +318,12 @@ impl Config {
     /// `WORKATO_API_TOKEN`, passed in so tests need not touch the process
     /// environment. `--workato.token-file` wins over the variable.
     pub fn from_args(args: &Args, env_token: Option<String>) -> Result<Config, Error> {
-        let token = match &args.token_file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::Config(format!("--workato.token-file: cannot read {}: {e}", path.display())))?;
-                let token = text.trim().to_string();
-                if token.is_empty() {
-                    return Err(Error::Config(format!(
-                        "--workato.token-file: {} is empty; it must hold the Workato API token",
-                        path.display()
-                    )));
-                }
-                token
-            }
-            None => match env_token.map(|t| t.trim().to_string()) {
-                Some(token) if !token.is_empty() => token,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "no Workato API token: set {TOKEN_ENV} or --workato.token-file PATH"
-                    )));
-                }
-            },
+        // The demo's simulated workspace accepts a token made up here.
+        let token = if args.demo {
+            (0..32).map(|_| fastrand::alphanumeric()).collect()
+        } else {
+            read_token(args, env_token)?
         };
-        if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::Config(format!(
-                "the Workato API token (from {}) contains whitespace or control characters",
-                if args.token_file.is_some() {
-                    "--workato.token-file"
-                } else {
-                    TOKEN_ENV
-                }
-            )));
-        }
         let token = SecretString::from(token);
         let auth = match args.email.as_deref().map(str::trim) {
             Some(email) if !email.is_empty() => Auth::Legacy {
@@ -279,17 +335,56 @@ impl Config {
         if args.workspace.trim().is_empty() {
             return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
         }
+        let demo = args.demo.then_some(args.demo_seed);
+        let (poll, workspace_poll) = if args.demo {
+            (Duration::from_secs(10), Duration::from_secs(60))
+        } else {
+            (Duration::from_secs(60), Duration::from_secs(15 * 60))
+        };
         Ok(Config {
+            demo,
             base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
             auth,
             workspace: args.workspace.trim().to_string(),
             requests_per_minute: args.requests_per_minute,
             listen_address: args.listen_address,
             telemetry_path: args.telemetry_path.clone(),
-            poll_interval: args.poll_interval,
-            workspace_interval: args.workspace_interval,
+            poll_interval: args.poll_interval.unwrap_or(poll),
+            workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
         })
     }
+}
+
+/// The Workato token from `--workato.token-file` or `WORKATO_API_TOKEN`.
+fn read_token(args: &Args, env_token: Option<String>) -> Result<String, Error> {
+    let (token, source) = match &args.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Config(format!("--workato.token-file: cannot read {}: {e}", path.display())))?;
+            let token = text.trim().to_string();
+            if token.is_empty() {
+                return Err(Error::Config(format!(
+                    "--workato.token-file: {} is empty; it must hold the Workato API token",
+                    path.display()
+                )));
+            }
+            (token, "--workato.token-file")
+        }
+        None => match env_token.map(|t| t.trim().to_string()) {
+            Some(token) if !token.is_empty() => (token, TOKEN_ENV),
+            _ => {
+                return Err(Error::Config(format!(
+                    "no Workato API token: set {TOKEN_ENV} or --workato.token-file PATH (or try --demo)"
+                )));
+            }
+        },
+    };
+    if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::Config(format!(
+            "the Workato API token (from {source}) contains whitespace or control characters"
+        )));
+    }
+    Ok(token)
 }
 
 /// Parses the command line, reducing any usage error to the one line that

@@ -34,13 +34,27 @@ pub struct State {
     pub telemetry_path: String,
     pub workspace: String,
     pub base_url: String,
+    /// Polling the built-in simulated workspace (`--demo`).
+    pub demo: bool,
 }
 
-type Body = Full<Bytes>;
+pub type Body = Full<Bytes>;
+
+/// Answers requests; implemented by the exporter's [`State`] and by the
+/// simulated Workato API.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> impl Future<Output = Response<Body>> + Send;
+}
+
+impl Handler for State {
+    async fn handle(&self, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+        route(self, request)
+    }
+}
 
 /// Serves until `shutdown` is cancelled, then lets open connections finish
 /// for up to [`SHUTDOWN_GRACE`].
-pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
+pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, shutdown: CancellationToken) {
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -56,10 +70,10 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: Cancellat
                 }
             },
         };
-        let state = Arc::clone(&state);
+        let handler = Arc::clone(&handler);
         let service = service_fn(move |request| {
-            let state = Arc::clone(&state);
-            async move { Ok::<_, Infallible>(handle(&state, request, peer)) }
+            let handler = Arc::clone(&handler);
+            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
@@ -79,7 +93,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: Cancellat
     }
 }
 
-fn handle(state: &State, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = match path {
@@ -155,7 +169,7 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
 fn readyz(state: &State) -> Response<Body> {
     let snapshot = state.snapshot.load();
     if snapshot.ready() {
-        return text(StatusCode::OK, "application/json", br#"{"status":"ready"}"#.to_vec());
+        return json(StatusCode::OK, &serde_json::json!({"status": "ready"}));
     }
     let waiting: Vec<&str> = Collector::ALL
         .iter()
@@ -195,7 +209,7 @@ fn landing(state: &State) -> Response<Body> {
     }
     let page = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Workato exporter</title></head><body>\n\
-         <h1>Workato exporter</h1>\n\
+         <h1>Workato exporter</h1>\n{demo}\
          <p>Version {version} ({revision}), workspace <b>{workspace}</b>, polling {base_url}.</p>\n\
          <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>\n\
          <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n\
@@ -205,6 +219,13 @@ fn landing(state: &State) -> Response<Body> {
         workspace = escape_html(&state.workspace),
         base_url = escape_html(&state.base_url),
         path = escape_html(&state.telemetry_path),
+        demo = if state.demo {
+            "<p><b>Demo mode:</b> these figures come from a simulated Workato workspace built into the exporter, \
+             with incidents scripted to repeat every five minutes. Point it at your own workspace with \
+             WORKATO_API_TOKEN and --workato.region.</p>\n"
+        } else {
+            ""
+        },
     );
     text(StatusCode::OK, "text/html; charset=utf-8", page.into_bytes())
 }
@@ -224,7 +245,7 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-fn text(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+pub fn text(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Body::new(Bytes::from(body)));
     *response.status_mut() = status;
     response
@@ -235,8 +256,16 @@ fn text(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Respon
 
 /// Errors everywhere are JSON `{"message": "..."}`, like Workato's own.
 pub fn json_message(status: StatusCode, message: &str) -> Response<Body> {
-    let body = serde_json::json!({ "message": message }).to_string();
-    text(status, "application/json", body.into_bytes())
+    json(status, &serde_json::json!({ "message": message }))
+}
+
+/// A JSON answer.
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    text(
+        status,
+        "application/json; charset=utf-8",
+        value.to_string().into_bytes(),
+    )
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
 //!   [`shutdown`] stops everything on SIGINT or SIGTERM.
 //! - [`check`] is the `check` subcommand: what may this API client read?
+//! - [`sim`] is a simulated Workato workspace served over HTTP: `--demo`
+//!   points the unchanged client at it; `simulate` serves it alone.
 //!
 //! Errors are one enum, [`error::Error`].
 
@@ -25,6 +27,7 @@ pub mod http;
 pub mod metrics;
 pub mod poller;
 pub mod shutdown;
+pub mod sim;
 pub mod snapshot;
 
 use std::sync::Arc;
@@ -85,17 +88,23 @@ impl App {
         })
     }
 
+    /// What the HTTP handlers read.
+    pub fn http_state(&self) -> Arc<http::State> {
+        Arc::new(http::State {
+            metrics: Arc::clone(&self.metrics),
+            snapshot: Arc::clone(&self.snapshot),
+            telemetry_path: self.config.telemetry_path.clone(),
+            workspace: self.config.workspace.clone(),
+            base_url: self.config.base_url.to_string(),
+            demo: self.config.demo.is_some(),
+        })
+    }
+
     /// Polls in the background and serves HTTP on `listener` until
     /// `shutdown` is cancelled.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) {
         let poller = tokio::spawn(Arc::clone(&self.poller).run(shutdown.clone()));
-        let state = Arc::new(http::State {
-            metrics: self.metrics,
-            snapshot: self.snapshot,
-            telemetry_path: self.config.telemetry_path.clone(),
-            workspace: self.config.workspace.clone(),
-            base_url: self.config.base_url.to_string(),
-        });
+        let state = self.http_state();
         http::serve(listener, state, shutdown).await;
         if let Err(error) = poller.await {
             tracing::error!(%error, "the poller stopped abnormally");
@@ -103,14 +112,41 @@ impl App {
     }
 }
 
+async fn bind(address: std::net::SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(address).await.map_err(|e| Error::Listen {
+        address,
+        reason: e.to_string(),
+    })
+}
+
 /// Binds `--web.listen-address` and runs the exporter until SIGINT/SIGTERM.
-pub async fn serve(config: Config) -> Result<()> {
-    let listener = TcpListener::bind(config.listen_address)
-        .await
-        .map_err(|e| Error::Listen {
-            address: config.listen_address,
-            reason: e.to_string(),
-        })?;
+/// In demo mode the simulated workspace starts first, on a loopback port,
+/// and the client is pointed at it over HTTP like at Workato.
+pub async fn serve(mut config: Config) -> Result<()> {
+    let listener = bind(config.listen_address).await?;
+    let _demo = match config.demo {
+        Some(seed) => {
+            let token = match &config.auth {
+                config::Auth::Bearer(token) | config::Auth::Legacy { token, .. } => {
+                    secrecy::ExposeSecret::expose_secret(token).to_string()
+                }
+            };
+            let sim_config = sim::SimConfig {
+                seed,
+                token: Some(token),
+                ..sim::SimConfig::demo()
+            };
+            let running = sim::spawn(sim_config).await.map_err(|e| Error::Listen {
+                address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                reason: format!("cannot start the demo workspace: {e}"),
+            })?;
+            config.base_url = reqwest::Url::parse(&running.base_url())
+                .map_err(|e| Error::Config(format!("demo workspace address: {e}")))?;
+            tracing::info!(workato = %config.base_url, seed, "demo mode: polling a simulated Workato workspace");
+            Some(running)
+        }
+        None => None,
+    };
     let address = listener.local_addr().unwrap_or(config.listen_address);
     tracing::info!(
         %address,
@@ -121,6 +157,24 @@ pub async fn serve(config: Config) -> Result<()> {
         config.telemetry_path
     );
     App::new(config)?.run(listener, shutdown::on_signal()).await;
+    Ok(())
+}
+
+/// Serves the simulated Workato API alone until SIGINT/SIGTERM.
+pub async fn simulate(args: &config::SimulateArgs) -> Result<()> {
+    let listener = bind(args.listen).await?;
+    let address = listener.local_addr().unwrap_or(args.listen);
+    let simulator = sim::Simulator::new(args.sim_config());
+    tracing::info!(
+        %address,
+        recipes = args.recipes,
+        connections = args.connections,
+        endpoints = args.endpoints,
+        jobs_per_minute = args.jobs_per_minute,
+        speed = args.speed,
+        "serving a simulated Workato API; point the exporter at --workato.base-url http://{address}"
+    );
+    sim::serve(listener, simulator, shutdown::on_signal()).await;
     Ok(())
 }
 

@@ -16,16 +16,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = workato_exporter::init_tracing(&cli.args.log_level, &cli.args.log_format)
-        .and_then(|()| Config::from_args(&cli.args, std::env::var(TOKEN_ENV).ok()))
-        .and_then(|config| {
-            let runtime =
-                tokio::runtime::Runtime::new().map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
-            match cli.command {
-                Some(Command::Check) => runtime.block_on(workato_exporter::check(config)),
-                None => runtime.block_on(workato_exporter::serve(config)).map(|()| true),
-            }
-        });
+    let result = workato_exporter::init_tracing(&cli.args.log_level, &cli.args.log_format).and_then(|()| {
+        let runtime =
+            tokio::runtime::Runtime::new().map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
+        let config = || Config::from_args(&cli.args, std::env::var(TOKEN_ENV).ok());
+        match &cli.command {
+            Some(Command::Simulate(args)) => runtime.block_on(workato_exporter::simulate(args)).map(|()| true),
+            Some(Command::Check) => runtime.block_on(workato_exporter::check(config()?)),
+            None => runtime.block_on(workato_exporter::serve(config()?)).map(|()| true),
+        }
+    });
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

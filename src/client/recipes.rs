@@ -18,6 +18,10 @@ pub const LIST_RECIPES: Route = Route {
 /// Workato's largest page; a shorter page is the last one.
 pub const PER_PAGE: usize = 100;
 
+/// Workato's limit of recipes in a workspace: having seen that many, the
+/// walk is complete without asking for the (empty) page after.
+pub const MAX_RECIPES: usize = 5_000;
+
 impl Client {
     /// Every recipe in the workspace, in `ceil(N/100)` calls.
     ///
@@ -38,7 +42,7 @@ impl Client {
             let page = decode_list::<RecipeWire, Recipe>(LIST_RECIPES.label, &body)?;
             let lowest = page.items.iter().map(|r| r.id).min();
             recipes.extend(page.items.into_iter().filter(|r| seen.insert(r.id)));
-            if page.raw_len < PER_PAGE {
+            if page.raw_len < PER_PAGE || recipes.len() >= MAX_RECIPES {
                 break;
             }
             match lowest {

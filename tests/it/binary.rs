@@ -267,3 +267,137 @@ async fn a_rejected_token_is_logged_once_and_never_printed() {
         .count();
     assert!(polls >= 2, "polling goes on after a 401 ({polls} recipe polls)");
 }
+
+/// The families of the v1 catalogue that exist so far (job ingestion and
+/// the admin route add the rest).
+const CATALOGUE: [&str; 23] = [
+    "workato_up",
+    "workato_collector_up",
+    "workato_collector_last_success_timestamp_seconds",
+    "workato_collector_duration_seconds",
+    "workato_api_requests_total",
+    "workato_api_request_duration_seconds",
+    "workato_api_rate_limit_remaining",
+    "workato_workspace_info",
+    "workato_exporter_build_info",
+    "workato_recipe_info",
+    "workato_recipe_running",
+    "workato_recipe_stop_cause",
+    "workato_recipe_jobs_succeeded_total",
+    "workato_recipe_jobs_failed_total",
+    "workato_recipe_tasks_total",
+    "workato_recipe_last_run_timestamp_seconds",
+    "workato_recipe_stopped_timestamp_seconds",
+    "workato_connection_info",
+    "workato_connection_authorized",
+    "workato_connection_lost_timestamp_seconds",
+    "workato_connection_running_recipes",
+    "workato_api_collection_info",
+    "workato_api_endpoint_active",
+];
+
+fn jobs_completed(metrics: &str) -> f64 {
+    let samples = crate::helpers::Samples::parse(metrics);
+    [
+        "workato_recipe_jobs_succeeded_total",
+        "workato_recipe_jobs_failed_total",
+    ]
+    .iter()
+    .flat_map(|name| samples.find(name, &[]))
+    .map(|s| s.value)
+    .sum()
+}
+
+#[tokio::test]
+async fn demo_serves_every_family_without_credentials_and_job_counters_climb() {
+    let port = free_port();
+    let mut command = exporter();
+    command.args([
+        "--demo",
+        "--web.listen-address",
+        &format!("127.0.0.1:{port}"),
+        "--poll.interval",
+        "1s",
+    ]);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    let scrape = || async move {
+        reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "the demo was not ready within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = scrape().await;
+    for family in CATALOGUE {
+        assert!(first.contains(&format!("# TYPE {family} ")), "the demo lacks {family}");
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = scrape().await;
+    assert!(
+        jobs_completed(&later) > jobs_completed(&first),
+        "job counters did not move in 4 s"
+    );
+    let landing = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("Demo mode"), "the landing page says it is a demo");
+    terminate(&child).await;
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn simulate_serves_the_api_alone_at_the_requested_scale() {
+    let port = free_port();
+    let mut command = exporter();
+    command.args([
+        "simulate",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--recipes",
+        "120",
+        "--token",
+        "s3cret",
+    ]);
+    let child = command.spawn().expect("simulate starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/recipes?per_page=100&page=2");
+    let page = loop {
+        if let Ok(response) = client.get(&url).bearer_auth("s3cret").send().await {
+            break response;
+        }
+        assert!(Instant::now() < deadline, "simulate did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let body: serde_json::Value = page.json().await.unwrap();
+    assert_eq!(
+        body["items"].as_array().map(Vec::len),
+        Some(20),
+        "120 recipes: the second page holds 20"
+    );
+    let out = run(&["simulate", "--recipes", "6000"], None).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "more recipes than Workato allows is refused"
+    );
+    assert!(stderr(&out).contains("--recipes"));
+    terminate(&child).await;
+    assert_eq!(child.wait_with_output().await.unwrap().status.code(), Some(0));
+}

@@ -103,13 +103,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let address = listener.local_addr().expect("local address");
         let shutdown = CancellationToken::new();
-        let state = Arc::new(http::State {
-            metrics: Arc::clone(&app.metrics),
-            snapshot: Arc::clone(&app.snapshot),
-            telemetry_path: app.config.telemetry_path.clone(),
-            workspace: app.config.workspace.clone(),
-            base_url: app.config.base_url.to_string(),
-        });
+        let state = app.http_state();
         tokio::spawn(http::serve(listener, state, shutdown.clone()));
         TestApp {
             address,

@@ -7,3 +7,4 @@ mod http;
 mod metrics;
 mod poller;
 mod promtool;
+mod sim;

@@ -1,0 +1,292 @@
+//! The simulated Workato API over HTTP: auth, per-group rate limits answered
+//! with 429 and `Retry-After`, and each documented route with Workato's
+//! paging, parameters, limits and error bodies.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::life::job_seq;
+use super::world::World;
+use super::{Simulator, json as render};
+use crate::client::Group;
+use crate::http::{Body, Handler, json_message};
+
+/// Workato's property limits.
+const MAX_PROPERTIES: usize = 1_000;
+const MAX_PROPERTY_NAME: usize = 100;
+const MAX_PROPERTY_VALUE: usize = 1_024;
+
+type Reply = Result<Value, (StatusCode, String)>;
+
+fn not_found() -> (StatusCode, String) {
+    (StatusCode::NOT_FOUND, "Not found".into())
+}
+
+fn bad_request(message: impl Into<String>) -> (StatusCode, String) {
+    (StatusCode::BAD_REQUEST, message.into())
+}
+
+/// The rate-limit group of an API path (`recipes/1/jobs` → jobs).
+fn group_of(segments: &[&str]) -> Option<Group> {
+    Some(match segments {
+        ["recipes", _, "jobs", ..] => Group::Jobs,
+        ["recipes", ..] => Group::Recipes,
+        ["connections", ..] => Group::Connections,
+        ["api_collections", ..] | ["api_endpoints", ..] => Group::ApiPlatform,
+        ["properties", ..] => Group::Properties,
+        ["users", "me"] => Group::Workspace,
+        _ => return None,
+    })
+}
+
+impl Handler for Simulator {
+    async fn handle(&self, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+        let path = request.uri().path().to_string();
+        if path == "/sim/stats" {
+            return crate::http::json(StatusCode::OK, &self.stats());
+        }
+        let Some(rest) = path.strip_prefix("/api/") else {
+            return json_message(StatusCode::NOT_FOUND, "Not found");
+        };
+        let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        let Some(group) = group_of(&segments) else {
+            return json_message(StatusCode::NOT_FOUND, "Not found");
+        };
+        if !self.authorized(&request) {
+            return json_message(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+        if let Err(retry_after) = self.admit(group) {
+            let mut response = json_message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
+        }
+        let query: HashMap<String, String> = request
+            .uri()
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let method = request.method().clone();
+        let body = if method == Method::POST {
+            match Limited::new(request.into_body(), 1 << 20).collect().await {
+                Ok(collected) => Some(collected.to_bytes()),
+                Err(_) => return json_message(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
+            }
+        } else {
+            None
+        };
+        let reply = self.with_world(|w| route(w, &method, &segments, &query, body.as_deref()));
+        match reply {
+            Ok(value) => crate::http::json(StatusCode::OK, &value),
+            Err((status, message)) => json_message(status, &message),
+        }
+    }
+}
+
+fn route(w: &mut World, method: &Method, segments: &[&str], q: &HashMap<String, String>, body: Option<&[u8]>) -> Reply {
+    let id = |text: &str| text.parse::<u64>().map_err(|_| not_found());
+    match (method, segments) {
+        (&Method::GET, ["users", "me"]) => Ok(render::users_me(w)),
+        (&Method::GET, ["recipes"]) => Ok(list_recipes(w, q)),
+        (&Method::GET, ["recipes", recipe]) => {
+            let index = w.recipe_index(id(recipe)?).ok_or_else(not_found)?;
+            Ok(render::recipe(&w.recipes[index], false))
+        }
+        (&Method::PUT, ["recipes", recipe, action @ ("start" | "stop")]) => start_stop(w, id(recipe)?, action),
+        (&Method::GET, ["recipes", recipe, "jobs"]) => list_jobs(w, id(recipe)?, q),
+        (&Method::GET, ["connections"]) => Ok(Value::Array(w.connections.iter().map(render::connection).collect())),
+        (&Method::GET, ["api_collections"]) => {
+            let epoch = w.epoch;
+            Ok(page(q, w.collections.iter().map(|c| render::collection(c, epoch))))
+        }
+        (&Method::GET, ["api_endpoints"]) => {
+            let collection = q.get("api_collection_id").and_then(|c| c.parse::<u64>().ok());
+            let epoch = w.epoch;
+            let endpoints = w
+                .endpoints
+                .iter()
+                .filter(|e| collection.is_none_or(|c| e.collection_id == c));
+            Ok(page(q, endpoints.map(|e| render::endpoint(e, epoch))))
+        }
+        (&Method::PUT, ["api_endpoints", endpoint, action @ ("enable" | "disable")]) => {
+            enable_disable(w, id(endpoint)?, *action == "enable")
+        }
+        (&Method::GET, ["properties"]) => {
+            let prefix = q
+                .get("prefix")
+                .ok_or_else(|| bad_request("Missing parameter: prefix"))?;
+            let found: Map<String, Value> = w
+                .properties
+                .iter()
+                .filter(|(name, _)| name.starts_with(prefix.as_str()))
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            Ok(Value::Object(found))
+        }
+        (&Method::POST, ["properties"]) => upsert_properties(w, body.unwrap_or_default()),
+        _ => Err(not_found()),
+    }
+}
+
+fn number(q: &HashMap<String, String>, key: &str) -> Option<u64> {
+    q.get(key).and_then(|v| v.trim().parse().ok())
+}
+
+/// `page`/`per_page` paging: per_page defaults to 10 and is clamped to 100.
+fn page(q: &HashMap<String, String>, items: impl Iterator<Item = Value>) -> Value {
+    let per_page = number(q, "per_page").unwrap_or(10).clamp(1, 100) as usize;
+    let page = number(q, "page").unwrap_or(1).max(1) as usize;
+    Value::Array(items.skip((page - 1) * per_page).take(per_page).collect())
+}
+
+fn list_recipes(w: &World, q: &HashMap<String, String>) -> Value {
+    let since_id = number(q, "since_id");
+    let running = q.get("running").map(|r| r == "true");
+    let exclude_code = q.get("exclude_code").is_some_and(|v| v == "true");
+    let recipes = w
+        .recipes
+        .iter()
+        .rev()
+        .filter(|r| since_id.is_none_or(|s| r.id < s))
+        .filter(|r| running.is_none_or(|want| r.running == want))
+        .map(|r| render::recipe(r, exclude_code));
+    json!({ "items": page(q, recipes) })
+}
+
+fn start_stop(w: &mut World, id: u64, action: &str) -> Reply {
+    let now = w.now();
+    let index = w.recipe_index(id).ok_or_else(not_found)?;
+    let recipe = &mut w.recipes[index];
+    match action {
+        "start" if recipe.broken => Ok(json!({
+            "success": false,
+            "code_errors": [[2, [["Issue key", null, "can't be blank", "issue_key"]]]],
+            "config_errors": [],
+        })),
+        "start" if recipe.running => Err(bad_request("Recipe is already running")),
+        "start" => {
+            recipe.running = true;
+            recipe.stop_cause = None;
+            recipe.consecutive_failures = 0;
+            Ok(json!({"success": true}))
+        }
+        _ if !recipe.running => Err(bad_request("Recipe is already stopped")),
+        _ => {
+            recipe.running = false;
+            recipe.stop_cause = None;
+            recipe.stopped_at = Some(now);
+            Ok(json!({"success": true}))
+        }
+    }
+}
+
+/// Jobs of a recipe, newest first, in pages of the simulator's fixed size.
+/// `offset_job_id` with `prev=true` gives the jobs just newer than the
+/// offset; otherwise those just older.
+fn list_jobs(w: &World, id: u64, q: &HashMap<String, String>) -> Reply {
+    let now = w.now();
+    let index = w.recipe_index(id).ok_or_else(not_found)?;
+    let recipe = &w.recipes[index];
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some(s @ ("succeeded" | "failed" | "pending")) => Some(s),
+        Some(other) => return Err(bad_request(format!("Invalid status: {other}"))),
+    };
+    let status_of = |j: &super::world::SimJob| match (j.completed_by(now), j.error.is_some()) {
+        (false, _) => "pending",
+        (true, true) => "failed",
+        (true, false) => "succeeded",
+    };
+    let scope: Vec<&super::world::SimJob> = recipe
+        .jobs
+        .iter()
+        .filter(|j| status.is_none_or(|s| status_of(j) == s))
+        .collect();
+    let offset = match q.get("offset_job_id").filter(|o| !o.is_empty()) {
+        Some(offset) => Some(
+            recipe
+                .jobs
+                .iter()
+                .find(|j| &j.id == offset)
+                .map(|j| j.seq)
+                .or_else(|| job_seq(offset))
+                .ok_or_else(|| (StatusCode::NOT_FOUND, "Job not found".to_string()))?,
+        ),
+        None => None,
+    };
+    let size = w.jobs_page_size;
+    let mut chosen: Vec<&super::world::SimJob> = match (offset, q.get("prev").is_some_and(|p| p == "true")) {
+        (Some(offset), true) => scope.iter().filter(|j| j.seq > offset).take(size).copied().collect(),
+        (Some(offset), false) => scope
+            .iter()
+            .rev()
+            .filter(|j| j.seq < offset)
+            .take(size)
+            .copied()
+            .collect(),
+        (None, _) => scope.iter().rev().take(size).copied().collect(),
+    };
+    chosen.sort_by_key(|j| std::cmp::Reverse(j.seq));
+    let pending = recipe.pending.len() as u64;
+    Ok(json!({
+        "job_succeeded_count": recipe.succeeded,
+        "job_failed_count": recipe.failed,
+        "job_count": recipe.succeeded + recipe.failed + pending,
+        "job_scope_count": scope.len(),
+        "items": chosen.iter().map(|j| render::job(j, recipe, now)).collect::<Vec<_>>(),
+    }))
+}
+
+fn enable_disable(w: &mut World, id: u64, enable: bool) -> Reply {
+    let index = w.endpoints.iter().position(|e| e.id == id).ok_or_else(not_found)?;
+    let recipe_running = w
+        .recipe_index(w.endpoints[index].recipe_id)
+        .is_some_and(|r| w.recipes[r].running);
+    if enable && !recipe_running {
+        return Err(bad_request("The endpoint's recipe is not running; start it first"));
+    }
+    w.endpoints[index].active = enable;
+    Ok(json!({"success": true}))
+}
+
+fn upsert_properties(w: &mut World, body: &[u8]) -> Reply {
+    let value: Value = serde_json::from_slice(body).map_err(|e| bad_request(format!("Malformed JSON: {e}")))?;
+    let Some(Value::Object(properties)) = value.get("properties") else {
+        return Err(bad_request("Missing parameter: properties (an object of name: value)"));
+    };
+    let mut updates = Vec::with_capacity(properties.len());
+    for (name, value) in properties {
+        let Value::String(value) = value else {
+            return Err(bad_request(format!("Property {name} must be a string")));
+        };
+        if name.is_empty() || name.chars().count() > MAX_PROPERTY_NAME {
+            return Err(bad_request(format!(
+                "Property name must be 1 to {MAX_PROPERTY_NAME} characters: {name}"
+            )));
+        }
+        if value.chars().count() > MAX_PROPERTY_VALUE {
+            return Err(bad_request(format!(
+                "Property {name} is longer than {MAX_PROPERTY_VALUE} characters"
+            )));
+        }
+        updates.push((name.clone(), value.clone()));
+    }
+    let new = updates
+        .iter()
+        .filter(|(name, _)| !w.properties.contains_key(name))
+        .count();
+    if w.properties.len() + new > MAX_PROPERTIES {
+        return Err(bad_request(format!(
+            "A workspace holds at most {MAX_PROPERTIES} properties"
+        )));
+    }
+    w.properties.extend(updates);
+    Ok(json!({"success": true}))
+}

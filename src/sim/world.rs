@@ -1,0 +1,401 @@
+//! The simulated workspace's state and how it is first built from a seed:
+//! folders, projects, recipes with their triggers and connections, API
+//! collections and endpoints, and the recipes the incidents play on.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::SimConfig;
+
+/// Applications recipes connect to; the first two of each recipe's trio are
+/// its trigger and first action.
+const APPS: [&str; 12] = [
+    "salesforce",
+    "netsuite",
+    "slack",
+    "jira",
+    "zendesk",
+    "workday",
+    "servicenow",
+    "hubspot",
+    "shopify",
+    "snowflake",
+    "google_sheets",
+    "marketo",
+];
+
+const OBJECTS: [&str; 10] = [
+    "accounts",
+    "invoices",
+    "tickets",
+    "new hires",
+    "orders",
+    "leads",
+    "incidents",
+    "payments",
+    "contacts",
+    "purchase orders",
+];
+
+/// Recipes and connections are spread over this many folders.
+const FOLDERS: u64 = 5;
+const PROJECTS: [&str; 3] = ["Quote to cash", "Employee lifecycle", "Customer 360"];
+
+/// A recipe and the counters Workato keeps for it.
+#[derive(Debug, Clone)]
+pub struct SimRecipe {
+    pub id: u64,
+    pub name: String,
+    pub folder_id: u64,
+    pub project_id: Option<u64>,
+    pub trigger_application: String,
+    pub action_applications: Vec<String>,
+    /// `(application, connection id)` per app the recipe uses.
+    pub config: Vec<(String, Option<u64>)>,
+    pub created_at: f64,
+    pub updated_at: f64,
+    pub running: bool,
+    pub stopped_at: Option<f64>,
+    pub stop_cause: Option<&'static str>,
+    pub version_no: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub tasks: u64,
+    pub last_run_at: Option<f64>,
+    /// A start is refused with these (a draft with an incomplete step).
+    pub broken: bool,
+    /// Mean jobs a minute while running, before the activity wave.
+    pub jobs_per_minute: f64,
+    /// Chance that a job fails in normal times.
+    pub failure_rate: f64,
+    /// Median job duration in seconds; durations are log-normal around it.
+    pub median_duration: f64,
+    /// Failed jobs in a row, for Workato's trigger error limit.
+    pub consecutive_failures: u32,
+    /// Jobs kept for the jobs API, oldest first (Workato's retention).
+    pub jobs: VecDeque<SimJob>,
+    /// Jobs not yet completed: `(seq, fate)`.
+    pub pending: Vec<(u64, super::life::Pending)>,
+}
+
+/// One job. Its status at a given time follows from when it started and
+/// how long it runs.
+#[derive(Debug, Clone)]
+pub struct SimJob {
+    /// Global start order; newer jobs have higher sequence numbers.
+    pub seq: u64,
+    pub id: String,
+    pub started_at: f64,
+    pub completed_at: f64,
+    pub error: Option<JobError>,
+}
+
+impl SimJob {
+    pub fn completed_by(&self, now: f64) -> bool {
+        self.completed_at <= now
+    }
+}
+
+/// Workato's `error_parts` of a failed job.
+#[derive(Debug, Clone)]
+pub struct JobError {
+    pub adapter: String,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConnection {
+    pub id: u64,
+    pub name: String,
+    pub application: String,
+    pub folder_id: u64,
+    pub created_at: f64,
+    pub authorized_at: Option<f64>,
+    /// `success`, `failed`, or `None` when never authorised.
+    pub authorization_status: Option<&'static str>,
+    pub authorization_error: Option<String>,
+    pub lost_at: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimCollection {
+    pub id: u64,
+    pub name: String,
+    pub version: String,
+    pub project_id: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimEndpoint {
+    pub id: u64,
+    pub collection_id: u64,
+    pub recipe_id: u64,
+    pub name: String,
+    pub method: &'static str,
+    pub path: String,
+    pub active: bool,
+}
+
+/// Which entities the scripted incidents act on (indices into the lists).
+#[derive(Debug, Clone, Copy)]
+pub struct Cast {
+    /// Failures climb until Workato stops it with `trigger_errors_limit`.
+    pub storm_recipe: usize,
+    /// Stopped by `txn_quota_limit` for part of each cycle.
+    pub quota_recipe: usize,
+    /// Loses its authorisation for part of each cycle.
+    pub lost_connection: usize,
+    /// Disabled for part of each cycle while its recipe runs.
+    pub disabled_endpoint: usize,
+}
+
+/// The whole simulated workspace.
+pub struct World {
+    pub rng: fastrand::Rng,
+    /// Unix seconds of simulated time zero.
+    pub epoch: f64,
+    /// Whole simulated seconds already played.
+    pub elapsed: u64,
+    pub workspace_id: u64,
+    pub workspace_name: String,
+    pub root_folder_id: u64,
+    pub recipes: Vec<SimRecipe>,
+    pub connections: Vec<SimConnection>,
+    pub collections: Vec<SimCollection>,
+    pub endpoints: Vec<SimEndpoint>,
+    pub properties: BTreeMap<String, String>,
+    pub next_job_seq: u64,
+    pub cast: Option<Cast>,
+    pub incidents: bool,
+    pub job_retention: usize,
+    pub jobs_page_size: usize,
+}
+
+/// How Workato spells each application's name.
+fn title(app: &str) -> &'static str {
+    match app {
+        "salesforce" => "Salesforce",
+        "netsuite" => "NetSuite",
+        "slack" => "Slack",
+        "jira" => "Jira",
+        "zendesk" => "Zendesk",
+        "workday" => "Workday",
+        "servicenow" => "ServiceNow",
+        "hubspot" => "HubSpot",
+        "shopify" => "Shopify",
+        "snowflake" => "Snowflake",
+        "google_sheets" => "Google Sheets",
+        "marketo" => "Marketo",
+        _ => "Workato",
+    }
+}
+
+impl World {
+    /// Builds the workspace as it stands at simulated time zero.
+    pub fn build(config: &SimConfig, epoch: f64) -> World {
+        let mut rng = fastrand::Rng::with_seed(config.seed);
+        let folders: Vec<u64> = (0..FOLDERS).map(|i| 241_550 + i).collect();
+        let history = 400.0 * 86_400.0;
+
+        let mut connections: Vec<SimConnection> = (0..config.connections)
+            .map(|i| {
+                let application = APPS[i % APPS.len()];
+                let round = i / APPS.len();
+                let name = if round == 0 {
+                    title(application).to_string()
+                } else {
+                    format!("{} {}", title(application), round + 1)
+                };
+                // A few connections were created but never authorised.
+                let never = i % 29 == 28;
+                SimConnection {
+                    id: 770_000 + i as u64,
+                    name,
+                    application: application.to_string(),
+                    folder_id: folders[i % folders.len()],
+                    created_at: epoch - history + rng.f64() * 86_400.0,
+                    authorized_at: (!never).then(|| epoch - rng.f64() * 30.0 * 86_400.0),
+                    authorization_status: (!never).then_some("success"),
+                    authorization_error: None,
+                    lost_at: None,
+                }
+            })
+            .collect();
+
+        // One connection was lost days ago and nobody fixed it: the kind of
+        // thing the connection panels are for.
+        if let Some(stale) = connections.last_mut().filter(|_| config.connections >= 3) {
+            stale.authorization_status = Some("failed");
+            stale.authorization_error = Some("Token was revoked in the application".to_string());
+            stale.lost_at = Some(epoch - 3.0 * 86_400.0 - 1_234.0);
+        }
+
+        let api_recipes = config.endpoints.min(config.recipes);
+        let mut recipes: Vec<SimRecipe> = (0..config.recipes)
+            .map(|i| {
+                let is_api = i < api_recipes;
+                let trigger = if is_api {
+                    "workato_api_platform".to_string()
+                } else {
+                    APPS[(i * 7) % APPS.len()].to_string()
+                };
+                let action = APPS[(i * 7 + 1 + i / APPS.len()) % APPS.len()].to_string();
+                let object = OBJECTS[i % OBJECTS.len()];
+                let name = match (is_api, i / 40) {
+                    (true, 0) => format!("API: get {object} from {}", title(&action)),
+                    (true, n) => format!("API: get {object} from {} #{}", title(&action), n + 1),
+                    (false, 0) => format!("{} → {}: sync {object}", title(&trigger), title(&action)),
+                    (false, n) => format!("{} → {}: sync {object} #{}", title(&trigger), title(&action), n + 1),
+                };
+                let pick = |app: &str| {
+                    connections
+                        .iter()
+                        .filter(|c| c.application == app)
+                        .map(|c| c.id)
+                        .nth(i % 2)
+                };
+                let mut config_apps = vec![(action.clone(), pick(&action))];
+                if !is_api {
+                    config_apps.insert(0, (trigger.clone(), pick(&trigger)));
+                }
+                let broken = i == config.recipes.saturating_sub(1) && config.recipes > 3;
+                let manually_stopped = broken || i % 13 == 12;
+                let created_at = epoch - history + i as f64 * 600.0;
+                SimRecipe {
+                    id: 1_913_000 + i as u64,
+                    name: if broken {
+                        format!("Draft: {} → {} (unfinished)", title(&trigger), title(&action))
+                    } else {
+                        name
+                    },
+                    folder_id: folders[i % folders.len()],
+                    project_id: (i % 3 != 2).then_some(9_910 + (i % PROJECTS.len()) as u64),
+                    trigger_application: trigger,
+                    action_applications: vec![action],
+                    config: config_apps,
+                    created_at,
+                    updated_at: created_at + rng.f64() * 86_400.0 * 30.0,
+                    running: !manually_stopped,
+                    stopped_at: manually_stopped.then(|| epoch - rng.f64() * 5.0 * 86_400.0),
+                    stop_cause: None,
+                    version_no: 1 + rng.u64(0..20),
+                    succeeded: if broken { 0 } else { rng.u64(100..50_000) },
+                    failed: if broken { 0 } else { rng.u64(0..400) },
+                    tasks: 0,
+                    last_run_at: None,
+                    broken,
+                    jobs_per_minute: 0.2 + rng.f64() * 2.0,
+                    failure_rate: 0.005 + rng.f64() * 0.04,
+                    median_duration: [0.4, 1.5, 4.0, 20.0, 90.0][rng.usize(0..5)],
+                    consecutive_failures: 0,
+                    jobs: VecDeque::new(),
+                    pending: Vec::new(),
+                }
+            })
+            .collect();
+        // Spread the workspace's job rate over its recipes in proportion to
+        // their weights, so the total matches the configured rate.
+        let weight: f64 = recipes.iter().map(|r| r.jobs_per_minute).sum();
+        for recipe in &mut recipes {
+            recipe.jobs_per_minute *= config.jobs_per_minute / weight.max(f64::EPSILON);
+            recipe.tasks = (recipe.succeeded + recipe.failed) * (2 + recipe.id % 5);
+            if recipe.succeeded + recipe.failed > 0 {
+                recipe.last_run_at = Some(epoch - rng.f64() * 3_600.0);
+            }
+        }
+
+        let collections: Vec<SimCollection> = (0..config.endpoints.div_ceil(4).clamp(1, 100))
+            .map(|i| SimCollection {
+                id: 1_360 + i as u64,
+                name: match PROJECTS.get(i) {
+                    Some(p) => p.to_string(),
+                    None => format!("Collection {}", i + 1),
+                },
+                version: format!("{}.0", 1 + i % 3),
+                project_id: Some(9_910 + (i % PROJECTS.len()) as u64),
+            })
+            .collect();
+        let methods = ["GET", "POST", "PUT", "GET", "DELETE"];
+        let endpoints: Vec<SimEndpoint> = (0..config.endpoints)
+            .map(|i| {
+                let recipe = &recipes[i % api_recipes.max(1)];
+                SimEndpoint {
+                    id: 9_900 + i as u64,
+                    collection_id: collections[i % collections.len().max(1)].id,
+                    recipe_id: recipe.id,
+                    name: recipe.name.trim_start_matches("API: ").to_string(),
+                    method: methods[i % methods.len()],
+                    path: format!("{}/{}", OBJECTS[i % OBJECTS.len()].replace(' ', "-"), i / OBJECTS.len()),
+                    active: recipe.running,
+                }
+            })
+            .collect();
+
+        let cast =
+            (config.incidents && recipes.len() >= 4 && !connections.is_empty() && !endpoints.is_empty()).then(|| {
+                let storm_recipe = recipes
+                    .iter()
+                    .position(|r| r.running && r.trigger_application != "workato_api_platform")
+                    .unwrap_or(1);
+                let quota_recipe = recipes
+                    .iter()
+                    .enumerate()
+                    .position(|(i, r)| i > storm_recipe && r.running && r.trigger_application != "workato_api_platform")
+                    .unwrap_or(2);
+                // The connection that the most running recipes use makes the
+                // loudest outage.
+                let lost_connection = (0..connections.len())
+                    .filter(|&c| connections[c].lost_at.is_none())
+                    .max_by_key(|&c| {
+                        recipes
+                            .iter()
+                            .filter(|r| r.running && r.config.iter().any(|(_, id)| *id == Some(connections[c].id)))
+                            .count()
+                    })
+                    .unwrap_or(0);
+                let disabled_endpoint = endpoints.iter().position(|e| e.active).unwrap_or(0);
+                recipes[storm_recipe].jobs_per_minute = recipes[storm_recipe].jobs_per_minute.max(8.0);
+                recipes[storm_recipe].median_duration = 1.5;
+                recipes[storm_recipe].name = "Zendesk → Jira: escalate urgent tickets".to_string();
+                recipes[quota_recipe].jobs_per_minute = recipes[quota_recipe].jobs_per_minute.max(4.0);
+                Cast {
+                    storm_recipe,
+                    quota_recipe,
+                    lost_connection,
+                    disabled_endpoint,
+                }
+            });
+
+        World {
+            rng,
+            epoch,
+            elapsed: 0,
+            workspace_id: 17_000 + config.seed % 1_000,
+            workspace_name: "Demo Workspace".to_string(),
+            root_folder_id: 241_500,
+            recipes,
+            connections,
+            collections,
+            endpoints,
+            properties: BTreeMap::from([
+                ("demo.environment".to_string(), "simulated".to_string()),
+                ("demo.owner".to_string(), "workato_exporter".to_string()),
+            ]),
+            next_job_seq: 1,
+            cast,
+            incidents: config.incidents,
+            job_retention: config.job_retention,
+            jobs_page_size: config.jobs_page_size,
+        }
+    }
+
+    /// Unix seconds at the current simulated moment.
+    pub fn now(&self) -> f64 {
+        self.epoch + self.elapsed as f64
+    }
+
+    pub fn recipe_index(&self, id: u64) -> Option<usize> {
+        // Recipes are created with increasing ids and never reordered.
+        self.recipes.binary_search_by_key(&id, |r| r.id).ok()
+    }
+}
