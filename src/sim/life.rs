@@ -156,7 +156,12 @@ impl World {
                 recipe.consecutive_failures = 0;
             }
         }
-        let storm = self.incidents && self.cast.is_some_and(|c| c.storm_recipe == index);
+        // Workato's trigger error limit plays only during the storm, so the
+        // failed stragglers that complete after the restart do not stop the
+        // recipe again.
+        let storm = self.incidents
+            && self.cast.is_some_and(|c| c.storm_recipe == index)
+            && self.elapsed % INCIDENT_CYCLE < script::STORM_RESTART;
         if storm && recipe.running && recipe.consecutive_failures >= script::TRIGGER_ERRORS_LIMIT {
             recipe.running = false;
             recipe.stop_cause = Some("trigger_errors_limit");
