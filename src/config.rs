@@ -164,6 +164,22 @@ pub struct Args {
     #[arg(long = "poll.workspace-interval", value_name = "DURATION", global = true, value_parser = parse_interval)]
     pub workspace_interval: Option<Duration>,
 
+    /// How often pending jobs are re-checked; jobs are also read right after each recipes sweep [default: 60s; 10s with --demo].
+    #[arg(long = "jobs.interval", value_name = "DURATION", global = true, value_parser = parse_interval)]
+    pub jobs_interval: Option<Duration>,
+
+    /// Window of workato_recipe_job_failure_ratio.
+    #[arg(long = "jobs.window", value_name = "DURATION", default_value = "1h", global = true, value_parser = parse_window)]
+    pub jobs_window: Duration,
+
+    /// File keeping job watermarks across restarts (unset: a restart starts fresh).
+    #[arg(long = "jobs.state-file", value_name = "PATH", global = true)]
+    pub jobs_state_file: Option<PathBuf>,
+
+    /// Distinct (adapter, error_type) pairs per recipe in workato_job_errors_total; the rest count as other.
+    #[arg(long = "jobs.max-error-types", value_name = "N", default_value = "10", global = true, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub jobs_max_error_types: u16,
+
     /// Run against a built-in simulated workspace: no Workato account needed.
     #[arg(long = "demo")]
     pub demo: bool,
@@ -280,6 +296,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| format!("{e}; expected a duration such as 500ms, 5s, 2m or 1h"))
 }
 
+fn parse_window(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(60) || duration > Duration::from_secs(7 * 86_400) {
+        return Err("expected a window from 1m to 7d, such as 15m or 1h".into());
+    }
+    Ok(duration)
+}
+
 fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < Duration::from_secs(1) {
@@ -311,6 +335,8 @@ pub struct Config {
     pub telemetry_path: String,
     pub poll_interval: Duration,
     pub workspace_interval: Duration,
+    pub jobs_interval: Duration,
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 impl Config {
@@ -351,6 +377,12 @@ impl Config {
             telemetry_path: args.telemetry_path.clone(),
             poll_interval: args.poll_interval.unwrap_or(poll),
             workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
+            jobs_interval: args.jobs_interval.unwrap_or(poll),
+            jobs: crate::jobs::JobsConfig {
+                window: args.jobs_window,
+                max_error_types: usize::from(args.jobs_max_error_types),
+                state_file: args.jobs_state_file.clone(),
+            },
         })
     }
 }

@@ -8,7 +8,8 @@
 //!   decoding, a per-endpoint-group request budget and retries.
 //! - [`poller`] runs one background task per resource on its own interval
 //!   and publishes what it fetched into the [`snapshot`], our own typed model
-//!   of the workspace, swapped atomically.
+//!   of the workspace, swapped atomically; after each recipes sweep, [`jobs`]
+//!   reads the jobs of the recipes that moved, each completed job once.
 //! - [`metrics`] renders the snapshot into fresh metric families on every
 //!   scrape, beside the exporter's self-metrics.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
@@ -24,6 +25,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod poller;
 pub mod shutdown;
@@ -46,6 +48,7 @@ use crate::snapshot::SharedSnapshot;
 pub struct App {
     pub config: Config,
     pub client: Client,
+    pub jobs: Arc<jobs::JobsTracker>,
     pub snapshot: Arc<SharedSnapshot>,
     pub metrics: Arc<Metrics>,
     pub poller: Arc<Poller>,
@@ -72,16 +75,21 @@ impl App {
         let intervals = Intervals {
             resources: config.poll_interval,
             workspace: config.workspace_interval,
+            jobs: config.jobs_interval,
         };
+        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone()));
+        metrics.register_jobs(&config.workspace, Arc::clone(&jobs));
         let poller = Arc::new(Poller::new(
             client.clone(),
             Arc::clone(&snapshot),
             metrics.self_metrics.clone(),
             intervals,
+            Arc::clone(&jobs),
         ));
         Ok(App {
             config,
             client,
+            jobs,
             snapshot,
             metrics,
             poller,

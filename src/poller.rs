@@ -8,12 +8,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::jobs::JobsTracker;
 use crate::metrics::SelfMetrics;
 use crate::snapshot::{ApiPlatform, Collector, SharedSnapshot, Snapshot};
 
@@ -24,12 +26,15 @@ pub struct Intervals {
     pub resources: Duration,
     /// Workspace details (users/me), which rarely change.
     pub workspace: Duration,
+    /// Jobs: at least this often, and after every recipes sweep.
+    pub jobs: Duration,
 }
 
 impl Intervals {
     fn of(&self, collector: Collector) -> Duration {
         match collector {
             Collector::Workspace => self.workspace,
+            Collector::Jobs => self.jobs,
             Collector::Recipes | Collector::Connections | Collector::ApiPlatform => self.resources,
         }
     }
@@ -40,10 +45,15 @@ pub struct Poller {
     snapshot: Arc<SharedSnapshot>,
     metrics: Arc<SelfMetrics>,
     intervals: Intervals,
+    jobs: Arc<JobsTracker>,
+    /// Counts successful recipes sweeps; the jobs collector wakes on it.
+    sweeps: watch::Sender<u64>,
 }
 
 /// What one successful poll brings back.
 enum Fetched {
+    /// Job ingestion updates the jobs tracker as it goes.
+    Jobs,
     Workspace(crate::snapshot::WorkspaceInfo),
     Recipes(Vec<crate::snapshot::Recipe>),
     Connections(Vec<crate::snapshot::Connection>),
@@ -53,6 +63,7 @@ enum Fetched {
 impl Fetched {
     fn publish(self, snapshot: &mut Snapshot) {
         match self {
+            Fetched::Jobs => {}
             Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
             Fetched::Recipes(r) => snapshot.recipes = Arc::new(r),
             Fetched::Connections(c) => snapshot.connections = Arc::new(c),
@@ -67,12 +78,15 @@ impl Poller {
         snapshot: Arc<SharedSnapshot>,
         metrics: Arc<SelfMetrics>,
         intervals: Intervals,
+        jobs: Arc<JobsTracker>,
     ) -> Poller {
         Poller {
             client,
             snapshot,
             metrics,
             intervals,
+            jobs,
+            sweeps: watch::channel(0).0,
         }
     }
 
@@ -80,6 +94,11 @@ impl Poller {
         Ok(match collector {
             Collector::Workspace => Fetched::Workspace(self.client.workspace().await?),
             Collector::Recipes => Fetched::Recipes(self.client.recipes().await?),
+            Collector::Jobs => {
+                let recipes = Arc::clone(&self.snapshot.load().recipes);
+                crate::jobs::ingest::cycle(&self.client, &self.jobs, &recipes).await?;
+                Fetched::Jobs
+            }
             Collector::Connections => Fetched::Connections(self.client.connections().await?),
             Collector::ApiPlatform => Fetched::ApiPlatform(ApiPlatform {
                 collections: self.client.api_collections().await?,
@@ -109,6 +128,9 @@ impl Poller {
             }
             status.last_error = error.as_ref().map(ToString::to_string);
         });
+        if collector == Collector::Recipes && error.is_none() {
+            self.sweeps.send_modify(|n| *n += 1);
+        }
         error.map_or(Ok(()), Err)
     }
 
@@ -123,14 +145,39 @@ impl Poller {
         while tasks.join_next().await.is_some() {}
     }
 
+    /// Waits for the collector's next turn: its interval, or for jobs also
+    /// the end of a recipes sweep (the first jobs cycle waits for the first
+    /// sweep, since it reads what the sweep saw move).
+    async fn next_turn(
+        &self,
+        collector: Collector,
+        ticker: &mut tokio::time::Interval,
+        sweeps: &mut watch::Receiver<u64>,
+    ) {
+        if collector != Collector::Jobs {
+            ticker.tick().await;
+            return;
+        }
+        if *sweeps.borrow_and_update() == 0 {
+            let _ = sweeps.wait_for(|n| *n > 0).await;
+            ticker.reset();
+            return;
+        }
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = sweeps.changed() => ticker.reset(),
+        }
+    }
+
     async fn run_collector(&self, collector: Collector, shutdown: CancellationToken) {
         let mut ticker = tokio::time::interval(self.intervals.of(collector));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sweeps = self.sweeps.subscribe();
         let mut last_error: Option<String> = None;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
+                _ = self.next_turn(collector, &mut ticker, &mut sweeps) => {}
             }
             let started = Instant::now();
             let outcome = tokio::select! {

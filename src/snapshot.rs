@@ -64,6 +64,27 @@ pub struct ApiEndpoint {
     pub active: bool,
 }
 
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// One job of a recipe, as the jobs list describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Workato's job id (a string such as `j-KGAKfhsz-GYoLe`).
+    pub id: String,
+    pub status: JobStatus,
+    /// Unix seconds.
+    pub started_at: Option<f64>,
+    pub completed_at: Option<f64>,
+    /// `error_parts.adapter` and `error_parts.error_type` of a failed job.
+    pub error: Option<(String, String)>,
+}
+
 /// Workspace details from `users/me`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceInfo {
@@ -84,14 +105,16 @@ pub struct ApiPlatform {
 pub enum Collector {
     Workspace,
     Recipes,
+    Jobs,
     Connections,
     ApiPlatform,
 }
 
 impl Collector {
-    pub const ALL: [Collector; 4] = [
+    pub const ALL: [Collector; 5] = [
         Collector::Workspace,
         Collector::Recipes,
+        Collector::Jobs,
         Collector::Connections,
         Collector::ApiPlatform,
     ];
@@ -101,6 +124,7 @@ impl Collector {
         match self {
             Collector::Workspace => "workspace",
             Collector::Recipes => "recipes",
+            Collector::Jobs => "jobs",
             Collector::Connections => "connections",
             Collector::ApiPlatform => "api_platform",
         }

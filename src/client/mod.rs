@@ -7,6 +7,7 @@ mod api_platform;
 mod budget;
 mod connections;
 mod group;
+mod jobs;
 mod probe;
 mod recipes;
 mod wire;
@@ -24,6 +25,7 @@ use tokio::time::Instant;
 
 pub use budget::Budget;
 pub use group::{Group, Route};
+pub use jobs::{JobsQuery, LIST_JOBS};
 
 use crate::config::{Auth, Config};
 use crate::error::{Error, Result};

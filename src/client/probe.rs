@@ -2,15 +2,10 @@
 
 use reqwest::Method;
 
+use super::jobs::LIST_JOBS;
 use super::recipes::LIST_RECIPES;
 use super::{Client, Group, Route};
 use crate::error::Result;
-
-pub const LIST_JOBS: Route = Route {
-    label: "GET /api/recipes/:id/jobs",
-    method: Method::GET,
-    group: Group::Jobs,
-};
 
 pub const GET_PROPERTIES: Route = Route {
     label: "GET /api/properties",

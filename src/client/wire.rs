@@ -11,7 +11,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::snapshot::{ApiCollection, ApiEndpoint, Connection, Recipe, WorkspaceInfo};
+use crate::snapshot::{ApiCollection, ApiEndpoint, Connection, Job, JobStatus, Recipe, WorkspaceInfo};
 
 /// A decoded list plus the number of raw items the page held (malformed
 /// ones included), which paging needs to know whether the page was full.
@@ -140,6 +140,15 @@ mod lenient {
     /// A number or numeric string, `null`/absent/garbage meaning unknown.
     pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         Ok(number(&Value::deserialize(d)?))
+    }
+
+    /// A required id that is a string or a number (job ids).
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) if !s.is_empty() => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(serde::de::Error::custom(format!("expected a string id, found {other}"))),
+        }
     }
 
     /// Text that may arrive as a number (`project_id`, `version`).
@@ -322,6 +331,53 @@ impl From<ApiEndpointWire> for ApiEndpoint {
             path: w.path.unwrap_or_default(),
             recipe_id: w.flow_id,
             active: w.active.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct JobWire {
+    #[serde(deserialize_with = "lenient::text")]
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    is_error: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
+    started_at: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
+    completed_at: Option<f64>,
+    #[serde(default)]
+    error_parts: Option<Value>,
+}
+
+impl From<JobWire> for Job {
+    fn from(w: JobWire) -> Job {
+        // `status` may be missing: derive it from completed_at and is_error.
+        let status = match w.status.as_deref() {
+            Some("succeeded") => JobStatus::Succeeded,
+            Some("failed") => JobStatus::Failed,
+            Some("pending") => JobStatus::Pending,
+            _ if w.completed_at.is_none() => JobStatus::Pending,
+            _ if w.is_error == Some(true) => JobStatus::Failed,
+            _ => JobStatus::Succeeded,
+        };
+        let part = |key: &str| {
+            w.error_parts
+                .as_ref()
+                .and_then(|p| p.get(key))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown")
+                .to_string()
+        };
+        let error = (status == JobStatus::Failed).then(|| (part("adapter"), part("error_type")));
+        Job {
+            id: w.id,
+            status,
+            started_at: w.started_at,
+            completed_at: w.completed_at,
+            error,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! default registry.
 
 mod catalogue;
+mod jobs;
 mod workspace;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use prometheus::{CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
 
+pub use jobs::JobsCollector;
 pub use workspace::{BudgetView, WorkspaceCollector};
 
 use crate::client::{Observer, Route};
@@ -130,6 +132,13 @@ impl Metrics {
         self.registry
             .register(Box::new(collector))
             .expect("workspace families do not clash with self-metrics");
+    }
+
+    /// Adds the job families rendered from the jobs tracker.
+    pub fn register_jobs(&self, workspace: &str, tracker: Arc<crate::jobs::JobsTracker>) {
+        self.registry
+            .register(Box::new(JobsCollector::new(workspace, tracker)))
+            .expect("job families do not clash with others");
     }
 
     /// The text exposition (format 0.0.4) of everything registered.

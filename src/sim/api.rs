@@ -101,6 +101,13 @@ fn route(w: &mut World, method: &Method, segments: &[&str], q: &HashMap<String, 
         }
         (&Method::PUT, ["recipes", recipe, action @ ("start" | "stop")]) => start_stop(w, id(recipe)?, action),
         (&Method::GET, ["recipes", recipe, "jobs"]) => list_jobs(w, id(recipe)?, q),
+        (&Method::GET, ["recipes", recipe, "jobs", job]) => {
+            let now = w.now();
+            let index = w.recipe_index(id(recipe)?).ok_or_else(not_found)?;
+            let recipe = &w.recipes[index];
+            let job = recipe.jobs.iter().find(|j| j.id == *job).ok_or_else(not_found)?;
+            Ok(render::job(job, recipe, now))
+        }
         (&Method::GET, ["connections"]) => Ok(Value::Array(w.connections.iter().map(render::connection).collect())),
         (&Method::GET, ["api_collections"]) => {
             let epoch = w.epoch;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workato_exporter::client::ClientOptions;
 use workato_exporter::config::{Config, parse_cli};
@@ -56,8 +56,9 @@ pub fn fast_options() -> ClientOptions {
 }
 
 /// Mounts the fixture workspace: users/me, one page of recipes, connections,
-/// API collections and endpoints.
+/// API collections and endpoints, and the same page of jobs for any recipe.
 pub async fn mount_workspace(server: &MockServer) {
+    mount_jobs(server).await;
     for (route, file) in [
         ("/api/users/me", "users_me.json"),
         ("/api/recipes", "recipes.json"),
@@ -71,6 +72,15 @@ pub async fn mount_workspace(server: &MockServer) {
             .mount(server)
             .await;
     }
+}
+
+/// Mounts the fixture page of jobs for every recipe (and every status).
+pub async fn mount_jobs(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/recipes/\d+/jobs$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("jobs.json")))
+        .mount(server)
+        .await;
 }
 
 /// The exporter wired against a mock Workato, serving HTTP on a loopback

@@ -116,6 +116,11 @@ async fn mount_generated(server: &MockServer, g: &Generated) {
         .respond_with(ResponseTemplate::new(200).set_body_json(&g.collections))
         .mount(server)
         .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(r"^/api/recipes/\d+/jobs$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+        .mount(server)
+        .await;
     for (i, page) in g.endpoints.chunks(100).enumerate() {
         Mock::given(method("GET"))
             .and(path("/api/api_endpoints"))
@@ -310,7 +315,19 @@ async fn after_one_poll_every_series_has_the_sources_value() {
         s.value("workato_api_rate_limit_remaining", &[("group", "api_platform")]),
         47.0
     );
-    assert_eq!(s.value("workato_api_rate_limit_remaining", &[("group", "jobs")]), 50.0);
+    // Calibrating 250 recipes seen for the first time takes the whole jobs
+    // budget; the other 200 wait for the next cycles.
+    assert_eq!(s.value("workato_api_rate_limit_remaining", &[("group", "jobs")]), 0.0);
+    assert_eq!(
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path().ends_with("/jobs"))
+            .count(),
+        50
+    );
 }
 
 #[tokio::test]

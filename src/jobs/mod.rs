@@ -1,0 +1,504 @@
+//! Job ingestion: every completed job observed exactly once, with the fewest
+//! calls to Workato's jobs API (60 a minute for the whole workspace).
+//!
+//! Per recipe the tracker keeps a watermark (the newest job already read),
+//! the jobs seen pending, and the recipe's counters as of its last complete
+//! read. A cycle ([`ingest::cycle`]) reads only recipes whose counters or
+//! `last_run_at` moved, walking forward from the watermark, and re-checks
+//! pending jobs. What it observes accumulates here: duration histograms,
+//! error counts and a sliding window for the failure ratio, rendered by
+//! `metrics`. [`state_file`] keeps watermarks and pending jobs across
+//! restarts.
+//!
+//! A recipe seen for the first time is calibrated (its newest job becomes
+//! the watermark, its pending jobs are tracked) without backfilling history:
+//! a job counts iff it completes after calibration.
+
+pub mod ingest;
+pub mod state_file;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{Job, JobStatus, Recipe};
+
+/// Upper bounds of `workato_job_duration_seconds`: sub-second API calls to
+/// hour-long batch jobs.
+pub const DURATION_BUCKETS: [f64; 15] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0,
+];
+
+/// The `error_type` that error types beyond the per-recipe cap count under.
+pub const OTHER_ERROR_TYPE: &str = "other";
+
+/// Job ingestion settings.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Window of `workato_recipe_job_failure_ratio`.
+    pub window: Duration,
+    /// Distinct (adapter, error_type) pairs per recipe before `other`.
+    pub max_error_types: usize,
+    /// Where watermarks and pending jobs survive restarts.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            window: Duration::from_secs(3600),
+            max_error_types: 10,
+            state_file: None,
+        }
+    }
+}
+
+/// What the recipes list says about a recipe's jobs; a change means new
+/// activity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub succeeded: Option<u64>,
+    pub failed: Option<u64>,
+    pub last_run_at: Option<f64>,
+}
+
+impl Counts {
+    pub fn of(recipe: &Recipe) -> Counts {
+        Counts {
+            succeeded: recipe.jobs_succeeded,
+            failed: recipe.jobs_failed,
+            last_run_at: recipe.last_run_at,
+        }
+    }
+
+    /// A recipe that never ran has no history to skip.
+    fn never_ran(&self) -> bool {
+        self.succeeded == Some(0) && self.failed == Some(0) && self.last_run_at.is_none()
+    }
+}
+
+/// Observed durations of one recipe's jobs with one status.
+#[derive(Debug, Clone, Default)]
+pub struct Durations {
+    /// Non-cumulative counts per bucket of [`DURATION_BUCKETS`], then +Inf.
+    pub buckets: [u64; DURATION_BUCKETS.len() + 1],
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Durations {
+    fn observe(&mut self, seconds: f64) {
+        let index = DURATION_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(DURATION_BUCKETS.len());
+        self.buckets[index] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// Completed jobs per minute of completion, for the failure ratio.
+#[derive(Debug, Clone, Copy)]
+struct Minute {
+    minute: i64,
+    succeeded: u32,
+    failed: u32,
+}
+
+/// Everything tracked about one recipe's jobs.
+#[derive(Debug, Clone, Default)]
+pub struct RecipeJobs {
+    pub name: String,
+    /// False until the recipe's newest job is known.
+    pub calibrated: bool,
+    /// The newest job already read; `None` when the recipe had none.
+    pub watermark: Option<String>,
+    /// Jobs seen pending, by id, with their start time.
+    pub pending: BTreeMap<String, Option<f64>>,
+    /// The recipe's counters when its jobs were last read completely.
+    pub seen: Option<Counts>,
+    /// Index 0 succeeded, 1 failed.
+    pub durations: [Durations; 2],
+    /// Failed jobs by (adapter, error_type).
+    pub errors: BTreeMap<(String, String), u64>,
+    window: VecDeque<Minute>,
+}
+
+impl RecipeJobs {
+    fn observe(&mut self, job: &Job, config: &JobsConfig) {
+        let failed = job.status == JobStatus::Failed;
+        let seconds = match (job.started_at, job.completed_at) {
+            (Some(start), Some(end)) => (end - start).max(0.0),
+            _ => 0.0,
+        };
+        self.durations[usize::from(failed)].observe(seconds);
+        if let Some((adapter, error_type)) = job.error.clone().filter(|_| failed) {
+            let known = self.errors.contains_key(&(adapter.clone(), error_type.clone()));
+            let distinct = self.errors.keys().filter(|(_, t)| t != OTHER_ERROR_TYPE).count();
+            let key = if known || distinct < config.max_error_types {
+                (adapter, error_type)
+            } else {
+                (adapter, OTHER_ERROR_TYPE.to_string())
+            };
+            *self.errors.entry(key).or_default() += 1;
+        }
+        let minute = (job.completed_at.unwrap_or_else(unix_now) / 60.0).floor() as i64;
+        match self.window.iter_mut().rev().find(|m| m.minute == minute) {
+            Some(bucket) if failed => bucket.failed += 1,
+            Some(bucket) => bucket.succeeded += 1,
+            None => {
+                let position = self
+                    .window
+                    .iter()
+                    .position(|m| m.minute > minute)
+                    .unwrap_or(self.window.len());
+                self.window.insert(
+                    position,
+                    Minute {
+                        minute,
+                        succeeded: u32::from(!failed),
+                        failed: u32::from(failed),
+                    },
+                );
+            }
+        }
+        self.trim_window(config.window, unix_now());
+    }
+
+    fn trim_window(&mut self, window: Duration, now: f64) {
+        let oldest = ((now - window.as_secs_f64()) / 60.0).floor() as i64;
+        while self.window.front().is_some_and(|m| m.minute < oldest) {
+            self.window.pop_front();
+        }
+    }
+
+    /// Failed / completed over the window; `None` when nothing completed.
+    pub fn failure_ratio(&mut self, window: Duration, now: f64) -> Option<f64> {
+        self.trim_window(window, now);
+        let (ok, failed) = self.window.iter().fold((0u64, 0u64), |(ok, failed), m| {
+            (ok + u64::from(m.succeeded), failed + u64::from(m.failed))
+        });
+        (ok + failed > 0).then(|| failed as f64 / (ok + failed) as f64)
+    }
+}
+
+/// One recipe's share of a cycle.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub recipe_id: u64,
+    pub counts: Counts,
+    /// Read the newest page to learn the watermark.
+    pub calibrate: bool,
+    /// Walk forward from the watermark.
+    pub walk: bool,
+    /// Pending jobs (from earlier cycles) to re-check.
+    pub pending: Vec<String>,
+}
+
+/// The job ingestion state of the whole workspace.
+pub struct JobsTracker {
+    config: JobsConfig,
+    recipes: Mutex<HashMap<u64, RecipeJobs>>,
+    /// The largest jobs page seen: a shorter page is the last of a walk.
+    page_size: AtomicUsize,
+}
+
+impl JobsTracker {
+    pub fn new(config: JobsConfig) -> JobsTracker {
+        let tracker = JobsTracker {
+            recipes: Mutex::new(HashMap::new()),
+            page_size: AtomicUsize::new(0),
+            config,
+        };
+        if let Some(path) = &tracker.config.state_file {
+            let restored = state_file::load(path);
+            tracker.lock().extend(restored);
+        }
+        tracker
+    }
+
+    pub fn config(&self) -> &JobsConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, RecipeJobs>> {
+        self.recipes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Follows the recipes list (new recipes appear, deleted ones and their
+    /// job state go, names follow renames) and decides what this cycle reads:
+    /// calibrated recipes first, most recently run first.
+    pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
+        let mut state = self.lock();
+        let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
+        state.retain(|id, _| present.contains(id));
+        let mut plan = Vec::new();
+        for recipe in recipes {
+            let counts = Counts::of(recipe);
+            let jobs = state.entry(recipe.id).or_default();
+            jobs.name.clone_from(&recipe.name);
+            if !jobs.calibrated && counts.never_ran() {
+                // Nothing to skip: every job it ever runs is new.
+                jobs.calibrated = true;
+                jobs.seen = Some(counts);
+                continue;
+            }
+            let changed = jobs.seen != Some(counts);
+            let planned = Planned {
+                recipe_id: recipe.id,
+                counts,
+                calibrate: !jobs.calibrated,
+                walk: jobs.calibrated && changed,
+                pending: if jobs.calibrated {
+                    jobs.pending.keys().cloned().collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            if planned.calibrate || planned.walk || !planned.pending.is_empty() {
+                plan.push(planned);
+            }
+        }
+        plan.sort_by(|a, b| {
+            a.calibrate.cmp(&b.calibrate).then(
+                b.counts
+                    .last_run_at
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.counts.last_run_at.unwrap_or(0.0)),
+            )
+        });
+        plan
+    }
+
+    fn with<R>(&self, recipe_id: u64, f: impl FnOnce(&mut RecipeJobs, &JobsConfig) -> R) -> Option<R> {
+        self.lock().get_mut(&recipe_id).map(|jobs| f(jobs, &self.config))
+    }
+
+    fn learn_page_size(&self, len: usize) {
+        self.page_size.fetch_max(len, Ordering::Relaxed);
+    }
+
+    /// True when a page this long cannot have a successor.
+    fn is_last_page(&self, len: usize) -> bool {
+        len == 0 || len < self.page_size.load(Ordering::Relaxed)
+    }
+
+    /// Takes the newest page as the starting point: its newest job is the
+    /// watermark, its pending jobs are tracked, its completed jobs are history.
+    fn calibrate(&self, recipe_id: u64, counts: Counts, newest_page: &[Job]) {
+        self.with(recipe_id, |jobs, _| {
+            jobs.calibrated = true;
+            jobs.watermark = newest_page.first().map(|j| j.id.clone());
+            for job in newest_page.iter().filter(|j| j.status == JobStatus::Pending) {
+                jobs.pending.insert(job.id.clone(), job.started_at);
+            }
+            jobs.seen = Some(counts);
+        });
+    }
+
+    /// Ingests a page of jobs newer than the watermark and moves the
+    /// watermark to its newest job. Jobs already met in this walk are skipped.
+    fn ingest_page(&self, recipe_id: u64, page: &[Job], met: &mut HashSet<String>) {
+        self.with(recipe_id, |jobs, config| {
+            for job in page.iter().rev() {
+                if !met.insert(job.id.clone()) || jobs.pending.contains_key(&job.id) {
+                    continue;
+                }
+                match job.status {
+                    JobStatus::Pending => {
+                        jobs.pending.insert(job.id.clone(), job.started_at);
+                    }
+                    _ => jobs.observe(job, config),
+                }
+            }
+            if let Some(newest) = page.first() {
+                jobs.watermark = Some(newest.id.clone());
+            }
+        });
+    }
+
+    /// Records that the recipe's jobs were read up to its current counters.
+    fn finish_walk(&self, recipe_id: u64, counts: Counts) {
+        self.with(recipe_id, |jobs, _| jobs.seen = Some(counts));
+    }
+
+    /// A pending job read again: observed and forgotten once completed.
+    fn resolve_pending(&self, recipe_id: u64, job: &Job) {
+        self.with(recipe_id, |jobs, config| {
+            if job.status != JobStatus::Pending && jobs.pending.remove(&job.id).is_some() {
+                jobs.observe(job, config);
+            }
+        });
+    }
+
+    /// A pending job Workato no longer has (retention): nothing to observe.
+    fn forget_pending(&self, recipe_id: u64, job_id: &str) {
+        self.with(recipe_id, |jobs, _| jobs.pending.remove(job_id));
+    }
+
+    fn forget_recipe(&self, recipe_id: u64) {
+        self.lock().remove(&recipe_id);
+    }
+
+    /// Runs `f` over every tracked recipe (for rendering metrics).
+    pub fn for_each(&self, mut f: impl FnMut(u64, &mut RecipeJobs, &JobsConfig)) {
+        let mut state = self.lock();
+        for (id, jobs) in state.iter_mut() {
+            f(*id, jobs, &self.config);
+        }
+    }
+
+    /// Writes watermarks and pending jobs to the state file, if configured.
+    pub fn save(&self) {
+        if let Some(path) = &self.config.state_file {
+            let state = self.lock().clone();
+            state_file::save(path, &state);
+        }
+    }
+
+    /// Tracked recipes (for tests and memory figures).
+    pub fn tracked(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, status: JobStatus, start: f64, end: Option<f64>, error: Option<(&str, &str)>) -> Job {
+        Job {
+            id: id.into(),
+            status,
+            started_at: Some(start),
+            completed_at: end,
+            error: error.map(|(a, t)| (a.into(), t.into())),
+        }
+    }
+
+    #[test]
+    fn durations_land_in_their_buckets() {
+        let mut d = Durations::default();
+        for s in [0.05, 0.1, 0.7, 4000.0] {
+            d.observe(s);
+        }
+        assert_eq!(d.buckets[0], 2, "0.1 is in the le=0.1 bucket");
+        assert_eq!(d.buckets[3], 1, "0.7 is in the le=1 bucket");
+        assert_eq!(d.buckets[DURATION_BUCKETS.len()], 1, "beyond an hour is +Inf only");
+        assert_eq!(d.count, 4);
+    }
+
+    #[test]
+    fn error_types_beyond_the_cap_count_as_other() {
+        let config = JobsConfig {
+            max_error_types: 2,
+            ..JobsConfig::default()
+        };
+        let mut jobs = RecipeJobs::default();
+        let now = unix_now();
+        for (i, kind) in ["Timeout", "Bad request", "Timeout", "Server error", "Rate limit"]
+            .iter()
+            .enumerate()
+        {
+            let j = job(
+                &format!("j{i}"),
+                JobStatus::Failed,
+                now - 2.0,
+                Some(now - 1.0),
+                Some(("slack", kind)),
+            );
+            jobs.observe(&j, &config);
+        }
+        let key = |t: &str| ("slack".to_string(), t.to_string());
+        assert_eq!(jobs.errors.get(&key("Timeout")), Some(&2));
+        assert_eq!(jobs.errors.get(&key("Bad request")), Some(&1));
+        assert_eq!(jobs.errors.get(&key(OTHER_ERROR_TYPE)), Some(&2));
+        assert_eq!(jobs.errors.len(), 3);
+    }
+
+    #[test]
+    fn the_failure_ratio_covers_the_window_only() {
+        let config = JobsConfig::default();
+        let mut jobs = RecipeJobs::default();
+        let now = unix_now();
+        let old = job("old", JobStatus::Failed, now - 7300.0, Some(now - 7200.0), None);
+        jobs.observe(&old, &config);
+        assert_eq!(
+            jobs.failure_ratio(config.window, now),
+            None,
+            "a job two hours old is outside a 1h window"
+        );
+        for (i, status) in [
+            JobStatus::Succeeded,
+            JobStatus::Failed,
+            JobStatus::Succeeded,
+            JobStatus::Succeeded,
+        ]
+        .iter()
+        .enumerate()
+        {
+            jobs.observe(
+                &job(
+                    &format!("j{i}"),
+                    *status,
+                    now - 100.0,
+                    Some(now - 30.0 * i as f64),
+                    None,
+                ),
+                &config,
+            );
+        }
+        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.25));
+    }
+
+    fn recipe(id: u64, succeeded: u64, last_run_at: Option<f64>) -> Recipe {
+        Recipe {
+            id,
+            name: format!("r{id}"),
+            folder_id: None,
+            project_id: None,
+            running: true,
+            stop_cause: None,
+            trigger_application: None,
+            version: None,
+            jobs_succeeded: Some(succeeded),
+            jobs_failed: Some(0),
+            tasks: None,
+            last_run_at,
+            stopped_at: None,
+            connection_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn plans_read_only_what_moved() {
+        let tracker = JobsTracker::new(JobsConfig::default());
+        let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
+        assert_eq!(first.len(), 1, "a recipe that never ran needs no calibration call");
+        assert!(first[0].calibrate);
+        tracker.calibrate(1, first[0].counts, &[]);
+        assert!(
+            tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]).is_empty(),
+            "nothing moved"
+        );
+        let moved = tracker.plan(&[recipe(1, 6, Some(11.0)), recipe(2, 0, None)]);
+        assert_eq!(
+            moved.iter().map(|p| (p.recipe_id, p.walk)).collect::<Vec<_>>(),
+            vec![(1, true)]
+        );
+        tracker.plan(&[recipe(2, 0, None)]);
+        assert_eq!(tracker.tracked(), 1, "a deleted recipe's state is dropped");
+    }
+}
