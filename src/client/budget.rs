@@ -120,6 +120,14 @@ impl Budget {
         self.per_minute.saturating_sub(state.sent.len() as u32)
     }
 
+    /// Requests left in the group's minute, ignoring any `Retry-After` hold
+    /// (which passes by itself): whether a batch of work fits this minute.
+    pub fn left_this_minute(&self, group: Group) -> u32 {
+        let mut state = self.state(group);
+        state.forget_old(Instant::now());
+        self.per_minute.saturating_sub(state.sent.len() as u32)
+    }
+
     pub fn per_minute(&self) -> u32 {
         self.per_minute
     }

@@ -1,21 +1,25 @@
 //! One jobs cycle: the calls that bring the tracker up to date.
 //!
-//! - **Walk**: from the watermark, `offset_job_id=<watermark>&prev=true`,
-//!   repeated with the newest job returned until a page shorter than the
-//!   largest page seen (or empty). Each page is ingested and moves the
-//!   watermark before the next is asked for, so an error mid-walk loses
-//!   nothing and counts nothing twice: the next cycle resumes there.
-//! - **Pending**: a recipe holding jobs seen pending gets one
-//!   `status=pending` read; each tracked job no longer listed has completed
-//!   (or expired) and is read once by id. This costs one call per recipe
-//!   plus one per completion, however long jobs stay pending, where
-//!   re-reading every pending job would cost one call per job per cycle.
+//! - **Walk**: `offset_job_id=<cursor>&prev=true`, repeated with the newest
+//!   job returned until a page shorter than the largest page seen (or
+//!   empty). The cursor is the watermark, or the oldest pending job when
+//!   fewer than a page of jobs started after it: re-reading that little
+//!   costs no extra call and shows the pending jobs that completed, so
+//!   short-lived pending jobs cost nothing to resolve. Each page is applied
+//!   and moves the watermark before the next is asked for, so an error
+//!   mid-walk loses nothing and counts nothing twice: the next cycle
+//!   resumes there.
+//! - **Old pending jobs** (more than a page behind): one `status=pending`
+//!   read per recipe; each tracked job no longer listed has completed (or
+//!   expired) and is read once by id. One call per recipe plus one per
+//!   completion, however long jobs stay pending, where re-reading every
+//!   pending job would cost one call per job per cycle.
 //! - **Calibrate**: a recipe seen for the first time costs one read of its
-//!   newest page.
+//!   newest page, plus one `status=pending` read when that page is full.
 
 use std::collections::HashSet;
 
-use super::{Counts, JobsTracker, Planned};
+use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
 use crate::snapshot::{Job, Recipe};
@@ -34,7 +38,7 @@ pub async fn cycle(client: &Client, tracker: &JobsTracker, recipes: &[Recipe]) -
     let plan = tracker.plan(recipes);
     let planned_recipes = plan.len();
     for (done, planned) in plan.into_iter().enumerate() {
-        if client.budget().remaining(Group::Jobs) == 0 {
+        if client.budget().left_this_minute(Group::Jobs) == 0 {
             tracing::debug!(
                 done,
                 deferred = planned_recipes - done,
@@ -82,25 +86,38 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     Ok(())
 }
 
+/// Learns the watermark from the newest page. When that page may not be the
+/// recipe's whole history, one `status=pending` read also finds the
+/// long-running jobs started before it, which will complete (and count in
+/// Workato's counters) later.
 async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Counts) -> Result<()> {
-    match client.jobs(id, JobsQuery::default()).await {
-        Ok((page, raw_len)) => {
-            tracker.learn_page_size(raw_len);
-            tracker.calibrate(id, counts, &page);
-            Ok(())
-        }
+    let (page, raw_len) = match client.jobs(id, JobsQuery::default()).await {
+        Ok(page) => page,
         Err(error) if is_not_found(&error) => {
             tracker.forget_recipe(id);
-            Ok(())
+            return Ok(());
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
+    };
+    tracker.learn_page_size(raw_len);
+    let mut older_pending = Vec::new();
+    if !tracker.is_last_page(raw_len) {
+        let query = JobsQuery {
+            status: Some("pending"),
+            ..JobsQuery::default()
+        };
+        let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
+        let (pending, _) = client.jobs(id, query).await?;
+        older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
+    tracker.calibrate(id, counts, &page, &older_pending);
+    Ok(())
 }
 
+/// Walks forward page by page; each page is applied (and moves the
+/// watermark) before the next is asked for.
 async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
-    let watermark = tracker.with(id, |jobs, _| jobs.watermark.clone()).flatten();
-    let mut met = HashSet::new();
-    let Some(mut cursor) = watermark else {
+    let Some((mut cursor, mut walk)) = tracker.walk_start(id) else {
         return walk_everything(client, tracker, id).await;
     };
     for page_number in 1u32.. {
@@ -114,23 +131,30 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
         if page.is_empty() {
             break;
         }
-        if page.iter().all(|j| met.contains(&j.id)) {
+        if page.iter().all(|j| walk.met.contains(&j.id)) {
             return Err(Error::PaginationStuck {
                 endpoint: LIST_JOBS.label,
                 page: page_number,
             });
         }
-        tracker.ingest_page(id, &page, &mut met);
+        tracker.apply_page(id, &page, &mut walk);
         cursor = page[0].id.clone();
         if tracker.is_last_page(raw_len) {
             break;
         }
     }
+    if !walk.past_watermark {
+        tracker.watermark_not_met(id);
+        return Err(Error::Decode {
+            endpoint: LIST_JOBS.label,
+            reason: format!("recipe {id}: the walk from a pending job never met the watermark job; retrying from it"),
+        });
+    }
     Ok(())
 }
 
 /// A recipe with no watermark (it had no jobs when calibrated): all its jobs
-/// are new. Reads newest first back to the oldest, then ingests them all at
+/// are new. Reads newest first back to the oldest, then applies them all at
 /// once, so a failure half-way ingests nothing and the next cycle retries.
 async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
     let mut all: Vec<Job> = Vec::new();
@@ -159,7 +183,7 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
             break;
         }
     }
-    tracker.ingest_page(id, &all, &mut HashSet::new());
+    tracker.apply_page(id, &all, &mut Walk::everything_new());
     Ok(())
 }
 

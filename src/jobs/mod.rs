@@ -110,6 +110,23 @@ struct Minute {
     failed: u32,
 }
 
+/// A job and its place in the recipe's history as the tracker met it
+/// (ordinals grow in the order jobs started; Workato's ids do not sort).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    pub id: String,
+    pub ordinal: u64,
+}
+
+/// A job seen pending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingJob {
+    pub ordinal: u64,
+    /// The job just before it, where a walk that should see it again starts
+    /// (`offset_job_id` is exclusive); `None` when unknown.
+    pub after: Option<String>,
+}
+
 /// Everything tracked about one recipe's jobs.
 #[derive(Debug, Clone, Default)]
 pub struct RecipeJobs {
@@ -117,9 +134,11 @@ pub struct RecipeJobs {
     /// False until the recipe's newest job is known.
     pub calibrated: bool,
     /// The newest job already read; `None` when the recipe had none.
-    pub watermark: Option<String>,
-    /// Jobs seen pending, by id, with their start time.
-    pub pending: BTreeMap<String, Option<f64>>,
+    pub watermark: Option<Mark>,
+    /// Jobs seen pending, by id.
+    pub pending: BTreeMap<String, PendingJob>,
+    /// The ordinal the next new job gets.
+    pub next_ordinal: u64,
     /// The recipe's counters when its jobs were last read completely.
     pub seen: Option<Counts>,
     /// Index 0 succeeded, 1 failed.
@@ -194,10 +213,31 @@ pub struct Planned {
     pub counts: Counts,
     /// Read the newest page to learn the watermark.
     pub calibrate: bool,
-    /// Walk forward from the watermark.
+    /// Walk forward (its counters moved).
     pub walk: bool,
-    /// Pending jobs (from earlier cycles) to re-check.
+    /// Pending jobs too old for the walk to pass by, to re-check by id.
     pub pending: Vec<String>,
+}
+
+/// Where a forward walk stands.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Jobs already met in this walk.
+    met: HashSet<String>,
+    /// Whether the walk has passed the watermark: later jobs are new.
+    past_watermark: bool,
+    /// The last job met, in start order: the one before the next page.
+    last: Option<String>,
+}
+
+impl Walk {
+    /// A walk over a recipe that had no jobs when calibrated.
+    fn everything_new() -> Walk {
+        Walk {
+            past_watermark: true,
+            ..Walk::default()
+        }
+    }
 }
 
 /// The job ingestion state of the whole workspace.
@@ -230,6 +270,18 @@ impl JobsTracker {
         self.recipes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A pending job is young when fewer than a page of jobs started after
+    /// it up to the watermark: a walk starting at it re-reads no more than
+    /// the page it needs anyway, and sees it complete for free.
+    fn is_young(&self, jobs: &RecipeJobs, pending: &PendingJob) -> bool {
+        let page = self.page_size.load(Ordering::Relaxed) as u64;
+        pending.after.is_some()
+            && jobs
+                .watermark
+                .as_ref()
+                .is_some_and(|w| page > 0 && w.ordinal.saturating_sub(pending.ordinal) < page)
+    }
+
     /// Follows the recipes list (new recipes appear, deleted ones and their
     /// job state go, names follow renames) and decides what this cycle reads:
     /// calibrated recipes first, most recently run first.
@@ -248,17 +300,22 @@ impl JobsTracker {
                 jobs.seen = Some(counts);
                 continue;
             }
-            let changed = jobs.seen != Some(counts);
+            // A pending job that completes moves the recipe's counters, so a
+            // recipe whose counters stand still needs no call at all, however
+            // many jobs it holds pending.
+            let moved = jobs.calibrated && jobs.seen != Some(counts);
+            let old_pending = jobs
+                .pending
+                .iter()
+                .filter(|(_, pending)| moved && !self.is_young(jobs, pending))
+                .map(|(id, _)| id.clone())
+                .collect();
             let planned = Planned {
                 recipe_id: recipe.id,
                 counts,
                 calibrate: !jobs.calibrated,
-                walk: jobs.calibrated && changed,
-                pending: if jobs.calibrated {
-                    jobs.pending.keys().cloned().collect()
-                } else {
-                    Vec::new()
-                },
+                walk: moved,
+                pending: old_pending,
             };
             if planned.calibrate || planned.walk || !planned.pending.is_empty() {
                 plan.push(planned);
@@ -289,35 +346,119 @@ impl JobsTracker {
     }
 
     /// Takes the newest page as the starting point: its newest job is the
-    /// watermark, its pending jobs are tracked, its completed jobs are history.
-    fn calibrate(&self, recipe_id: u64, counts: Counts, newest_page: &[Job]) {
+    /// watermark, its pending jobs (and `older_pending`, started before the
+    /// page) are tracked, its completed jobs are history.
+    fn calibrate(&self, recipe_id: u64, counts: Counts, newest_page: &[Job], older_pending: &[Job]) {
         self.with(recipe_id, |jobs, _| {
             jobs.calibrated = true;
-            jobs.watermark = newest_page.first().map(|j| j.id.clone());
-            for job in newest_page.iter().filter(|j| j.status == JobStatus::Pending) {
-                jobs.pending.insert(job.id.clone(), job.started_at);
+            jobs.pending.clear();
+            for job in older_pending {
+                jobs.pending.insert(
+                    job.id.clone(),
+                    PendingJob {
+                        ordinal: 0,
+                        after: None,
+                    },
+                );
+            }
+            jobs.next_ordinal = 1;
+            jobs.watermark = None;
+            let mut after: Option<String> = None;
+            for job in newest_page.iter().rev() {
+                let ordinal = jobs.next_ordinal;
+                jobs.next_ordinal += 1;
+                if job.status == JobStatus::Pending {
+                    let pending = PendingJob {
+                        ordinal,
+                        after: after.clone(),
+                    };
+                    jobs.pending.insert(job.id.clone(), pending);
+                }
+                jobs.watermark = Some(Mark {
+                    id: job.id.clone(),
+                    ordinal,
+                });
+                after = Some(job.id.clone());
             }
             jobs.seen = Some(counts);
         });
     }
 
-    /// Ingests a page of jobs newer than the watermark and moves the
-    /// watermark to its newest job. Jobs already met in this walk are skipped.
-    fn ingest_page(&self, recipe_id: u64, page: &[Job], met: &mut HashSet<String>) {
+    /// Where this recipe's forward walk starts: at its oldest young pending
+    /// job, or at the watermark (`None`: the recipe had no jobs at all).
+    fn walk_start(&self, recipe_id: u64) -> Option<(String, Walk)> {
+        self.with(recipe_id, |jobs, _| {
+            let watermark = jobs.watermark.clone()?;
+            let young = jobs
+                .pending
+                .values()
+                .filter(|pending| self.is_young(jobs, pending))
+                .min_by_key(|pending| pending.ordinal)
+                .and_then(|pending| pending.after.clone());
+            Some(match young {
+                Some(after) => (
+                    after.clone(),
+                    Walk {
+                        last: Some(after),
+                        ..Walk::default()
+                    },
+                ),
+                None => (
+                    watermark.id.clone(),
+                    Walk {
+                        last: Some(watermark.id),
+                        past_watermark: true,
+                        ..Walk::default()
+                    },
+                ),
+            })
+        })
+        .flatten()
+    }
+
+    /// Applies one page of a forward walk (newest first, as Workato lists):
+    /// tracked pending jobs that completed are observed; jobs past the
+    /// watermark are new (observed, or tracked if pending) and move it; jobs
+    /// in between were counted before.
+    fn apply_page(&self, recipe_id: u64, page: &[Job], walk: &mut Walk) {
         self.with(recipe_id, |jobs, config| {
             for job in page.iter().rev() {
-                if !met.insert(job.id.clone()) || jobs.pending.contains_key(&job.id) {
+                if !walk.met.insert(job.id.clone()) {
                     continue;
                 }
-                match job.status {
-                    JobStatus::Pending => {
-                        jobs.pending.insert(job.id.clone(), job.started_at);
+                let after = walk.last.replace(job.id.clone());
+                if jobs.pending.contains_key(&job.id) {
+                    if job.status != JobStatus::Pending {
+                        jobs.pending.remove(&job.id);
+                        jobs.observe(job, config);
                     }
-                    _ => jobs.observe(job, config),
+                } else if walk.past_watermark {
+                    let ordinal = jobs.next_ordinal;
+                    jobs.next_ordinal += 1;
+                    if job.status == JobStatus::Pending {
+                        jobs.pending.insert(job.id.clone(), PendingJob { ordinal, after });
+                    } else {
+                        jobs.observe(job, config);
+                    }
+                    jobs.watermark = Some(Mark {
+                        id: job.id.clone(),
+                        ordinal,
+                    });
+                }
+                if jobs.watermark.as_ref().is_some_and(|w| w.id == job.id) {
+                    walk.past_watermark = true;
                 }
             }
-            if let Some(newest) = page.first() {
-                jobs.watermark = Some(newest.id.clone());
+        });
+    }
+
+    /// A walk that started at a young pending job ended without meeting the
+    /// watermark (Workato no longer lists it): its pending jobs are re-checked
+    /// by id from now on, and the next walk starts at the watermark.
+    fn watermark_not_met(&self, recipe_id: u64) {
+        self.with(recipe_id, |jobs, _| {
+            for pending in jobs.pending.values_mut() {
+                pending.after = None;
             }
         });
     }
@@ -488,7 +629,7 @@ mod tests {
         let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
         assert_eq!(first.len(), 1, "a recipe that never ran needs no calibration call");
         assert!(first[0].calibrate);
-        tracker.calibrate(1, first[0].counts, &[]);
+        tracker.calibrate(1, first[0].counts, &[], &[]);
         assert!(
             tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]).is_empty(),
             "nothing moved"

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, RecipeJobs};
+use super::{Counts, Mark, PendingJob, RecipeJobs};
 
 const VERSION: u32 = 1;
 
@@ -21,9 +21,10 @@ struct StateFile {
 
 #[derive(Serialize, Deserialize)]
 struct RecipeState {
-    watermark: Option<String>,
+    watermark: Option<Mark>,
     #[serde(default)]
-    pending: BTreeMap<String, Option<f64>>,
+    pending: BTreeMap<String, PendingJob>,
+    next_ordinal: u64,
     seen: Option<Counts>,
 }
 
@@ -59,6 +60,7 @@ pub fn load(path: &Path) -> HashMap<u64, RecipeJobs> {
                 calibrated: true,
                 watermark: r.watermark,
                 pending: r.pending,
+                next_ordinal: r.next_ordinal,
                 seen: r.seen,
                 ..RecipeJobs::default()
             };
@@ -78,6 +80,7 @@ pub fn save(path: &Path, state: &HashMap<u64, RecipeJobs>) {
                 let recipe = RecipeState {
                     watermark: jobs.watermark.clone(),
                     pending: jobs.pending.clone(),
+                    next_ordinal: jobs.next_ordinal,
                     seen: jobs.seen,
                 };
                 (*id, recipe)
@@ -118,7 +121,11 @@ mod tests {
         let mut state = HashMap::new();
         let mut jobs = RecipeJobs {
             calibrated: true,
-            watermark: Some("j-abc".into()),
+            watermark: Some(Mark {
+                id: "j-abc".into(),
+                ordinal: 7,
+            }),
+            next_ordinal: 8,
             seen: Some(Counts {
                 succeeded: Some(3),
                 failed: Some(1),
@@ -126,15 +133,28 @@ mod tests {
             }),
             ..RecipeJobs::default()
         };
-        jobs.pending.insert("j-pending".into(), Some(11.0));
+        jobs.pending.insert(
+            "j-pending".into(),
+            PendingJob {
+                ordinal: 6,
+                after: Some("j-before".into()),
+            },
+        );
         state.insert(42, jobs);
         state.insert(43, RecipeJobs::default());
         save(&path, &state);
         let loaded = load(&path);
         assert_eq!(loaded.len(), 1, "uncalibrated recipes are not saved");
         let back = &loaded[&42];
-        assert_eq!(back.watermark.as_deref(), Some("j-abc"));
-        assert_eq!(back.pending.get("j-pending"), Some(&Some(11.0)));
+        assert_eq!(
+            back.watermark.as_ref().map(|w| (w.id.as_str(), w.ordinal)),
+            Some(("j-abc", 7))
+        );
+        assert_eq!(
+            back.pending.get("j-pending").map(|p| (p.ordinal, p.after.as_deref())),
+            Some((6, Some("j-before")))
+        );
+        assert_eq!(back.next_ordinal, 8);
         assert_eq!(back.seen.and_then(|s| s.succeeded), Some(3));
         assert!(!path.with_extension("json.tmp").exists());
     }

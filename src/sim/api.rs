@@ -61,6 +61,11 @@ impl Handler for Simulator {
         if !self.authorized(&request) {
             return json_message(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
+        match self.inject_fault(group) {
+            Some(true) => return json_message(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
+            Some(false) => return json_message(StatusCode::INTERNAL_SERVER_ERROR, "Server error"),
+            None => {}
+        }
         if let Err(retry_after) = self.admit(group) {
             let mut response = json_message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
             response

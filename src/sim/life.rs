@@ -62,27 +62,36 @@ impl World {
         let storm = self.cast.map(|c| c.storm_recipe);
         let phase = self.elapsed % INCIDENT_CYCLE;
         for index in 0..self.recipes.len() {
+            // Completions after arrivals: a job that starts and ends within
+            // this second is in the counters as soon as the jobs list shows
+            // it completed.
+            if self.recipes[index].running {
+                self.arrivals(index, now, phase, storm, &lost);
+            }
             self.complete_jobs(index, now);
-            if !self.recipes[index].running {
-                continue;
-            }
-            let recipe = &self.recipes[index];
-            let wave = 1.0 + 0.6 * (TAU * (self.elapsed as f64 / 1200.0 + (recipe.id % 17) as f64 / 17.0)).sin();
-            let arrivals = poisson(&mut self.rng, recipe.jobs_per_minute / 60.0 * wave);
-            let failure_rate = if self.incidents && storm == Some(index) && phase < script::STORM_RESTART {
-                let ramp = (phase as f64 / script::STORM_RAMP as f64).min(1.0);
-                recipe.failure_rate + (1.0 - recipe.failure_rate) * ramp
-            } else {
-                recipe.failure_rate
-            };
-            let broken_connection = recipe
-                .config
-                .iter()
-                .find(|(_, id)| id.is_some_and(|id| lost.contains(&id)))
-                .map(|(app, _)| app.clone());
-            for _ in 0..arrivals {
-                self.start_job(index, now, failure_rate, broken_connection.clone());
-            }
+        }
+    }
+
+    /// Starts this second's jobs of a running recipe: Poisson arrivals on
+    /// a slow wave, failing more during the storm or while a connection the
+    /// recipe uses is lost.
+    fn arrivals(&mut self, index: usize, now: f64, phase: u64, storm: Option<usize>, lost: &[u64]) {
+        let recipe = &self.recipes[index];
+        let wave = 1.0 + 0.6 * (TAU * (self.elapsed as f64 / 1200.0 + (recipe.id % 17) as f64 / 17.0)).sin();
+        let arrivals = poisson(&mut self.rng, recipe.jobs_per_minute / 60.0 * wave);
+        let failure_rate = if self.incidents && storm == Some(index) && phase < script::STORM_RESTART {
+            let ramp = (phase as f64 / script::STORM_RAMP as f64).min(1.0);
+            recipe.failure_rate + (1.0 - recipe.failure_rate) * ramp
+        } else {
+            recipe.failure_rate
+        };
+        let broken_connection = recipe
+            .config
+            .iter()
+            .find(|(_, id)| id.is_some_and(|id| lost.contains(&id)))
+            .map(|(app, _)| app.clone());
+        for _ in 0..arrivals {
+            self.start_job(index, now, failure_rate, broken_connection.clone());
         }
     }
 

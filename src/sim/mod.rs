@@ -45,7 +45,8 @@ pub struct SimConfig {
     pub endpoints: usize,
     /// Jobs a minute across the workspace, on average.
     pub jobs_per_minute: f64,
-    /// Simulated seconds per real second.
+    /// Simulated seconds per real second; 0 stops the clock, which then
+    /// moves only by [`Simulator::advance`] (tests).
     pub speed: f64,
     /// The accepted API token; `None` accepts any non-empty one.
     pub token: Option<String>,
@@ -57,6 +58,8 @@ pub struct SimConfig {
     pub job_retention: usize,
     /// The jobs API's page size (undocumented by Workato).
     pub jobs_page_size: usize,
+    /// Share of jobs requests answered with an injected 500 or 429 (tests).
+    pub jobs_fault_rate: f64,
 }
 
 impl SimConfig {
@@ -75,6 +78,7 @@ impl SimConfig {
             incidents: true,
             job_retention: 5_000,
             jobs_page_size: 50,
+            jobs_fault_rate: 0.0,
         }
     }
 }
@@ -87,6 +91,10 @@ pub struct Simulator {
     limits: Budget,
     requests: [AtomicU64; Group::ALL.len()],
     throttled: [AtomicU64; Group::ALL.len()],
+    /// Simulated seconds added by hand (a stopped clock's only motion).
+    advanced: AtomicU64,
+    injected: AtomicU64,
+    faults: Mutex<fastrand::Rng>,
 }
 
 impl Simulator {
@@ -102,13 +110,17 @@ impl Simulator {
             limits: Budget::new(config.rate_limit),
             requests: Default::default(),
             throttled: Default::default(),
+            advanced: AtomicU64::new(0),
+            injected: AtomicU64::new(0),
+            faults: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0x5eed)),
             config,
         })
     }
 
     /// Runs `f` on the world brought up to the current simulated time.
     fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let elapsed = (self.started.elapsed().as_secs_f64() * self.config.speed) as u64;
+        let elapsed =
+            (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed);
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         world.advance_to(elapsed);
         f(&mut world)
@@ -147,6 +159,55 @@ impl Simulator {
         })
     }
 
+    /// Moves the simulated clock forward by hand.
+    pub fn advance(&self, seconds: u64) {
+        self.advanced.fetch_add(seconds, Ordering::Relaxed);
+    }
+
+    /// Decides whether to fail this jobs request on purpose: `Some(true)`
+    /// for a 429, `Some(false)` for a 500.
+    fn inject_fault(&self, group: Group) -> Option<bool> {
+        if group != Group::Jobs || self.config.jobs_fault_rate <= 0.0 {
+            return None;
+        }
+        let mut rng = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        (rng.f64() < self.config.jobs_fault_rate).then(|| {
+            self.injected.fetch_add(1, Ordering::Relaxed);
+            rng.bool()
+        })
+    }
+
+    /// Faults injected so far.
+    pub fn injected_faults(&self) -> u64 {
+        self.injected.load(Ordering::Relaxed)
+    }
+
+    /// Each recipe's lifetime counters and the completed jobs it still
+    /// keeps, for tests that check the exporter counted every job.
+    pub fn ledger(&self) -> Vec<Ledger> {
+        self.with_world(|w| {
+            let now = w.now();
+            w.recipes
+                .iter()
+                .map(|r| Ledger {
+                    recipe_id: r.id,
+                    succeeded: r.succeeded,
+                    failed: r.failed,
+                    completed: r
+                        .jobs
+                        .iter()
+                        .filter(|j| j.completed_by(now))
+                        .map(|j| CompletedJob {
+                            id: j.id.clone(),
+                            duration: j.completed_at - j.started_at,
+                            failed: j.error.is_some(),
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+    }
+
     /// Requests and 429s answered so far, per group, and the simulated clock.
     pub fn stats(&self) -> Value {
         let per_group = |counters: &[AtomicU64; Group::ALL.len()]| {
@@ -179,6 +240,23 @@ impl Simulator {
     pub fn requests_total(&self) -> u64 {
         self.requests.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
+}
+
+/// One recipe in [`Simulator::ledger`].
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pub recipe_id: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub completed: Vec<CompletedJob>,
+}
+
+/// A completed job and its real (unrounded) duration.
+#[derive(Debug, Clone)]
+pub struct CompletedJob {
+    pub id: String,
+    pub duration: f64,
+    pub failed: bool,
 }
 
 /// A simulator serving on a loopback port until its token is cancelled.

@@ -4,6 +4,7 @@ mod binary;
 mod client;
 mod helpers;
 mod http;
+mod jobs;
 mod metrics;
 mod poller;
 mod promtool;
