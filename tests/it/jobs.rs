@@ -590,3 +590,66 @@ async fn under_injected_faults_every_completed_job_is_counted_once_with_its_dura
     }
     assert!(total > 2_000.0, "only {total} jobs completed; the test needs thousands");
 }
+
+/// Restarting with `--jobs.state-file` in the middle of the same run: what
+/// the first exporter counted plus what the second counted equals what
+/// Workato counted, jobs that completed while neither ran included.
+#[tokio::test]
+async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() {
+    let running = sim::spawn(SimConfig {
+        recipes: 8,
+        connections: 4,
+        endpoints: 1,
+        jobs_per_minute: 300.0,
+        speed: 0.0,
+        token: Some(TOKEN.to_string()),
+        rate_limit: std::num::NonZeroU32::new(600).unwrap(),
+        ..SimConfig::demo()
+    })
+    .await
+    .unwrap();
+    let simulator = &running.simulator;
+    let dir = std::env::temp_dir().join(format!("we-jobs-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let _ = std::fs::remove_file(&state);
+    let flags = ["--workato.requests-per-minute", "600", "--jobs.state-file", state.to_str().unwrap()];
+    let counted = |s: &Samples| -> HashMap<String, f64> {
+        s.find("workato_job_duration_seconds_count", &[])
+            .iter()
+            .fold(HashMap::new(), |mut by_recipe, sample| {
+                *by_recipe.entry(sample.labels["recipe_id"].clone()).or_default() += sample.value;
+                by_recipe
+            })
+    };
+
+    simulator.advance(300);
+    let first = TestApp::spawn_with(config_with(&running.base_url(), &flags), fast_options()).await;
+    cycle(&first).await.expect("calibration");
+    let baseline: HashMap<String, u64> = simulator.ledger().iter().map(|l| (l.recipe_id.to_string(), l.succeeded + l.failed)).collect();
+    for _ in 0..3 {
+        simulator.advance(60);
+        cycle(&first).await.expect("cycle");
+    }
+    let before_restart = counted(&first.samples().await);
+    drop(first);
+
+    simulator.advance(600);
+    let second = TestApp::spawn_with(config_with(&running.base_url(), &flags), fast_options()).await;
+    for _ in 0..2 {
+        cycle(&second).await.expect("cycle after restart");
+        simulator.advance(60);
+    }
+    cycle(&second).await.expect("last cycle");
+    let after_restart = counted(&second.samples().await);
+
+    let mut total = 0;
+    for ledger in simulator.ledger() {
+        let id = ledger.recipe_id.to_string();
+        let workato = ledger.succeeded + ledger.failed - baseline[&id];
+        let ours = before_restart.get(&id).copied().unwrap_or(0.0) + after_restart.get(&id).copied().unwrap_or(0.0);
+        assert_eq!(ours, workato as f64, "recipe {id}: counted before and after the restart vs Workato");
+        total += workato;
+    }
+    assert!(total > 1_000, "only {total} jobs");
+}
