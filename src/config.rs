@@ -6,7 +6,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +17,9 @@ use crate::error::Error;
 
 /// Environment variable holding the Workato API token itself.
 pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
+
+/// Environment variable holding the admin API token itself.
+pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -180,6 +183,18 @@ pub struct Args {
     #[arg(long = "jobs.max-error-types", value_name = "N", default_value = "10", global = true, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub jobs_max_error_types: u16,
 
+    /// File holding the admin API token (instead of WORKATO_EXPORTER_ADMIN_TOKEN); unset: admin API disabled.
+    #[arg(long = "admin.token-file", value_name = "PATH", global = true)]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Serve /admin on its own address (loopback recommended) instead of the main listener.
+    #[arg(long = "admin.listen-address", value_name = "ADDR", global = true, value_parser = parse_listen_address)]
+    pub admin_listen_address: Option<SocketAddr>,
+
+    /// Refuse admin writes (start, stop, enable, disable, upsert) with 403.
+    #[arg(long = "admin.read-only", global = true)]
+    pub admin_read_only: bool,
+
     /// Run against a built-in simulated workspace: no Workato account needed.
     #[arg(long = "demo")]
     pub demo: bool,
@@ -321,6 +336,15 @@ pub enum Auth {
     Legacy { email: String, token: SecretString },
 }
 
+/// The admin route, when an admin token is configured.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub token: SecretString,
+    pub read_only: bool,
+    /// Its own listener; `None` shares the main one.
+    pub listen_address: Option<SocketAddr>,
+}
+
 /// The exporter's validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -337,6 +361,7 @@ pub struct Config {
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
     pub jobs: crate::jobs::JobsConfig,
+    pub admin: Option<AdminConfig>,
 }
 
 impl Config {
@@ -344,12 +369,47 @@ impl Config {
     /// `WORKATO_API_TOKEN`, passed in so tests need not touch the process
     /// environment. `--workato.token-file` wins over the variable.
     pub fn from_args(args: &Args, env_token: Option<String>) -> Result<Config, Error> {
+        Config::from_args_and_admin(args, env_token, None)
+    }
+
+    /// As [`Config::from_args`], with the value of
+    /// `WORKATO_EXPORTER_ADMIN_TOKEN` too.
+    pub fn from_args_and_admin(
+        args: &Args,
+        env_token: Option<String>,
+        env_admin_token: Option<String>,
+    ) -> Result<Config, Error> {
         // The demo's simulated workspace accepts a token made up here.
         let token = if args.demo {
             (0..32).map(|_| fastrand::alphanumeric()).collect()
         } else {
             read_token(args, env_token)?
         };
+        let admin = read_secret(
+            args.admin_token_file.as_deref(),
+            "--admin.token-file",
+            env_admin_token,
+            ADMIN_TOKEN_ENV,
+        )?
+        .map(|admin_token| {
+            // The Workato token must never open the admin route.
+            if admin_token == token {
+                return Err(Error::Config(format!(
+                    "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must differ from the Workato API token"
+                )));
+            }
+            if admin_token.len() < 16 {
+                return Err(Error::Config(format!(
+                    "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must be at least 16 characters; try `openssl rand -hex 32`"
+                )));
+            }
+            Ok(AdminConfig {
+                token: SecretString::from(admin_token),
+                read_only: args.admin_read_only,
+                listen_address: args.admin_listen_address,
+            })
+        })
+        .transpose()?;
         let token = SecretString::from(token);
         let auth = match args.email.as_deref().map(str::trim) {
             Some(email) if !email.is_empty() => Auth::Legacy {
@@ -383,40 +443,48 @@ impl Config {
                 max_error_types: usize::from(args.jobs_max_error_types),
                 state_file: args.jobs_state_file.clone(),
             },
+            admin,
         })
     }
 }
 
 /// The Workato token from `--workato.token-file` or `WORKATO_API_TOKEN`.
 fn read_token(args: &Args, env_token: Option<String>) -> Result<String, Error> {
-    let (token, source) = match &args.token_file {
+    read_secret(args.token_file.as_deref(), "--workato.token-file", env_token, TOKEN_ENV)?.ok_or_else(|| {
+        Error::Config(format!(
+            "no Workato API token: set {TOKEN_ENV} or --workato.token-file PATH (or try --demo)"
+        ))
+    })
+}
+
+/// A secret from a file flag (which wins) or an environment variable;
+/// `None` when neither is set. The file must not be empty and the secret
+/// must not hold whitespace.
+fn read_secret(file: Option<&Path>, flag: &str, env: Option<String>, env_name: &str) -> Result<Option<String>, Error> {
+    let (secret, source) = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Config(format!("--workato.token-file: cannot read {}: {e}", path.display())))?;
-            let token = text.trim().to_string();
-            if token.is_empty() {
+                .map_err(|e| Error::Config(format!("{flag}: cannot read {}: {e}", path.display())))?;
+            let secret = text.trim().to_string();
+            if secret.is_empty() {
                 return Err(Error::Config(format!(
-                    "--workato.token-file: {} is empty; it must hold the Workato API token",
+                    "{flag}: {} is empty; it must hold the token",
                     path.display()
                 )));
             }
-            (token, "--workato.token-file")
+            (secret, flag)
         }
-        None => match env_token.map(|t| t.trim().to_string()) {
-            Some(token) if !token.is_empty() => (token, TOKEN_ENV),
-            _ => {
-                return Err(Error::Config(format!(
-                    "no Workato API token: set {TOKEN_ENV} or --workato.token-file PATH (or try --demo)"
-                )));
-            }
+        None => match env.map(|t| t.trim().to_string()) {
+            Some(secret) if !secret.is_empty() => (secret, env_name),
+            _ => return Ok(None),
         },
     };
-    if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::Config(format!(
-            "the Workato API token (from {source}) contains whitespace or control characters"
+            "the token from {source} contains whitespace or control characters"
         )));
     }
-    Ok(token)
+    Ok(Some(secret))
 }
 
 /// Parses the command line, reducing any usage error to the one line that

@@ -32,6 +32,10 @@ pub enum Error {
         retry_after: Duration,
     },
 
+    /// The client-side budget has no room within the caller's patience.
+    #[error("the {group} request budget has no room for {retry_after:?}", group = group.name())]
+    Busy { group: Group, retry_after: Duration },
+
     /// Any other non-success status from Workato, with its `message`.
     #[error("Workato answered HTTP {status} on {endpoint}: {message}")]
     Status {
@@ -68,6 +72,7 @@ impl Error {
             Error::Unauthorized { .. } => "unauthorized",
             Error::Forbidden { .. } => "forbidden",
             Error::Throttled { .. } => "throttled",
+            Error::Busy { .. } => "busy",
             Error::Status { .. } => "status",
             Error::Transport { .. } => "transport",
             Error::Decode { .. } => "decode",

@@ -36,6 +36,18 @@ pub struct State {
     pub base_url: String,
     /// Polling the built-in simulated workspace (`--demo`).
     pub demo: bool,
+    /// Where `/admin` is served.
+    pub admin: AdminMount,
+}
+
+/// Where the admin route lives, as seen from the main listener.
+pub enum AdminMount {
+    /// No admin token configured.
+    Disabled,
+    /// On this listener.
+    Here(Arc<crate::admin::Admin>),
+    /// On `--admin.listen-address`.
+    Elsewhere,
 }
 
 pub type Body = Full<Bytes>;
@@ -47,7 +59,17 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 impl Handler for State {
-    async fn handle(&self, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        if crate::admin::is_admin_path(request.uri().path()) {
+            return match &self.admin {
+                AdminMount::Here(admin) => admin.handle(request, peer).await,
+                AdminMount::Disabled => json_message(StatusCode::NOT_FOUND, "admin API disabled"),
+                AdminMount::Elsewhere => json_message(
+                    StatusCode::NOT_FOUND,
+                    "not found: the admin API is served on --admin.listen-address",
+                ),
+            };
+        }
         route(self, request)
     }
 }

@@ -14,12 +14,16 @@
 //!   scrape, beside the exporter's self-metrics.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
 //!   [`shutdown`] stops everything on SIGINT or SIGTERM.
+//! - [`admin`] is the authenticated admin route: start and stop recipes,
+//!   enable and disable API endpoints, read and upsert properties, through
+//!   the same client and budget, refreshing the snapshot it touched.
 //! - [`check`] is the `check` subcommand: what may this API client read?
 //! - [`sim`] is a simulated Workato workspace served over HTTP: `--demo`
 //!   points the unchanged client at it; `simulate` serves it alone.
 //!
 //! Errors are one enum, [`error::Error`].
 
+pub mod admin;
 pub mod check;
 pub mod client;
 pub mod config;
@@ -48,6 +52,8 @@ use crate::snapshot::SharedSnapshot;
 pub struct App {
     pub config: Config,
     pub client: Client,
+    /// The admin route, when an admin token is configured.
+    pub admin: Option<Arc<admin::Admin>>,
     pub jobs: Arc<jobs::JobsTracker>,
     pub snapshot: Arc<SharedSnapshot>,
     pub metrics: Arc<Metrics>,
@@ -86,7 +92,16 @@ impl App {
             intervals,
             Arc::clone(&jobs),
         ));
+        let admin = config.admin.as_ref().map(|admin_config| {
+            Arc::new(admin::Admin::new(
+                admin_config,
+                &client,
+                Arc::clone(&snapshot),
+                metrics.self_metrics.clone(),
+            ))
+        });
         Ok(App {
+            admin,
             config,
             client,
             jobs,
@@ -105,17 +120,31 @@ impl App {
             workspace: self.config.workspace.clone(),
             base_url: self.config.base_url.to_string(),
             demo: self.config.demo.is_some(),
+            admin: match (&self.admin, self.config.admin.as_ref().and_then(|a| a.listen_address)) {
+                (None, _) => http::AdminMount::Disabled,
+                (Some(admin), None) => http::AdminMount::Here(Arc::clone(admin)),
+                (Some(_), Some(_)) => http::AdminMount::Elsewhere,
+            },
         })
     }
 
-    /// Polls in the background and serves HTTP on `listener` until
-    /// `shutdown` is cancelled.
-    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) {
+    /// Polls in the background and serves HTTP on `listener` (and the admin
+    /// route on `admin_listener`, when it has its own) until `shutdown` is
+    /// cancelled.
+    pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
         let poller = tokio::spawn(Arc::clone(&self.poller).run(shutdown.clone()));
+        let admin = match (admin_listener, &self.admin) {
+            (Some(listener), Some(admin)) => {
+                Some(tokio::spawn(http::serve(listener, Arc::clone(admin), shutdown.clone())))
+            }
+            _ => None,
+        };
         let state = self.http_state();
         http::serve(listener, state, shutdown).await;
-        if let Err(error) = poller.await {
-            tracing::error!(%error, "the poller stopped abnormally");
+        for task in [Some(poller), admin].into_iter().flatten() {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a background task stopped abnormally");
+            }
         }
     }
 }
@@ -164,7 +193,17 @@ pub async fn serve(mut config: Config) -> Result<()> {
         "serving {} and polling Workato",
         config.telemetry_path
     );
-    App::new(config)?.run(listener, shutdown::on_signal()).await;
+    let admin_listener = match config.admin.as_ref().and_then(|a| a.listen_address) {
+        Some(address) => {
+            let listener = bind(address).await?;
+            tracing::info!(address = %listener.local_addr().unwrap_or(address), "serving the admin API on its own listener");
+            Some(listener)
+        }
+        None => None,
+    };
+    App::new(config)?
+        .run(listener, admin_listener, shutdown::on_signal())
+        .await;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use workato_exporter::config::{self, Command, Config, TOKEN_ENV};
+use workato_exporter::config::{self, ADMIN_TOKEN_ENV, Command, Config, TOKEN_ENV};
 use workato_exporter::error::Error;
 
 fn main() -> ExitCode {
@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let result = workato_exporter::init_tracing(&cli.args.log_level, &cli.args.log_format).and_then(|()| {
         let runtime =
             tokio::runtime::Runtime::new().map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
-        let config = || Config::from_args(&cli.args, std::env::var(TOKEN_ENV).ok());
+        let config = || {
+            let env = |name| std::env::var(name).ok();
+            Config::from_args_and_admin(&cli.args, env(TOKEN_ENV), env(ADMIN_TOKEN_ENV))
+        };
         match &cli.command {
             Some(Command::Simulate(args)) => runtime.block_on(workato_exporter::simulate(args)).map(|()| true),
             Some(Command::Check) => runtime.block_on(workato_exporter::check(config()?)),

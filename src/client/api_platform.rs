@@ -4,8 +4,9 @@
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
+use super::recipes::ActionOutcome;
 use super::recipes::PER_PAGE;
-use super::wire::{ApiCollectionWire, ApiEndpointWire, decode_list};
+use super::wire::{ActionReply, ApiCollectionWire, ApiEndpointWire, decode_list, decode_one};
 use super::{Client, Group, Route};
 use crate::error::{Error, Result};
 use crate::snapshot::{ApiCollection, ApiEndpoint};
@@ -22,23 +23,61 @@ pub const LIST_API_ENDPOINTS: Route = Route {
     group: Group::ApiPlatform,
 };
 
+pub const ENABLE_API_ENDPOINT: Route = Route {
+    label: "PUT /api/api_endpoints/:id/enable",
+    method: Method::PUT,
+    group: Group::ApiPlatform,
+};
+
+pub const DISABLE_API_ENDPOINT: Route = Route {
+    label: "PUT /api/api_endpoints/:id/disable",
+    method: Method::PUT,
+    group: Group::ApiPlatform,
+};
+
 impl Client {
+    /// Enables (`true`) or disables an API endpoint.
+    pub async fn enable_disable_api_endpoint(&self, id: u64, enable: bool) -> Result<ActionOutcome> {
+        let (route, verb) = if enable {
+            (&ENABLE_API_ENDPOINT, "enable")
+        } else {
+            (&DISABLE_API_ENDPOINT, "disable")
+        };
+        let body = self
+            .call(route, &format!("api_endpoints/{id}/{verb}"), &[], None)
+            .await?;
+        decode_one::<ActionReply>(route.label, &body).map(ActionReply::outcome)
+    }
+
+    /// The endpoints of one collection (to refresh one endpoint cheaply).
+    pub async fn api_endpoints_in(&self, collection_id: u64) -> Result<Vec<ApiEndpoint>> {
+        let filter = [("api_collection_id", collection_id.to_string())];
+        self.paged::<ApiEndpointWire, _>(&LIST_API_ENDPOINTS, "api_endpoints", &filter, |e: &ApiEndpoint| e.id)
+            .await
+    }
+
     /// Every API collection.
     pub async fn api_collections(&self) -> Result<Vec<ApiCollection>> {
-        self.paged::<ApiCollectionWire, _>(&LIST_API_COLLECTIONS, "api_collections", |c: &ApiCollection| c.id)
+        self.paged::<ApiCollectionWire, _>(&LIST_API_COLLECTIONS, "api_collections", &[], |c: &ApiCollection| c.id)
             .await
     }
 
     /// Every API endpoint, across collections.
     pub async fn api_endpoints(&self) -> Result<Vec<ApiEndpoint>> {
-        self.paged::<ApiEndpointWire, _>(&LIST_API_ENDPOINTS, "api_endpoints", |e: &ApiEndpoint| e.id)
+        self.paged::<ApiEndpointWire, _>(&LIST_API_ENDPOINTS, "api_endpoints", &[], |e: &ApiEndpoint| e.id)
             .await
     }
 
     /// Walks `page=1,2,...` until a short page. A page whose ids equal the
     /// previous page's (a server ignoring `page`) stops the walk with an
     /// error instead of looping.
-    async fn paged<W, T>(&self, route: &Route, path: &str, id: fn(&T) -> u64) -> Result<Vec<T>>
+    async fn paged<W, T>(
+        &self,
+        route: &Route,
+        path: &str,
+        filter: &[(&str, String)],
+        id: fn(&T) -> u64,
+    ) -> Result<Vec<T>>
     where
         W: DeserializeOwned,
         T: From<W>,
@@ -46,7 +85,8 @@ impl Client {
         let mut all = Vec::new();
         let mut previous_ids: Vec<u64> = Vec::new();
         for page_number in 1u32.. {
-            let query = [("page", page_number.to_string()), ("per_page", PER_PAGE.to_string())];
+            let mut query = vec![("page", page_number.to_string()), ("per_page", PER_PAGE.to_string())];
+            query.extend(filter.iter().cloned());
             let body = self.send(route, path, &query).await?;
             let page = decode_list::<W, T>(route.label, &body)?;
             let ids: Vec<u64> = page.items.iter().map(id).collect();

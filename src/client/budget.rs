@@ -86,6 +86,23 @@ impl Budget {
         }
     }
 
+    /// Takes one request, waiting at most `patience`; when the budget (or a
+    /// hold) has no room for longer, returns how long it would take.
+    pub async fn acquire_within(&self, group: Group, patience: Duration) -> Result<(), Duration> {
+        loop {
+            match self.try_acquire(group) {
+                Ok(()) => return Ok(()),
+                Err(at) => {
+                    let wait = at.saturating_duration_since(Instant::now());
+                    if wait > patience {
+                        return Err(wait);
+                    }
+                    tokio::time::sleep_until(at).await;
+                }
+            }
+        }
+    }
+
     /// Takes one request if the budget has room now; otherwise returns the
     /// instant at which it will (for callers that prefer to answer 429 than
     /// to wait, such as the admin route).
@@ -173,6 +190,28 @@ mod tests {
             let in_window = sends[i..].iter().filter(|s| **s < *t + WINDOW).count();
             assert!(in_window <= 7, "{in_window} sends in the minute from {t:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_impatient_caller_learns_how_long_the_wait_would_be() {
+        let budget = budget(2);
+        let start = Instant::now();
+        budget.acquire(Group::Properties).await;
+        budget.acquire(Group::Properties).await;
+        assert_eq!(
+            budget.acquire_within(Group::Properties, Duration::from_secs(3)).await,
+            Err(WINDOW)
+        );
+        budget.hold(Group::Recipes, start + Duration::from_secs(2));
+        assert_eq!(
+            budget.acquire_within(Group::Recipes, Duration::from_secs(3)).await,
+            Ok(())
+        );
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(2),
+            "a short hold is waited out"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,6 +9,7 @@ mod connections;
 mod group;
 mod jobs;
 mod probe;
+mod properties;
 mod recipes;
 mod wire;
 mod workspace;
@@ -26,6 +27,7 @@ use tokio::time::Instant;
 pub use budget::Budget;
 pub use group::{Group, Route};
 pub use jobs::{JobsQuery, LIST_JOBS};
+pub use recipes::ActionOutcome;
 
 use crate::config::{Auth, Config};
 use crate::error::{Error, Result};
@@ -75,6 +77,9 @@ impl Default for ClientOptions {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// How long a call may wait for the budget (or a `Retry-After`) before
+    /// giving up with [`Error::Busy`] / [`Error::Throttled`]; `None` waits.
+    patience: Option<Duration>,
 }
 
 struct Inner {
@@ -92,6 +97,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("api_root", &self.inner.api_root.as_str())
+            .field("patience", &self.patience)
             .finish_non_exhaustive()
     }
 }
@@ -162,7 +168,18 @@ impl Client {
                 observer,
                 token_rejected: AtomicBool::new(false),
             }),
+            patience: None,
         })
+    }
+
+    /// The same client (same connections, same budget) for callers that
+    /// must not wait long, such as the admin route: a call that would wait
+    /// longer than `patience` for the budget or a `Retry-After` fails at once.
+    pub fn impatient(&self, patience: Duration) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            patience: Some(patience),
+        }
     }
 
     /// The shared per-group budget.
@@ -170,9 +187,20 @@ impl Client {
         &self.inner.budget
     }
 
+    /// Sends one GET (or other body-less request) within the budget.
+    pub(crate) async fn send(&self, route: &Route, path: &str, query: &[(&str, String)]) -> Result<Bytes> {
+        self.call(route, path, query, None).await
+    }
+
     /// Sends one request within the budget, retrying 429, 5xx, timeouts and
     /// connection errors, and returns the body of a 2xx answer.
-    pub(crate) async fn send(&self, route: &Route, path: &str, query: &[(&str, String)]) -> Result<Bytes> {
+    pub(crate) async fn call(
+        &self,
+        route: &Route,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Bytes> {
         let inner = &self.inner;
         let url = inner
             .api_root
@@ -180,9 +208,19 @@ impl Client {
             .map_err(|e| Error::Config(format!("bad API path {path}: {e}")))?;
         let mut attempt = 1;
         loop {
-            inner.budget.acquire(route.group).await;
+            match self.patience {
+                None => inner.budget.acquire(route.group).await,
+                Some(patience) => inner
+                    .budget
+                    .acquire_within(route.group, patience)
+                    .await
+                    .map_err(|wait| Error::Busy {
+                        group: route.group,
+                        retry_after: wait,
+                    })?,
+            }
             let started = Instant::now();
-            let outcome = self.attempt(route, url.clone(), query).await;
+            let outcome = self.attempt(route, url.clone(), query, body).await;
             let code = match &outcome {
                 Ok((status, _, _)) => status.as_str().to_string(),
                 Err(_) => "error".to_string(),
@@ -220,7 +258,8 @@ impl Client {
                         attempt,
                         "Workato throttled the request (429)"
                     );
-                    if attempt >= inner.options.max_attempts || wait > inner.options.max_retry_after {
+                    let patience = self.patience.unwrap_or(inner.options.max_retry_after);
+                    if attempt >= inner.options.max_attempts || wait > patience {
                         return Err(Error::Throttled {
                             endpoint: route.label,
                             retry_after: wait,
@@ -262,6 +301,7 @@ impl Client {
         route: &Route,
         url: Url,
         query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, HeaderMap, Bytes)> {
         let timeout = self.inner.options.timeout;
         let transport = |e: reqwest::Error| Error::Transport {
@@ -272,14 +312,13 @@ impl Client {
                 error_chain(&e.without_url())
             },
         };
-        let response = self
-            .inner
-            .http
-            .request(route.method.clone(), url)
-            .query(query)
-            .send()
-            .await
-            .map_err(transport)?;
+        let mut request = self.inner.http.request(route.method.clone(), url).query(query);
+        if let Some(body) = body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?;

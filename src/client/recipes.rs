@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 
-use super::wire::{RecipeWire, decode_list};
+use super::wire::{ActionReply, RecipeWire, decode_list, decode_one};
 use super::{Client, Group, Route};
 use crate::error::{Error, Result};
 use crate::snapshot::Recipe;
@@ -14,6 +14,33 @@ pub const LIST_RECIPES: Route = Route {
     method: Method::GET,
     group: Group::Recipes,
 };
+
+pub const GET_RECIPE: Route = Route {
+    label: "GET /api/recipes/:id",
+    method: Method::GET,
+    group: Group::Recipes,
+};
+
+pub const START_RECIPE: Route = Route {
+    label: "PUT /api/recipes/:id/start",
+    method: Method::PUT,
+    group: Group::Recipes,
+};
+
+pub const STOP_RECIPE: Route = Route {
+    label: "PUT /api/recipes/:id/stop",
+    method: Method::PUT,
+    group: Group::Recipes,
+};
+
+/// What Workato said to a start or stop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionOutcome {
+    Done,
+    /// HTTP 200 with `success: false`: Workato's whole reply, with its
+    /// `code_errors` and `config_errors`.
+    Refused(serde_json::Value),
+}
 
 /// Workato's largest page; a shorter page is the last one.
 pub const PER_PAGE: usize = 100;
@@ -56,5 +83,22 @@ impl Client {
             }
         }
         Ok(recipes)
+    }
+
+    /// One recipe, fresh.
+    pub async fn recipe(&self, id: u64) -> Result<Recipe> {
+        let body = self.send(&GET_RECIPE, &format!("recipes/{id}"), &[]).await?;
+        Ok(decode_one::<RecipeWire>(GET_RECIPE.label, &body)?.into())
+    }
+
+    /// Starts (`true`) or stops a recipe.
+    pub async fn start_stop_recipe(&self, id: u64, start: bool) -> Result<ActionOutcome> {
+        let (route, verb) = if start {
+            (&START_RECIPE, "start")
+        } else {
+            (&STOP_RECIPE, "stop")
+        };
+        let body = self.call(route, &format!("recipes/{id}/{verb}"), &[], None).await?;
+        decode_one::<ActionReply>(route.label, &body).map(ActionReply::outcome)
     }
 }

@@ -382,6 +382,28 @@ impl From<JobWire> for Job {
     }
 }
 
+/// `{"success": true}`, or a refusal with Workato's errors.
+#[derive(Deserialize)]
+pub(crate) struct ActionReply {
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    success: Option<bool>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+impl ActionReply {
+    pub(crate) fn outcome(self) -> super::recipes::ActionOutcome {
+        match self.success {
+            Some(false) => {
+                let mut reply = self.rest;
+                reply.insert("success".into(), Value::Bool(false));
+                super::recipes::ActionOutcome::Refused(Value::Object(reply))
+            }
+            _ => super::recipes::ActionOutcome::Done,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct WorkspaceWire {
     #[serde(deserialize_with = "lenient::id")]

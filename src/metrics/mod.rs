@@ -26,12 +26,20 @@ pub const REVISION: &str = env!("WORKATO_EXPORTER_REVISION");
 
 /// Self-metrics the client and poller update as they work.
 pub struct SelfMetrics {
+    admin_requests: CounterVec,
     api_requests: CounterVec,
     api_request_duration: HistogramVec,
     collector_duration: HistogramVec,
 }
 
 impl SelfMetrics {
+    /// Counts one admin request by action and HTTP status.
+    pub fn observe_admin(&self, action: &str, code: u16) {
+        self.admin_requests
+            .with_label_values(&[action, &code.to_string()])
+            .inc();
+    }
+
     /// Records how long one poll of a collector took.
     pub fn observe_poll(&self, collector: Collector, elapsed: Duration) {
         self.collector_duration
@@ -102,8 +110,18 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION"), REVISION])
             .set(1.0);
 
+        // No workspace label: one exporter, one admin route.
+        let admin_requests = CounterVec::new(
+            Opts::new(
+                "workato_admin_requests_total",
+                "Requests to the admin route, by action and HTTP status answered.",
+            ),
+            &["action", "code"],
+        )
+        .expect("valid metric");
         for collector in [
-            Box::new(api_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(admin_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(api_requests.clone()),
             Box::new(api_request_duration.clone()),
             Box::new(collector_duration.clone()),
             Box::new(build_info),
@@ -114,6 +132,7 @@ impl Metrics {
         Metrics {
             registry,
             self_metrics: Arc::new(SelfMetrics {
+                admin_requests,
                 api_requests,
                 api_request_duration,
                 collector_duration,

@@ -347,11 +347,17 @@ async fn demo_serves_every_family_without_credentials_and_job_counters_climb() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let metrics = scrape().await;
-        let missing: Vec<_> = CATALOGUE.iter().filter(|f| !metrics.contains(&format!("# TYPE {f} "))).collect();
+        let missing: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|f| !metrics.contains(&format!("# TYPE {f} ")))
+            .collect();
         if missing.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "after a minute the demo still lacks {missing:?}");
+        assert!(
+            Instant::now() < deadline,
+            "after a minute the demo still lacks {missing:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     tokio::time::sleep(Duration::from_secs(4)).await;

@@ -44,6 +44,23 @@ pub fn config_with(base_url: &str, extra: &[&str]) -> Config {
     Config::from_args(&cli.args, Some(TOKEN.to_string())).expect("test config is valid")
 }
 
+pub const ADMIN_TOKEN: &str = "adm-9d2c41f7e0b84c55a1";
+
+/// A configuration with the admin route enabled.
+pub fn admin_config(base_url: &str, extra: &[&str]) -> Config {
+    let mut argv = vec![
+        "workato_exporter",
+        "--workato.base-url",
+        base_url,
+        "--workato.workspace",
+        "acme",
+    ];
+    argv.extend_from_slice(extra);
+    let cli = parse_cli(argv).expect("test flags parse");
+    Config::from_args_and_admin(&cli.args, Some(TOKEN.to_string()), Some(ADMIN_TOKEN.to_string()))
+        .expect("test config is valid")
+}
+
 /// Retries and timeouts shrunk so failure paths take milliseconds.
 pub fn fast_options() -> ClientOptions {
     ClientOptions {

@@ -613,7 +613,12 @@ async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() 
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("state.json");
     let _ = std::fs::remove_file(&state);
-    let flags = ["--workato.requests-per-minute", "600", "--jobs.state-file", state.to_str().unwrap()];
+    let flags = [
+        "--workato.requests-per-minute",
+        "600",
+        "--jobs.state-file",
+        state.to_str().unwrap(),
+    ];
     let counted = |s: &Samples| -> HashMap<String, f64> {
         s.find("workato_job_duration_seconds_count", &[])
             .iter()
@@ -626,7 +631,11 @@ async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() 
     simulator.advance(300);
     let first = TestApp::spawn_with(config_with(&running.base_url(), &flags), fast_options()).await;
     cycle(&first).await.expect("calibration");
-    let baseline: HashMap<String, u64> = simulator.ledger().iter().map(|l| (l.recipe_id.to_string(), l.succeeded + l.failed)).collect();
+    let baseline: HashMap<String, u64> = simulator
+        .ledger()
+        .iter()
+        .map(|l| (l.recipe_id.to_string(), l.succeeded + l.failed))
+        .collect();
     for _ in 0..3 {
         simulator.advance(60);
         cycle(&first).await.expect("cycle");
@@ -648,7 +657,10 @@ async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() 
         let id = ledger.recipe_id.to_string();
         let workato = ledger.succeeded + ledger.failed - baseline[&id];
         let ours = before_restart.get(&id).copied().unwrap_or(0.0) + after_restart.get(&id).copied().unwrap_or(0.0);
-        assert_eq!(ours, workato as f64, "recipe {id}: counted before and after the restart vs Workato");
+        assert_eq!(
+            ours, workato as f64,
+            "recipe {id}: counted before and after the restart vs Workato"
+        );
         total += workato;
     }
     assert!(total > 1_000, "only {total} jobs");

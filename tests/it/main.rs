@@ -1,5 +1,6 @@
 //! One integration binary: wiremock stands in for Workato.
 
+mod admin;
 mod binary;
 mod client;
 mod helpers;

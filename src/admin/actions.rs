@@ -1,0 +1,247 @@
+//! The admin actions: each checks its input, calls Workato through the
+//! impatient client, and refreshes what it changed in the snapshot so
+//! `/metrics` shows the new state at once rather than at the next sweep.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header;
+use hyper::{Request, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::{Admin, MAX_BODY, Reply};
+use crate::client::ActionOutcome;
+
+/// Workato's limits on properties (WORKATO_API.md).
+pub const MAX_PROPERTIES: usize = 1_000;
+pub const MAX_NAME: usize = 100;
+pub const MAX_VALUE: usize = 1_024;
+
+impl Admin {
+    pub(super) async fn start_stop(&self, id: u64, start: bool) -> Reply {
+        let verb = if start { "start" } else { "stop" };
+        match self.client.start_stop_recipe(id, start).await {
+            Ok(ActionOutcome::Done) => {
+                self.refresh_recipe(id).await;
+                Reply::ok(json!({ "success": true }))
+            }
+            Ok(ActionOutcome::Refused(mut workato)) => {
+                if let Value::Object(reply) = &mut workato {
+                    reply.insert(
+                        "message".into(),
+                        json!(format!("Workato refused to {verb} recipe {id}")),
+                    );
+                }
+                Reply {
+                    status: StatusCode::CONFLICT,
+                    body: workato,
+                    retry_after: None,
+                }
+            }
+            Err(error) => Reply::from_error(&error),
+        }
+    }
+
+    /// Re-reads one recipe into the snapshot.
+    async fn refresh_recipe(&self, id: u64) {
+        match self.client.recipe(id).await {
+            Ok(fresh) => self.snapshot.update(|snapshot| {
+                let mut recipes = Vec::clone(&snapshot.recipes);
+                match recipes.iter_mut().find(|r| r.id == id) {
+                    Some(recipe) => *recipe = fresh,
+                    None => recipes.push(fresh),
+                }
+                snapshot.recipes = Arc::new(recipes);
+            }),
+            Err(error) => {
+                tracing::warn!(recipe_id = id, %error, "re-reading the recipe failed; /metrics catches up at the next sweep")
+            }
+        }
+    }
+
+    pub(super) async fn enable_disable(&self, id: u64, enable: bool) -> Reply {
+        match self.client.enable_disable_api_endpoint(id, enable).await {
+            Ok(ActionOutcome::Done) => {
+                self.refresh_endpoint(id).await;
+                Reply::ok(json!({ "success": true }))
+            }
+            Ok(ActionOutcome::Refused(workato)) => Reply {
+                status: StatusCode::CONFLICT,
+                body: workato,
+                retry_after: None,
+            },
+            Err(error) => Reply::from_error(&error),
+        }
+    }
+
+    /// Re-reads the endpoints of the collection holding `id` (Workato has no
+    /// call for one endpoint; one collection is usually one page).
+    async fn refresh_endpoint(&self, id: u64) {
+        let collection = self
+            .snapshot
+            .load()
+            .api_platform
+            .endpoints
+            .iter()
+            .find(|e| e.id == id)
+            .and_then(|e| e.collection_id);
+        let Some(collection) = collection else {
+            return;
+        };
+        match self.client.api_endpoints_in(collection).await {
+            Ok(fresh) => self.snapshot.update(|snapshot| {
+                let mut platform = (*snapshot.api_platform).clone();
+                for endpoint in &mut platform.endpoints {
+                    if let Some(new) = fresh.iter().find(|f| f.id == endpoint.id) {
+                        *endpoint = new.clone();
+                    }
+                }
+                snapshot.api_platform = Arc::new(platform);
+            }),
+            Err(error) => {
+                tracing::warn!(endpoint_id = id, %error, "re-reading the endpoint failed; /metrics catches up at the next poll")
+            }
+        }
+    }
+
+    pub(super) async fn get_properties(&self, query: Option<&str>) -> Reply {
+        let prefix = query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(key, _)| key == "prefix")
+                .map(|(_, value)| value.into_owned())
+        });
+        let Some(prefix) = prefix else {
+            return Reply::error(
+                StatusCode::BAD_REQUEST,
+                "missing query parameter prefix (prefix= with nothing after it lists every property)",
+            );
+        };
+        match self.client.properties(&prefix).await {
+            Ok(properties) => Reply::ok(Value::Object(properties)),
+            Err(error) => Reply::from_error(&error),
+        }
+    }
+
+    pub(super) async fn upsert_properties(&self, request: Request<Incoming>) -> Reply {
+        let properties = match read_properties(request).await {
+            Ok(properties) => properties,
+            Err(reply) => return reply,
+        };
+        match self.client.upsert_properties(&properties).await {
+            Ok(()) => Reply::ok(json!({ "success": true })),
+            Err(error) => Reply::from_error(&error),
+        }
+    }
+}
+
+/// Reads and checks `{"properties": {"name": "value", ...}}` within
+/// Workato's limits, before anything is sent to Workato.
+async fn read_properties(request: Request<Incoming>) -> Result<Map<String, Value>, Reply> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_json = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Reply::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type must be application/json, not {content_type:?}"),
+        ));
+    }
+    let too_large = || {
+        Reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {} KiB", MAX_BODY / 1024),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY) {
+        return Err(too_large());
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(error) => {
+            return Err(Reply::error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {error}"),
+            ));
+        }
+    };
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| Reply::error(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+    validate(value).map_err(|message| Reply::error(StatusCode::BAD_REQUEST, message))
+}
+
+/// Workato's shape and limits for an upsert.
+pub fn validate(value: Value) -> Result<Map<String, Value>, String> {
+    let shape = "the body must be {\"properties\": {\"name\": \"value\", ...}}";
+    let Value::Object(mut body) = value else {
+        return Err(shape.into());
+    };
+    let Some(Value::Object(properties)) = body.remove("properties") else {
+        return Err(shape.into());
+    };
+    if let Some(extra) = body.keys().next() {
+        return Err(format!("unexpected field {extra:?}; {shape}"));
+    }
+    if properties.is_empty() {
+        return Err("properties is empty: nothing to upsert".into());
+    }
+    if properties.len() > MAX_PROPERTIES {
+        return Err(format!(
+            "at most {MAX_PROPERTIES} properties per workspace, found {} in the request",
+            properties.len()
+        ));
+    }
+    for (name, value) in &properties {
+        let length = name.chars().count();
+        if length == 0 || length > MAX_NAME {
+            return Err(format!(
+                "property name {name:?} must be 1 to {MAX_NAME} characters, not {length}"
+            ));
+        }
+        let Value::String(text) = value else {
+            return Err(format!("property {name:?} must be a string, not {value}"));
+        };
+        let length = text.chars().count();
+        if length > MAX_VALUE {
+            return Err(format!(
+                "the value of {name:?} is {length} characters; at most {MAX_VALUE}"
+            ));
+        }
+    }
+    Ok(properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upserts_are_checked_against_workatos_limits() {
+        assert!(validate(json!({"properties": {"a": "1", "b": ""}})).is_ok());
+        let error = |v: Value| validate(v).unwrap_err();
+        assert!(error(json!([1])).contains("must be"));
+        assert!(error(json!({"properties": {}})).contains("empty"));
+        assert!(error(json!({"properties": {"a": 1}})).contains("must be a string"));
+        assert!(error(json!({"properties": {"a": "1"}, "more": 1})).contains("\"more\""));
+        assert!(error(json!({"properties": {"n".repeat(101): "x"}})).contains("1 to 100"));
+        assert!(
+            validate(json!({"properties": {"n".repeat(100): "é".repeat(1024)}})).is_ok(),
+            "limits count characters"
+        );
+        assert!(error(json!({"properties": {"v": "x".repeat(1025)}})).contains("at most 1024"));
+        let many: Map<String, Value> = (0..1001).map(|i| (format!("p{i}"), json!("v"))).collect();
+        assert!(error(json!({ "properties": many })).contains("at most 1000"));
+    }
+}

@@ -1,0 +1,34 @@
+//! `GET /api/properties?prefix=` and `POST /api/properties`: account
+//! properties, for the admin route.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::probe::GET_PROPERTIES;
+use super::wire::decode_one;
+use super::{Client, Group, Route};
+use crate::error::Result;
+
+pub const UPSERT_PROPERTIES: Route = Route {
+    label: "POST /api/properties",
+    method: Method::POST,
+    group: Group::Properties,
+};
+
+impl Client {
+    /// The properties whose names start with `prefix` (empty: all).
+    pub async fn properties(&self, prefix: &str) -> Result<Map<String, Value>> {
+        let body = self
+            .send(&GET_PROPERTIES, "properties", &[("prefix", prefix.to_string())])
+            .await?;
+        decode_one::<Map<String, Value>>(GET_PROPERTIES.label, &body)
+    }
+
+    /// Creates or updates properties; the caller has checked Workato's limits.
+    pub async fn upsert_properties(&self, properties: &Map<String, Value>) -> Result<()> {
+        let body = json!({ "properties": properties });
+        self.call(&UPSERT_PROPERTIES, "properties", &[], Some(&body))
+            .await
+            .map(drop)
+    }
+}
