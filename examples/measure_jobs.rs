@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use workato_exporter::client::ClientOptions;
 use workato_exporter::config::{Config, parse_cli};
+use workato_exporter::jobs::Counts;
 use workato_exporter::sim::{self, SimConfig};
 use workato_exporter::snapshot::Collector;
 
