@@ -87,11 +87,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // "New activity" as the jobs collector sees it: lifetime counters or
     // last_run_at moved since the previous sweep.
-    let counts = |app: &workato_exporter::App| -> HashMap<u64, (Option<u64>, Option<u64>, Option<u64>)> {
-        let snapshot = app.snapshot.load();
-        let key =
-            |r: &workato_exporter::snapshot::Recipe| (r.jobs_succeeded, r.jobs_failed, r.last_run_at.map(f64::to_bits));
-        snapshot.recipes.iter().map(|r| (r.id, key(r))).collect()
+    let counts = |app: &workato_exporter::App| -> HashMap<u64, Counts> {
+        app.snapshot
+            .load()
+            .recipes
+            .iter()
+            .map(|r| (r.id, Counts::of(r)))
+            .collect()
     };
     println!("cycle  recipes_moved  jobs_calls  ratio");
     for cycle in 1..=10 {
