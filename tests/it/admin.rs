@@ -85,6 +85,19 @@ async fn no_request_without_the_admin_token_reaches_workato() {
     let server = MockServer::start().await;
     let app = admin_app(&server, &[]).await;
     let before = server.received_requests().await.unwrap().len();
+    for verb in ["PUT", "POST"] {
+        Mock::given(method(verb))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/properties"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     for token in [None, Some("wrong-token-wrong-token"), Some(TOKEN)] {
         for (method, path) in [
             ("PUT", "/admin/recipes/1913514/start"),

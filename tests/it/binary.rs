@@ -418,3 +418,41 @@ async fn simulate_serves_the_api_alone_at_the_requested_scale() {
     terminate(&child).await;
     assert_eq!(child.wait_with_output().await.unwrap().status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn neither_token_reaches_the_logs_when_the_admin_route_is_used() {
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&server)
+        .await;
+    let port = free_port();
+    let admin_token = "adm-7f3e9b2c4d5a6e8f0a1b";
+    let mut command = exporter();
+    command
+        .args([
+            "--workato.base-url",
+            &server.uri(),
+            "--web.listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--log.level",
+            "trace",
+        ])
+        .env("WORKATO_API_TOKEN", TOKEN)
+        .env("WORKATO_EXPORTER_ADMIN_TOKEN", admin_token);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/admin/recipes/1913514/stop");
+    for token in [admin_token, TOKEN, "wrong"] {
+        client.put(&url).bearer_auth(token).send().await.unwrap();
+    }
+    let ok = client.put(&url).bearer_auth(admin_token).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    terminate(&child).await;
+    let logs = stderr(&child.wait_with_output().await.unwrap());
+    assert!(logs.contains("admin request"), "admin calls are audited");
+    assert!(!logs.contains(admin_token), "the admin token reached the logs");
+    assert!(!logs.contains(TOKEN), "the Workato token reached the logs");
+}
