@@ -43,6 +43,9 @@ pub enum Command {
     /// Serve only the simulated Workato API (the demo workspace), for tests,
     /// benchmarks and dashboard development.
     Simulate(SimulateArgs),
+    /// Ask a running exporter on --web.listen-address whether it serves
+    /// (exit 0) or not (exit 1): a container HEALTHCHECK without shell tools.
+    Healthcheck,
 }
 
 /// Flags of `workato_exporter simulate`.
@@ -203,6 +206,10 @@ pub struct Args {
     #[arg(long = "demo.seed", value_name = "N", default_value = "1")]
     pub demo_seed: u64,
 
+    /// Simulated seconds per real second in the demo (10 plays the five-minute incident cycle in 30 s).
+    #[arg(long = "demo.speed", value_name = "FACTOR", default_value = "1", value_parser = parse_speed)]
+    pub demo_speed: f64,
+
     /// Log level or tracing filter (RUST_LOG wins when set).
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true)]
     pub log_level: String,
@@ -336,6 +343,13 @@ pub enum Auth {
     Legacy { email: String, token: SecretString },
 }
 
+/// The demo workspace's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Demo {
+    pub seed: u64,
+    pub speed: f64,
+}
+
 /// The admin route, when an admin token is configured.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
@@ -348,9 +362,9 @@ pub struct AdminConfig {
 /// The exporter's validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `Some(seed)` in demo mode: `base_url` and `auth` are filled in when
-    /// the simulated workspace starts.
-    pub demo: Option<u64>,
+    /// Set in demo mode: `base_url` and `auth` are filled in when the
+    /// simulated workspace starts.
+    pub demo: Option<Demo>,
     pub base_url: Url,
     pub auth: Auth,
     pub workspace: String,
@@ -421,7 +435,10 @@ impl Config {
         if args.workspace.trim().is_empty() {
             return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
         }
-        let demo = args.demo.then_some(args.demo_seed);
+        let demo = args.demo.then_some(Demo {
+            seed: args.demo_seed,
+            speed: args.demo_speed,
+        });
         let (poll, workspace_poll) = if args.demo {
             (Duration::from_secs(10), Duration::from_secs(60))
         } else {

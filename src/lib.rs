@@ -162,7 +162,7 @@ async fn bind(address: std::net::SocketAddr) -> Result<TcpListener> {
 pub async fn serve(mut config: Config) -> Result<()> {
     let listener = bind(config.listen_address).await?;
     let _demo = match config.demo {
-        Some(seed) => {
+        Some(config::Demo { seed, speed }) => {
             let token = match &config.auth {
                 config::Auth::Bearer(token) | config::Auth::Legacy { token, .. } => {
                     secrecy::ExposeSecret::expose_secret(token).to_string()
@@ -170,6 +170,7 @@ pub async fn serve(mut config: Config) -> Result<()> {
             };
             let sim_config = sim::SimConfig {
                 seed,
+                speed,
                 token: Some(token),
                 ..sim::SimConfig::demo()
             };
@@ -223,6 +224,33 @@ pub async fn simulate(args: &config::SimulateArgs) -> Result<()> {
     );
     sim::serve(listener, simulator, shutdown::on_signal()).await;
     Ok(())
+}
+
+/// Asks the exporter listening on `address` for `/healthz`; true on 200.
+/// An unspecified address (`:9862`) is asked on loopback.
+pub async fn healthcheck(address: std::net::SocketAddr) -> bool {
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+    {
+        Ok(client) => client,
+        Err(_) => return false,
+    };
+    match client.get(format!("http://{address}/healthz")).send().await {
+        Ok(response) if response.status().is_success() => true,
+        Ok(response) => {
+            eprintln!("unhealthy: /healthz answered {}", response.status());
+            false
+        }
+        Err(error) => {
+            eprintln!("unhealthy: cannot reach http://{address}/healthz: {error}");
+            false
+        }
+    }
 }
 
 /// Runs `check` and prints its table; true when every group is ok.

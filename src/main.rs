@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Some(Command::Simulate(args)) => runtime.block_on(workato_exporter::simulate(args)).map(|()| true),
             Some(Command::Check) => runtime.block_on(workato_exporter::check(config()?)),
+            Some(Command::Healthcheck) => Ok(runtime.block_on(workato_exporter::healthcheck(cli.args.listen_address))),
             None => runtime.block_on(workato_exporter::serve(config()?)).map(|()| true),
         }
     });

@@ -293,6 +293,17 @@ impl World {
                 }
             })
             .collect();
+        // One recipe has stood stopped by Workato's action quota for days,
+        // waiting for someone to notice.
+        if let Some(forgotten) = recipes
+            .iter_mut()
+            .rev()
+            .find(|r| r.running && r.trigger_application != "workato_api_platform")
+        {
+            forgotten.running = false;
+            forgotten.stop_cause = Some("action_quota_limit");
+            forgotten.stopped_at = Some(epoch - 2.0 * 86_400.0 - 321.0);
+        }
         // Spread the workspace's job rate over its recipes in proportion to
         // their weights, so the total matches the configured rate.
         let weight: f64 = recipes.iter().map(|r| r.jobs_per_minute).sum();

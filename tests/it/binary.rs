@@ -211,12 +211,22 @@ async fn sigterm_stops_the_exporter_within_five_seconds() {
         .unwrap();
     assert!(body.contains("workato_exporter_build_info"));
 
+    let healthy = run(&["healthcheck", "--web.listen-address", &address], None).await;
+    assert_eq!(
+        healthy.status.code(),
+        Some(0),
+        "healthcheck of a serving exporter: {}",
+        stderr(&healthy)
+    );
+
     terminate(&child).await;
     let out = tokio::time::timeout(Duration::from_secs(5), child.wait_with_output())
         .await
         .expect("stopped within 5 s of SIGTERM")
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gone = run(&["healthcheck", "--web.listen-address", &address], None).await;
+    assert_eq!(gone.status.code(), Some(1), "healthcheck of a stopped exporter");
 }
 
 #[tokio::test]
