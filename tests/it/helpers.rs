@@ -24,6 +24,26 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A path inside the repository.
+pub fn repo_path(relative: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(relative)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An external tool from `env_var` or PATH; the test fails, never skips,
+/// when it is missing, saying how to install it.
+pub fn require_tool(name: &str, env_var: &str, install: &str) -> String {
+    let candidate = std::env::var(env_var).unwrap_or_else(|_| name.to_string());
+    match std::process::Command::new(&candidate).arg("--version").output() {
+        Ok(out) if out.status.success() => candidate,
+        _ => panic!(
+            "{name} not found (tried {candidate:?}): {install}, or set {env_var}=/path/to/{name}; `bash .ci/run` installs it"
+        ),
+    }
+}
+
 pub fn fixture(name: &str) -> Value {
     let path = fixtures_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -3,6 +3,7 @@
 mod admin;
 mod binary;
 mod client;
+mod dashboards;
 mod helpers;
 mod http;
 mod jobs;

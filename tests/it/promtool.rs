@@ -4,18 +4,15 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, repo_path};
 
 /// promtool, from PROMTOOL or PATH; the test fails (never skips) without it.
 pub fn promtool() -> String {
-    let candidate = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".to_string());
-    match Command::new(&candidate).arg("--version").output() {
-        Ok(out) if out.status.success() => candidate,
-        _ => panic!(
-            "promtool not found (tried {candidate:?}): install Debian's `prometheus` package (apt-get install prometheus) \
-             or set PROMTOOL=/path/to/promtool; `bash .ci/run` installs it"
-        ),
-    }
+    crate::helpers::require_tool(
+        "promtool",
+        "PROMTOOL",
+        "install Debian's `prometheus` package (apt-get install prometheus)",
+    )
 }
 
 #[tokio::test]
@@ -40,4 +37,52 @@ async fn promtool_check_metrics_finds_nothing_to_report_on_a_live_scrape() {
     );
     assert!(out.status.success(), "promtool failed:\n{printed}");
     assert_eq!(printed.trim(), "", "promtool check metrics printed:\n{printed}");
+}
+
+#[test]
+fn the_alerting_and_recording_rules_are_valid() {
+    let rules: Vec<String> = ["workato-recording.yml", "workato-alerts.yml"]
+        .iter()
+        .map(|f| repo_path(&format!("prometheus/rules/{f}")))
+        .collect();
+    let out = Command::new(promtool())
+        .arg("check")
+        .arg("rules")
+        .args(&rules)
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool check rules:\n{printed}");
+}
+
+#[test]
+fn every_alert_has_a_unit_test_that_passes() {
+    let tests = repo_path("prometheus/tests/workato-alerts.test.yml");
+    let out = Command::new(promtool())
+        .args(["test", "rules", &tests])
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool test rules:\n{printed}");
+    let alerts = std::fs::read_to_string(repo_path("prometheus/rules/workato-alerts.yml")).unwrap();
+    let tested = std::fs::read_to_string(&tests).unwrap();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    for name in alerts.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
+        assert!(
+            tested.contains(&format!("alertname: {name}")),
+            "{name} has no promtool unit test"
+        );
+        assert!(
+            readme.contains(&format!("### {name}")),
+            "{name} has no runbook section in the README"
+        );
+    }
 }
