@@ -3,14 +3,11 @@
 //! here calls Workato; every answer is built from the current snapshot.
 
 use std::convert::Infallible;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -143,28 +140,13 @@ fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
 }
 
 fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
-    let body = state.metrics.encode();
-    let mut response = if accepts_gzip(request) {
-        let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
-        match encoder.write_all(&body).and_then(|()| encoder.finish()) {
-            Ok(compressed) => {
-                let mut response = text(StatusCode::OK, TEXT_CONTENT_TYPE, compressed);
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                response
-            }
-            Err(error) => {
-                tracing::warn!(%error, "gzip failed; serving uncompressed");
-                text(StatusCode::OK, TEXT_CONTENT_TYPE, body)
-            }
-        }
-    } else {
-        text(StatusCode::OK, TEXT_CONTENT_TYPE, body)
-    };
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let gzip = accepts_gzip(request);
+    let mut response = text(StatusCode::OK, TEXT_CONTENT_TYPE, state.metrics.scrape(gzip));
+    let headers = response.headers_mut();
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
 

@@ -84,7 +84,7 @@ impl App {
             jobs: config.jobs_interval,
         };
         let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone()));
-        metrics.register_jobs(&config.workspace, Arc::clone(&jobs));
+        metrics.register_jobs(Arc::clone(&jobs));
         let poller = Arc::new(Poller::new(
             client.clone(),
             Arc::clone(&snapshot),

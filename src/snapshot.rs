@@ -7,6 +7,7 @@
 //! so a swap copies pointers, not recipes.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// A recipe, as the recipes list describes it.
@@ -174,6 +175,8 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct SharedSnapshot {
     inner: RwLock<Arc<Snapshot>>,
+    /// Bumped by every update, so the exposition knows when to re-render.
+    generation: AtomicU64,
 }
 
 impl SharedSnapshot {
@@ -188,6 +191,12 @@ impl SharedSnapshot {
         let mut next = Snapshot::clone(&guard);
         change(&mut next);
         *guard = Arc::new(next);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Updates so far; equal values mean the same snapshot.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 }
 

@@ -17,10 +17,10 @@
 pub mod ingest;
 pub mod state_file;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -29,9 +29,7 @@ use crate::snapshot::{Job, JobStatus, Recipe};
 
 /// Upper bounds of `workato_job_duration_seconds`: sub-second API calls to
 /// hour-long batch jobs.
-pub const DURATION_BUCKETS: [f64; 15] = [
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0,
-];
+pub const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
@@ -243,7 +241,10 @@ impl Walk {
 /// The job ingestion state of the whole workspace.
 pub struct JobsTracker {
     config: JobsConfig,
-    recipes: Mutex<HashMap<u64, RecipeJobs>>,
+    /// By recipe id, so metrics render in a stable order.
+    recipes: Mutex<BTreeMap<u64, RecipeJobs>>,
+    /// Bumped by every change, so the exposition knows when to re-render.
+    generation: AtomicU64,
     /// The largest jobs page seen: a shorter page is the last of a walk.
     page_size: AtomicUsize,
 }
@@ -251,7 +252,8 @@ pub struct JobsTracker {
 impl JobsTracker {
     pub fn new(config: JobsConfig) -> JobsTracker {
         let tracker = JobsTracker {
-            recipes: Mutex::new(HashMap::new()),
+            recipes: Mutex::new(BTreeMap::new()),
+            generation: AtomicU64::new(0),
             page_size: AtomicUsize::new(0),
             config,
         };
@@ -266,7 +268,7 @@ impl JobsTracker {
         &self.config
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, RecipeJobs>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, RecipeJobs>> {
         self.recipes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -286,6 +288,7 @@ impl JobsTracker {
     /// job state go, names follow renames) and decides what this cycle reads:
     /// calibrated recipes first, most recently run first.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
         state.retain(|id, _| present.contains(id));
@@ -333,7 +336,13 @@ impl JobsTracker {
     }
 
     fn with<R>(&self, recipe_id: u64, f: impl FnOnce(&mut RecipeJobs, &JobsConfig) -> R) -> Option<R> {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         self.lock().get_mut(&recipe_id).map(|jobs| f(jobs, &self.config))
+    }
+
+    /// Changes so far; equal values mean nothing changed in between.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     fn learn_page_size(&self, len: usize) {
@@ -483,6 +492,7 @@ impl JobsTracker {
     }
 
     fn forget_recipe(&self, recipe_id: u64) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         self.lock().remove(&recipe_id);
     }
 
@@ -536,7 +546,7 @@ mod tests {
             d.observe(s);
         }
         assert_eq!(d.buckets[0], 2, "0.1 is in the le=0.1 bucket");
-        assert_eq!(d.buckets[3], 1, "0.7 is in the le=1 bucket");
+        assert_eq!(d.buckets[2], 1, "0.7 is in the le=1 bucket");
         assert_eq!(d.buckets[DURATION_BUCKETS.len()], 1, "beyond an hour is +Inf only");
         assert_eq!(d.count, 4);
     }

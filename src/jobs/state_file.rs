@@ -3,7 +3,7 @@
 //! completed in between. Written atomically (temporary file, then rename).
 //! A missing, unreadable or corrupt file means a fresh start, with a warning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -29,28 +29,28 @@ struct RecipeState {
 }
 
 /// Reads the state file; any problem is logged and gives an empty state.
-pub fn load(path: &Path) -> HashMap<u64, RecipeJobs> {
+pub fn load(path: &Path) -> BTreeMap<u64, RecipeJobs> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(path = %path.display(), "no jobs state file yet; starting fresh");
-            return HashMap::new();
+            return BTreeMap::new();
         }
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "cannot read the jobs state file; starting fresh");
-            return HashMap::new();
+            return BTreeMap::new();
         }
     };
     let file: StateFile = match serde_json::from_slice(&text) {
         Ok(file) => file,
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "the jobs state file is corrupt; starting fresh");
-            return HashMap::new();
+            return BTreeMap::new();
         }
     };
     if file.version != VERSION {
         tracing::warn!(path = %path.display(), version = file.version, "unknown jobs state file version; starting fresh");
-        return HashMap::new();
+        return BTreeMap::new();
     }
     tracing::info!(path = %path.display(), recipes = file.recipes.len(), "resuming job ingestion from the state file");
     file.recipes
@@ -70,7 +70,7 @@ pub fn load(path: &Path) -> HashMap<u64, RecipeJobs> {
 }
 
 /// Writes the calibrated recipes' state atomically; failures are logged.
-pub fn save(path: &Path, state: &HashMap<u64, RecipeJobs>) {
+pub fn save(path: &Path, state: &BTreeMap<u64, RecipeJobs>) {
     let file = StateFile {
         version: VERSION,
         recipes: state
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn state_round_trips_through_the_file() {
         let path = temp("roundtrip");
-        let mut state = HashMap::new();
+        let mut state = BTreeMap::new();
         let mut jobs = RecipeJobs {
             calibrated: true,
             watermark: Some(Mark {

@@ -184,24 +184,11 @@ spec!(
     "1 if the API platform endpoint is enabled, 0 if disabled."
 );
 
-pub(super) const SPECS: [&Spec; 19] = [
+/// The families the health collector renders on every scrape.
+pub(super) const HEALTH: [&Spec; 5] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_LAST_SUCCESS,
     &RATE_LIMIT_REMAINING,
     &WORKSPACE_INFO,
-    &RECIPE_INFO,
-    &RECIPE_RUNNING,
-    &RECIPE_STOP_CAUSE,
-    &RECIPE_SUCCEEDED,
-    &RECIPE_FAILED,
-    &RECIPE_TASKS,
-    &RECIPE_LAST_RUN,
-    &RECIPE_STOPPED_AT,
-    &CONNECTION_INFO,
-    &CONNECTION_AUTHORIZED,
-    &CONNECTION_LOST,
-    &CONNECTION_RUNNING_RECIPES,
-    &API_COLLECTION_INFO,
-    &API_ENDPOINT_ACTIVE,
 ];

@@ -4,18 +4,23 @@
 //! default registry.
 
 mod catalogue;
+mod gzip;
+mod inventory;
 mod jobs;
+mod text;
 mod workspace;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use prometheus::{CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
 
-pub use jobs::JobsCollector;
 pub use workspace::{BudgetView, WorkspaceCollector};
 
 use crate::client::{Observer, Route};
+use crate::jobs::JobsTracker;
 use crate::snapshot::{Collector, SharedSnapshot};
 
 /// The Content-Type of the exposition we serve.
@@ -61,7 +66,24 @@ impl Observer for SelfMetrics {
 pub struct Metrics {
     registry: Registry,
     pub self_metrics: Arc<SelfMetrics>,
+    workspace: String,
+    snapshot: OnceLock<Arc<SharedSnapshot>>,
+    jobs: OnceLock<Arc<JobsTracker>>,
+    cache: Mutex<Option<Rendered>>,
 }
+
+/// The inventory and job families as text and as a gzip prefix, rendered
+/// once per change of the snapshot or the jobs tracker.
+struct Rendered {
+    key: (u64, u64),
+    at: Instant,
+    text: Bytes,
+    gzip: gzip::Prefix,
+}
+
+/// Re-render at least this often, for values that move with time alone
+/// (the failure ratio's sliding window).
+const MAX_AGE: Duration = Duration::from_secs(15);
 
 impl Metrics {
     /// Builds the registry. The workspace collector is added separately
@@ -131,6 +153,10 @@ impl Metrics {
         }
         Metrics {
             registry,
+            workspace: workspace.to_string(),
+            snapshot: OnceLock::new(),
+            jobs: OnceLock::new(),
+            cache: Mutex::new(None),
             self_metrics: Arc::new(SelfMetrics {
                 admin_requests,
                 api_requests,
@@ -140,35 +166,87 @@ impl Metrics {
         }
     }
 
-    /// Adds the families rendered from the snapshot.
+    /// Adds the families rendered from the snapshot: the health families
+    /// fresh on every scrape, the inventory once per change.
     pub fn register_workspace(
         &self,
         workspace: &str,
         snapshot: Arc<SharedSnapshot>,
         budget: Option<Arc<dyn BudgetView>>,
     ) {
-        let collector = WorkspaceCollector::new(workspace, snapshot, budget);
+        let collector = WorkspaceCollector::new(workspace, Arc::clone(&snapshot), budget);
         self.registry
             .register(Box::new(collector))
             .expect("workspace families do not clash with self-metrics");
+        let _ = self.snapshot.set(snapshot);
     }
 
     /// Adds the job families rendered from the jobs tracker.
-    pub fn register_jobs(&self, workspace: &str, tracker: Arc<crate::jobs::JobsTracker>) {
-        self.registry
-            .register(Box::new(JobsCollector::new(workspace, tracker)))
-            .expect("job families do not clash with others");
+    pub fn register_jobs(&self, tracker: Arc<JobsTracker>) {
+        let _ = self.jobs.set(tracker);
     }
 
-    /// The text exposition (format 0.0.4) of everything registered.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The inventory and job families, re-rendered when the snapshot or the
+    /// jobs tracker changed (or the last rendering is older than MAX_AGE).
+    fn rendered(&self) -> (Bytes, gzip::Prefix) {
+        let key = (
+            self.snapshot.get().map_or(0, |s| s.generation()),
+            self.jobs.get().map_or(0, |j| j.generation()),
+        );
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rendered) = cache.as_ref().filter(|r| r.key == key && r.at.elapsed() < MAX_AGE) {
+            return (rendered.text.clone(), rendered.gzip.clone());
+        }
+        // Drop the old rendering before building the new one: at 5,000
+        // recipes each is megabytes.
+        let capacity = cache.as_ref().map_or(64 * 1024, |r| r.text.len() + r.text.len() / 8);
+        *cache = None;
+        let mut text = String::with_capacity(capacity);
+        if let Some(snapshot) = self.snapshot.get() {
+            inventory::render(&snapshot.load(), &self.workspace, &mut text);
+        }
+        if let Some(jobs) = self.jobs.get() {
+            jobs::render(jobs, &self.workspace, &mut text);
+        }
+        let text = Bytes::from(text.into_bytes());
+        let rendered = Rendered {
+            key,
+            at: Instant::now(),
+            gzip: gzip::Prefix::compress(&text),
+            text,
+        };
+        let out = (rendered.text.clone(), rendered.gzip.clone());
+        *cache = Some(rendered);
+        out
+    }
+
+    /// The small families gathered from the registry on every scrape.
+    fn dynamic(&self) -> Vec<u8> {
         let families = self.registry.gather();
-        let mut buffer = Vec::with_capacity(64 * 1024);
+        let mut buffer = Vec::with_capacity(16 * 1024);
         if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
             // Only a family with an invalid name could fail; never expected,
             // but a scrape must not panic.
             tracing::error!(%error, "encoding metrics failed");
         }
         buffer
+    }
+
+    /// The whole exposition (text format 0.0.4), gzipped when asked.
+    pub fn scrape(&self, gzip: bool) -> Vec<u8> {
+        let (text, prefix) = self.rendered();
+        let dynamic = self.dynamic();
+        if gzip {
+            return gzip::finish(&prefix, &dynamic);
+        }
+        let mut body = Vec::with_capacity(text.len() + dynamic.len());
+        body.extend_from_slice(&text);
+        body.extend_from_slice(&dynamic);
+        body
+    }
+
+    /// The uncompressed exposition.
+    pub fn encode(&self) -> Vec<u8> {
+        self.scrape(false)
     }
 }

@@ -1,13 +1,15 @@
-//! Metric families built fresh from the snapshot on every collect, so a
-//! recipe, connection or endpoint deleted in Workato disappears at the next
-//! poll. Values are whatever the last successful poll of each collector saw.
+//! The exporter's health families — `workato_up`, each collector's outcome
+//! and age, the rate budget left, workspace details — built fresh from the
+//! snapshot on every collect: a few dozen series that change between polls.
+//! The inventory (per recipe, connection, endpoint) is rendered apart, see
+//! `inventory`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{CounterVec, GaugeVec, Opts};
+use prometheus::{GaugeVec, Opts};
 
 use super::catalogue::*;
 use crate::client::{Budget, Group};
@@ -38,7 +40,7 @@ impl WorkspaceCollector {
         snapshot: Arc<SharedSnapshot>,
         budget: Option<Arc<dyn BudgetView>>,
     ) -> WorkspaceCollector {
-        let descs = SPECS
+        let descs = HEALTH
             .iter()
             .map(|spec| {
                 Desc::new(
@@ -65,11 +67,6 @@ impl WorkspaceCollector {
     fn gauge(&self, spec: &Spec) -> GaugeVec {
         debug_assert!(matches!(spec.kind, Kind::Gauge));
         GaugeVec::new(self.opts(spec), spec.labels).expect("catalogue names and labels are valid")
-    }
-
-    fn counter(&self, spec: &Spec) -> CounterVec {
-        debug_assert!(matches!(spec.kind, Kind::Counter));
-        CounterVec::new(self.opts(spec), spec.labels).expect("catalogue names and labels are valid")
     }
 
     fn health(&self, s: &Snapshot, out: &mut Vec<MetricFamily>) {
@@ -105,114 +102,6 @@ impl WorkspaceCollector {
             out.extend(info.collect());
         }
     }
-
-    fn recipes(&self, s: &Snapshot, out: &mut Vec<MetricFamily>) {
-        let info = self.gauge(&RECIPE_INFO);
-        let running = self.gauge(&RECIPE_RUNNING);
-        let stop_cause = self.gauge(&RECIPE_STOP_CAUSE);
-        let succeeded = self.counter(&RECIPE_SUCCEEDED);
-        let failed = self.counter(&RECIPE_FAILED);
-        let tasks = self.counter(&RECIPE_TASKS);
-        let last_run = self.gauge(&RECIPE_LAST_RUN);
-        let stopped_at = self.gauge(&RECIPE_STOPPED_AT);
-        for r in s.recipes.iter() {
-            let id = r.id.to_string();
-            let labels = [id.as_str(), r.name.as_str()];
-            let folder = opt_label(r.folder_id);
-            info.with_label_values(&[
-                id.as_str(),
-                &r.name,
-                &folder,
-                r.project_id.as_deref().unwrap_or(""),
-                r.trigger_application.as_deref().unwrap_or(""),
-                r.version.as_deref().unwrap_or(""),
-            ])
-            .set(1.0);
-            running.with_label_values(&labels).set(bool_value(r.running));
-            if !r.running {
-                let cause = r.stop_cause.as_deref().unwrap_or("manual");
-                stop_cause.with_label_values(&[id.as_str(), &r.name, cause]).set(1.0);
-            }
-            for (vec, value) in [
-                (&succeeded, r.jobs_succeeded),
-                (&failed, r.jobs_failed),
-                (&tasks, r.tasks),
-            ] {
-                if let Some(value) = value {
-                    vec.with_label_values(&labels).inc_by(value as f64);
-                }
-            }
-            if let Some(t) = r.last_run_at {
-                last_run.with_label_values(&labels).set(t);
-            }
-            if let Some(t) = r.stopped_at {
-                stopped_at.with_label_values(&labels).set(t);
-            }
-        }
-        for families in [info.collect(), running.collect(), stop_cause.collect()] {
-            out.extend(families);
-        }
-        for families in [succeeded.collect(), failed.collect(), tasks.collect()] {
-            out.extend(families);
-        }
-        out.extend(last_run.collect());
-        out.extend(stopped_at.collect());
-    }
-
-    fn connections(&self, s: &Snapshot, out: &mut Vec<MetricFamily>) {
-        let mut running_by_connection: HashMap<u64, u32> = HashMap::new();
-        for recipe in s.recipes.iter().filter(|r| r.running) {
-            for id in &recipe.connection_ids {
-                *running_by_connection.entry(*id).or_default() += 1;
-            }
-        }
-        let info = self.gauge(&CONNECTION_INFO);
-        let authorized = self.gauge(&CONNECTION_AUTHORIZED);
-        let lost = self.gauge(&CONNECTION_LOST);
-        let running = self.gauge(&CONNECTION_RUNNING_RECIPES);
-        for c in s.connections.iter() {
-            let id = c.id.to_string();
-            let labels = [id.as_str(), c.name.as_str(), c.application.as_str()];
-            let status = c.authorization_status.as_deref().unwrap_or("none");
-            info.with_label_values(&[id.as_str(), &c.name, &c.application, &opt_label(c.folder_id), status])
-                .set(1.0);
-            authorized
-                .with_label_values(&labels)
-                .set(bool_value(status == "success"));
-            if let Some(t) = c.lost_at {
-                lost.with_label_values(&labels).set(t);
-            }
-            let count = running_by_connection.get(&c.id).copied().unwrap_or(0);
-            running.with_label_values(&labels).set(f64::from(count));
-        }
-        for families in [info.collect(), authorized.collect(), lost.collect(), running.collect()] {
-            out.extend(families);
-        }
-    }
-
-    fn api_platform(&self, s: &Snapshot, out: &mut Vec<MetricFamily>) {
-        let collections = self.gauge(&API_COLLECTION_INFO);
-        for c in &s.api_platform.collections {
-            collections
-                .with_label_values(&[c.id.to_string().as_str(), &c.name, c.version.as_deref().unwrap_or("")])
-                .set(1.0);
-        }
-        let active = self.gauge(&API_ENDPOINT_ACTIVE);
-        for e in &s.api_platform.endpoints {
-            active
-                .with_label_values(&[
-                    e.id.to_string().as_str(),
-                    &e.name,
-                    &opt_label(e.collection_id),
-                    &e.method,
-                    &e.path,
-                    &opt_label(e.recipe_id),
-                ])
-                .set(bool_value(e.active));
-        }
-        out.extend(collections.collect());
-        out.extend(active.collect());
-    }
 }
 
 impl Collector for WorkspaceCollector {
@@ -222,19 +111,12 @@ impl Collector for WorkspaceCollector {
 
     fn collect(&self) -> Vec<MetricFamily> {
         let snapshot = self.snapshot.load();
-        let mut out = Vec::with_capacity(SPECS.len());
+        let mut out = Vec::with_capacity(HEALTH.len());
         self.health(&snapshot, &mut out);
-        self.recipes(&snapshot, &mut out);
-        self.connections(&snapshot, &mut out);
-        self.api_platform(&snapshot, &mut out);
         out
     }
 }
 
 fn bool_value(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
-}
-
-fn opt_label(id: Option<u64>) -> String {
-    id.map(|id| id.to_string()).unwrap_or_default()
 }

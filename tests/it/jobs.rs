@@ -147,9 +147,10 @@ async fn a_forward_walk_reads_more_new_jobs_than_one_page_each_exactly_once() {
     assert_eq!(
         s.value(
             "workato_job_duration_seconds_bucket",
-            &[("recipe_id", "1"), ("status", "succeeded"), ("le", "0.25")]
+            &[("recipe_id", "1"), ("status", "succeeded"), ("le", "0.5")]
         ),
-        1.0
+        2.0,
+        "0.25 s and 0.5 s"
     );
     assert_eq!(s.value("workato_recipe_job_failure_ratio", &[("recipe_id", "1")]), 0.0);
 }
