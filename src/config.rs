@@ -150,7 +150,7 @@ pub struct Args {
     )]
     pub workspace: String,
 
-    /// Client-side budget of requests a minute for each Workato endpoint group.
+    /// Client-side budget of requests a minute for each Workato endpoint group (Workato allows 60; more only makes sense against `simulate`).
     #[arg(long = "workato.requests-per-minute", env = "WORKATO_REQUESTS_PER_MINUTE", value_name = "N", default_value = "50", global = true, value_parser = parse_budget)]
     pub requests_per_minute: NonZeroU32,
 
@@ -285,9 +285,9 @@ fn parse_budget(text: &str) -> Result<NonZeroU32, String> {
     text.trim()
         .parse::<u32>()
         .ok()
-        .filter(|n| (1..=600).contains(n))
+        .filter(|n| (1..=60_000).contains(n))
         .and_then(NonZeroU32::new)
-        .ok_or_else(|| "expected a whole number of requests a minute from 1 to 600".into())
+        .ok_or_else(|| "expected a whole number of requests a minute from 1 to 60000".into())
 }
 
 fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {

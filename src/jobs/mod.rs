@@ -79,26 +79,45 @@ impl Counts {
     }
 }
 
-/// Observed durations of one recipe's jobs with one status.
-#[derive(Debug, Clone, Default)]
-pub struct Durations {
-    /// Non-cumulative counts per bucket of [`DURATION_BUCKETS`], then +Inf.
-    pub buckets: [u64; DURATION_BUCKETS.len() + 1],
+/// Upper bounds of `workato_job_ingestion_delay_seconds`: from a job's
+/// completion in Workato to the exporter counting it, about one poll
+/// interval at most.
+pub const DELAY_BUCKETS: [f64; 12] = [1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 900.0];
+
+/// A histogram's counts over fixed bounds: `B` is the number of bounds plus
+/// one for +Inf.
+#[derive(Debug, Clone)]
+pub struct Histogram<const B: usize> {
+    /// Non-cumulative counts per bucket, the last one +Inf.
+    pub buckets: [u64; B],
     pub sum: f64,
     pub count: u64,
 }
 
-impl Durations {
-    fn observe(&mut self, seconds: f64) {
-        let index = DURATION_BUCKETS
-            .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(DURATION_BUCKETS.len());
+impl<const B: usize> Default for Histogram<B> {
+    fn default() -> Self {
+        Histogram {
+            buckets: [0; B],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl<const B: usize> Histogram<B> {
+    fn observe(&mut self, bounds: &[f64], value: f64) {
+        let index = bounds.iter().position(|b| value <= *b).unwrap_or(B - 1);
         self.buckets[index] += 1;
-        self.sum += seconds;
+        self.sum += value;
         self.count += 1;
     }
 }
+
+/// Observed durations of one recipe's jobs with one status.
+pub type Durations = Histogram<{ DURATION_BUCKETS.len() + 1 }>;
+
+/// Observed delays from completion to ingestion, workspace-wide.
+pub type Delays = Histogram<{ DELAY_BUCKETS.len() + 1 }>;
 
 /// Completed jobs per minute of completion, for the failure ratio.
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +172,7 @@ impl RecipeJobs {
             (Some(start), Some(end)) => (end - start).max(0.0),
             _ => 0.0,
         };
-        self.durations[usize::from(failed)].observe(seconds);
+        self.durations[usize::from(failed)].observe(&DURATION_BUCKETS, seconds);
         if let Some((adapter, error_type)) = job.error.clone().filter(|_| failed) {
             let known = self.errors.contains_key(&(adapter.clone(), error_type.clone()));
             let distinct = self.errors.keys().filter(|(_, t)| t != OTHER_ERROR_TYPE).count();
@@ -245,6 +264,8 @@ pub struct JobsTracker {
     recipes: Mutex<BTreeMap<u64, RecipeJobs>>,
     /// Bumped by every change, so the exposition knows when to re-render.
     generation: AtomicU64,
+    /// From completion in Workato to ingestion here.
+    delays: Mutex<Delays>,
     /// The largest jobs page seen: a shorter page is the last of a walk.
     page_size: AtomicUsize,
 }
@@ -254,6 +275,7 @@ impl JobsTracker {
         let tracker = JobsTracker {
             recipes: Mutex::new(BTreeMap::new()),
             generation: AtomicU64::new(0),
+            delays: Mutex::new(Delays::default()),
             page_size: AtomicUsize::new(0),
             config,
         };
@@ -440,6 +462,7 @@ impl JobsTracker {
                     if job.status != JobStatus::Pending {
                         jobs.pending.remove(&job.id);
                         jobs.observe(job, config);
+                        self.record_delay(job);
                     }
                 } else if walk.past_watermark {
                     let ordinal = jobs.next_ordinal;
@@ -448,6 +471,7 @@ impl JobsTracker {
                         jobs.pending.insert(job.id.clone(), PendingJob { ordinal, after });
                     } else {
                         jobs.observe(job, config);
+                        self.record_delay(job);
                     }
                     jobs.watermark = Some(Mark {
                         id: job.id.clone(),
@@ -472,6 +496,21 @@ impl JobsTracker {
         });
     }
 
+    fn record_delay(&self, job: &Job) {
+        if let Some(completed) = job.completed_at {
+            let delay = (unix_now() - completed).max(0.0);
+            self.delays
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe(&DELAY_BUCKETS, delay);
+        }
+    }
+
+    /// Delays from completion to ingestion observed so far.
+    pub fn delays(&self) -> Delays {
+        self.delays.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Records that the recipe's jobs were read up to its current counters.
     fn finish_walk(&self, recipe_id: u64, counts: Counts) {
         self.with(recipe_id, |jobs, _| jobs.seen = Some(counts));
@@ -482,6 +521,7 @@ impl JobsTracker {
         self.with(recipe_id, |jobs, config| {
             if job.status != JobStatus::Pending && jobs.pending.remove(&job.id).is_some() {
                 jobs.observe(job, config);
+                self.record_delay(job);
             }
         });
     }
@@ -543,7 +583,7 @@ mod tests {
     fn durations_land_in_their_buckets() {
         let mut d = Durations::default();
         for s in [0.05, 0.1, 0.7, 4000.0] {
-            d.observe(s);
+            d.observe(&DURATION_BUCKETS, s);
         }
         assert_eq!(d.buckets[0], 2, "0.1 is in the le=0.1 bucket");
         assert_eq!(d.buckets[2], 1, "0.7 is in the le=1 bucket");

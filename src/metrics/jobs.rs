@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::text::{Kind, TextWriter, write_value};
-use crate::jobs::{DURATION_BUCKETS, JobsTracker, RecipeJobs};
+use crate::jobs::{DELAY_BUCKETS, DURATION_BUCKETS, JobsTracker, RecipeJobs};
 
 const DURATION: (&str, &str) = (
     "workato_job_duration_seconds",
@@ -19,14 +19,18 @@ const RATIO: (&str, &str) = (
     "workato_recipe_job_failure_ratio",
     "Failed / completed jobs of the recipe over the --jobs.window; absent when none completed in it.",
 );
+const DELAY: (&str, &str) = (
+    "workato_job_ingestion_delay_seconds",
+    "Time from a job's completion in Workato to the exporter counting it (how fresh job metrics are).",
+);
 const ERRORS: (&str, &str) = (
     "workato_job_errors_total",
     "Failed jobs by error_parts adapter and error_type; error types beyond the per-recipe cap count as other.",
 );
 
 /// The bucket bounds as label values, formatted once.
-fn bounds() -> Vec<String> {
-    DURATION_BUCKETS
+fn bounds(buckets: &[f64]) -> Vec<String> {
+    buckets
         .iter()
         .map(|b| {
             let mut text = String::new();
@@ -61,7 +65,29 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
         return;
     }
 
-    let bounds = bounds();
+    let delays = tracker.delays();
+    if delays.count > 0 {
+        w.family(DELAY.0, DELAY.1, Kind::Histogram);
+        let mut cumulative = 0;
+        for (bound, count) in bounds(&DELAY_BUCKETS).iter().zip(&delays.buckets) {
+            cumulative += count;
+            w.sample(
+                "workato_job_ingestion_delay_seconds_bucket",
+                &[],
+                Some(("le", bound)),
+                cumulative as f64,
+            );
+        }
+        w.sample("workato_job_ingestion_delay_seconds_sum", &[], None, delays.sum);
+        w.sample(
+            "workato_job_ingestion_delay_seconds_count",
+            &[],
+            None,
+            delays.count as f64,
+        );
+    }
+
+    let bounds = bounds(&DURATION_BUCKETS);
     w.family(DURATION.0, DURATION.1, Kind::Histogram);
     tracker.for_each(|id, jobs, _| {
         if !active(jobs) {
