@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Benchmarks workato_exporter at Workato's limits against reference points
+measured in the same run. See BENCHMARKS.md; run through bench/run.sh.
+
+Phases:
+  A  simulate at full size, the exporter with its default budget: start-up,
+     exposition size, scrape load next to pushgateway and nginx serving the
+     same series, 429s answered.
+  B  the exporter with a lifted budget (to get past calibrating 5,000 recipes
+     in seconds, not 100 minutes) at real speed with a 10 s interval: Workato
+     calls per steady cycle against the lower bound, job freshness.
+  C  an hour of simulated job activity in a minute: peak RSS while scraped.
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "workato_exporter")
+TOKEN = "bench-token"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, headers=None, timeout=30):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def wait_for(url, deadline=120):
+    start = time.time()
+    while time.time() - start < deadline:
+        try:
+            if get(url, timeout=2)[0] == 200:
+                return time.time() - start
+        except Exception:
+            pass
+        time.sleep(0.01)
+    sys.exit(f"bench: {url} did not answer within {deadline}s")
+
+
+class Processes:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, args, env=None, log=None):
+        out = open(log, "w") if log else subprocess.DEVNULL
+        proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            self.stop(proc)
+
+
+def simulate(procs, port, args, speed=1, rate_limit=60):
+    return procs.start([BIN, "simulate", "--listen", f"127.0.0.1:{port}", "--recipes", str(args.recipes),
+                        "--connections", str(args.connections), "--endpoints", str(args.endpoints),
+                        "--jobs-per-minute", str(args.jobs_per_minute), "--speed", str(speed),
+                        "--rate-limit", str(rate_limit), "--token", TOKEN])
+
+
+def exporter(procs, port, sim_port, extra, log):
+    return procs.start([BIN, "--workato.base-url", f"http://127.0.0.1:{sim_port}",
+                        "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn", *extra],
+                       env={"WORKATO_API_TOKEN": TOKEN}, log=log)
+
+
+def stats(sim_port):
+    return json.loads(get(f"http://127.0.0.1:{sim_port}/sim/stats")[1])
+
+
+def samples(text):
+    """(name, labels-text) -> value, for the lines of an exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value.replace("+Inf", "inf"))
+    return out
+
+
+def hey(url, concurrency, seconds, compress):
+    args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency)]
+    if not compress:
+        args.append("-disable-compression")
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000
+    p99 = float(re.search(r"99%+ in ([\d.]+) secs", out).group(1)) * 1000
+    codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
+    if set(codes) != {"200"}:
+        sys.exit(f"bench: {url} answered {codes}")
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+
+
+def nginx(procs, port, root, tmp):
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  sendfile on;
+  default_type text/plain;
+  server {{ listen 127.0.0.1:{port}; root {root}; }}
+}}
+""")
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    return procs.start([nginx_bin, "-c", conf, "-p", tmp])
+
+
+def rss_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def phase_a(args, procs, tmp, report):
+    sim_port, exp_port = free_port(), free_port()
+    simulate(procs, sim_port, args)
+    wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
+    started = time.time()
+    exp = exporter(procs, exp_port, sim_port, [], os.path.join(tmp, "exporter-a.log"))
+    wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
+    report["startup_s"] = time.time() - started
+    metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
+    text = get(metrics_url)[1]
+    series = sum(1 for line in text.decode().splitlines() if line and not line.startswith("#"))
+    recipes = sum(1 for line in text.decode().splitlines() if line.startswith("workato_recipe_running{"))
+    if recipes != args.recipes:
+        sys.exit(f"bench: the first snapshot holds {recipes} recipes, not {args.recipes}")
+    gz = get(metrics_url, {"Accept-Encoding": "gzip"})[1]
+    if gzip.decompress(gz).count(b"\n") < series:
+        sys.exit("bench: the gzip exposition is shorter than the plain one")
+    report["exposition"] = {"bytes": len(text), "gzip_bytes": len(gz), "series": series}
+
+    # The same series for the references: without process_* (pushgateway has its own).
+    kept = [l for l in text.decode().splitlines(True) if not re.match(r"(# (HELP|TYPE) )?process_", l)]
+    www = os.path.join(tmp, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "metrics"), "w") as f:
+        f.writelines(kept)
+    # nginx's workers run as nobody when started by root.
+    for path, mode in ((tmp, 0o755), (www, 0o755), (os.path.join(www, "metrics"), 0o644)):
+        os.chmod(path, mode)
+    nginx_port, pgw_port = free_port(), free_port()
+    nginx(procs, nginx_port, www, tmp)
+    pgw = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+    procs.start([pgw, f"--web.listen-address=127.0.0.1:{pgw_port}", "--log.level=warn"])
+    wait_for(f"http://127.0.0.1:{nginx_port}/metrics")
+    wait_for(f"http://127.0.0.1:{pgw_port}/-/ready")
+    push = urllib.request.Request(f"http://127.0.0.1:{pgw_port}/metrics/job/workato", data="".join(kept).encode(), method="PUT")
+    with urllib.request.urlopen(push, timeout=60) as response:
+        if response.status not in (200, 202):
+            sys.exit(f"bench: pushgateway refused the push ({response.status})")
+    pgw_text = get(f"http://127.0.0.1:{pgw_port}/metrics")[1]
+    report["pushgateway_bytes"] = len(pgw_text)
+
+    targets = {
+        "exporter": metrics_url,
+        "pushgateway": f"http://127.0.0.1:{pgw_port}/metrics",
+        "nginx": f"http://127.0.0.1:{nginx_port}/metrics",
+    }
+    load = {}
+    for compress in (False, True):
+        for concurrency in (1, 8):
+            for name, url in targets.items():
+                if compress and name == "nginx":
+                    continue
+                key = f"{name} c={concurrency}{' gzip' if compress else ''}"
+                load[key] = hey(url, concurrency, args.load_seconds, compress)
+                print(f"  {key:28} {load[key]['rps']:9.1f} req/s  p50 {load[key]['p50_ms']:7.2f} ms  p99 {load[key]['p99_ms']:7.2f} ms", flush=True)
+    report["load"] = load
+    report["throttled_a"] = stats(sim_port)["throttled_total"]
+    report["rss_after_load_kib"] = rss_kib(exp.pid, "VmHWM")
+    procs.stop_all()
+    procs.procs.clear()
+
+
+def phase_b(args, procs, tmp, report):
+    sim_port, exp_port = free_port(), free_port()
+    simulate(procs, sim_port, args, rate_limit=60000)
+    wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
+    interval = args.interval
+    exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval", f"{interval}s",
+                                         "--jobs.interval", f"{interval}s"], os.path.join(tmp, "exporter-b.log"))
+    wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
+    metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
+
+    def sweep_state():
+        s = samples(get(metrics_url)[1].decode())
+        ends = s.get('workato_collector_last_success_timestamp_seconds{collector="jobs",workspace="default"}', 0)
+        activity = {}
+        for key, value in s.items():
+            m = re.match(r'workato_recipe_(jobs_succeeded_total|jobs_failed_total|last_run_timestamp_seconds)\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)"', key)
+            if m:
+                activity.setdefault(m.group(2), []).append(value)
+        return ends, activity
+
+    def next_cycle(after):
+        """Waits for a jobs cycle that ended after `after`; returns its state."""
+        while True:
+            ends, activity = sweep_state()
+            if ends > after:
+                return ends, activity
+            time.sleep(0.2)
+
+    # Warm-up: calibration of every recipe, then a settled cycle.
+    ends, activity = next_cycle(0)
+    for _ in range(2):
+        ends, activity = next_cycle(ends)
+    cycles = []
+    before = stats(sim_port)
+    for _ in range(args.cycles):
+        ends, new_activity = next_cycle(ends)
+        after = stats(sim_port)
+        moved = sum(1 for rid, values in new_activity.items() if activity.get(rid) != values)
+        calls = {g: after["requests"][g] - before["requests"][g] for g in after["requests"]}
+        bound = math.ceil(args.recipes / 100) + moved + 1 + math.ceil(args.endpoints / 100)
+        cycles.append({"calls": sum(calls.values()), "by_group": calls, "recipes_moved": moved, "lower_bound": bound})
+        print(f"  cycle: {sum(calls.values())} calls ({calls}), {moved} recipes moved, lower bound {bound}", flush=True)
+        before, activity = after, new_activity
+    report["cycles"] = cycles
+    s = samples(get(metrics_url)[1].decode())
+    count = s.get('workato_job_ingestion_delay_seconds_count{workspace="default"}', 0)
+    total = s.get('workato_job_ingestion_delay_seconds_sum{workspace="default"}', 0)
+    buckets = sorted((float(re.search(r'le="([^"]+)"', k).group(1).replace("+Inf", "inf")), v)
+                     for k, v in s.items() if k.startswith("workato_job_ingestion_delay_seconds_bucket"))
+    p99 = next((le for le, v in buckets if v >= 0.99 * count), float("inf"))
+    p100 = next((le for le, v in buckets if v >= count), float("inf"))
+    report["freshness"] = {"interval_s": interval, "jobs": count, "mean_s": total / count if count else None,
+                           "p99_le_s": p99, "max_le_s": p100}
+    procs.stop_all()
+    procs.procs.clear()
+
+
+def phase_c(args, procs, tmp, report):
+    sim_port, exp_port = free_port(), free_port()
+    simulate(procs, sim_port, args, speed=args.speedup, rate_limit=60000)
+    wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
+    exp = exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval", "10s",
+                                               "--jobs.interval", "10s"], os.path.join(tmp, "exporter-c.log"))
+    wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
+    url = f"http://127.0.0.1:{exp_port}/metrics"
+    end = time.time() + args.hour_seconds
+    scrapes = 0
+    while time.time() < end:
+        get(url, {"Accept-Encoding": "gzip"})
+        scrapes += 1
+        time.sleep(1)
+    text = get(url)[1].decode()
+    sim = stats(sim_port)
+    report["memory"] = {"simulated_seconds": sim["simulated_seconds"], "jobs_started": sim["jobs_started"],
+                        "scrapes": scrapes, "peak_rss_kib": rss_kib(exp.pid, "VmHWM"),
+                        "rss_kib": rss_kib(exp.pid, "VmRSS"),
+                        "series": sum(1 for l in text.splitlines() if l and not l.startswith("#")),
+                        "bytes": len(text)}
+    procs.stop_all()
+    procs.procs.clear()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="small sizes, a few seconds: for CI")
+    parser.add_argument("--json", help="write the report here as JSON")
+    args = parser.parse_args()
+    full = not args.short
+    args.recipes, args.connections, args.endpoints = (5000, 1000, 500) if full else (200, 40, 20)
+    args.jobs_per_minute = 600 if full else 120
+    args.load_seconds = 10 if full else 1
+    args.interval = 10 if full else 2
+    args.cycles = 3 if full else 1
+    args.speedup = 60 if full else 60
+    args.hour_seconds = 60 if full else 3
+    for tool in ("hey", "nginx", "prometheus-pushgateway"):
+        if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
+            sys.exit(f"bench: {tool} is missing; apt-get install hey nginx-light prometheus-pushgateway")
+    if not os.path.exists(BIN):
+        sys.exit(f"bench: {BIN} is missing; cargo build --release first (bench/run.sh does)")
+    report = {"mode": "full" if full else "short", "recipes": args.recipes, "connections": args.connections,
+              "endpoints": args.endpoints, "jobs_per_minute": args.jobs_per_minute,
+              "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release}}
+    procs = Processes()
+    tmp = tempfile.mkdtemp(prefix="workato-bench-")
+    try:
+        print(f"phase A: {args.recipes} recipes, {args.connections} connections, {args.endpoints} endpoints", flush=True)
+        phase_a(args, procs, tmp, report)
+        print("phase B: Workato calls per steady cycle, freshness", flush=True)
+        phase_b(args, procs, tmp, report)
+        print(f"phase C: {args.hour_seconds}s at {args.speedup}x, peak RSS", flush=True)
+        phase_c(args, procs, tmp, report)
+    finally:
+        procs.stop_all()
+    print(json.dumps(report, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    if report["throttled_a"]:
+        sys.exit(f"bench: the simulator answered {report['throttled_a']} 429s at the default budget")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
