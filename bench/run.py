@@ -113,8 +113,9 @@ def hey(url, concurrency, seconds, compress):
         args.append("-disable-compression")
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000
-    p99 = float(re.search(r"99%+ in ([\d.]+) secs", out).group(1)) * 1000
+    # hey prints no distribution when too few requests completed.
+    percentile = lambda p: (m := re.search(rf"{p}%+ in ([\d.]+) secs", out)) and float(m.group(1)) * 1000
+    p50, p99 = percentile(50), percentile(99)
     codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     if set(codes) != {"200"}:
         sys.exit(f"bench: {url} answered {codes}")
@@ -204,7 +205,8 @@ def phase_a(args, procs, tmp, report):
                     continue
                 key = f"{name} c={concurrency}{' gzip' if compress else ''}"
                 load[key] = hey(url, concurrency, args.load_seconds, compress)
-                print(f"  {key:28} {load[key]['rps']:9.1f} req/s  p50 {load[key]['p50_ms']:7.2f} ms  p99 {load[key]['p99_ms']:7.2f} ms", flush=True)
+                r = load[key]
+                print(f"  {key:28} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
     report["load"] = load
     report["throttled_a"] = stats(sim_port)["throttled_total"]
     report["rss_after_load_kib"] = rss_kib(exp.pid, "VmHWM")

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::service::service_fn;
@@ -47,7 +46,46 @@ pub enum AdminMount {
     Elsewhere,
 }
 
-pub type Body = Full<Bytes>;
+/// A response body of one or more buffers, sent without joining them: a
+/// scrape sends the cached inventory and the fresh self-metrics as they are.
+#[derive(Debug, Default)]
+pub struct Body {
+    chunks: std::collections::VecDeque<Bytes>,
+}
+
+impl Body {
+    pub fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Body {
+        Body {
+            chunks: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::from_chunks([Bytes::from(bytes)])
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(self.chunks.pop_front().map(|chunk| Ok(hyper::body::Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.chunks.iter().map(|c| c.len() as u64).sum())
+    }
+}
 
 /// Answers requests; implemented by the exporter's [`State`] and by the
 /// simulated Workato API.
@@ -141,7 +179,10 @@ fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
 
 fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     let gzip = accepts_gzip(request);
-    let mut response = text(StatusCode::OK, TEXT_CONTENT_TYPE, state.metrics.scrape(gzip));
+    let mut response = Response::new(Body::from_chunks(state.metrics.scrape(gzip)));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
     let headers = response.headers_mut();
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -250,7 +291,7 @@ fn escape_html(text: &str) -> String {
 }
 
 pub fn text(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
-    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -49,6 +49,12 @@ pub const PER_PAGE: usize = 100;
 /// walk is complete without asking for the (empty) page after.
 pub const MAX_RECIPES: usize = 5_000;
 
+/// Decodes one page of the recipes list (what each call of the sweep does;
+/// public for the benchmarks).
+pub fn decode_recipes(body: &[u8]) -> Result<Vec<Recipe>> {
+    Ok(decode_list::<RecipeWire, Recipe>(LIST_RECIPES.label, body)?.items)
+}
+
 impl Client {
     /// Every recipe in the workspace, in `ceil(N/100)` calls.
     ///

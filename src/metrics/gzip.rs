@@ -37,20 +37,32 @@ impl Prefix {
     }
 }
 
-/// A complete gzip stream of `prefix` followed by `tail`.
-pub fn finish(prefix: &Prefix, tail: &[u8]) -> Vec<u8> {
+impl Prefix {
+    /// The cached deflate data (shared, not copied).
+    pub fn deflate(&self) -> bytes::Bytes {
+        self.deflate.clone()
+    }
+}
+
+/// A gzip stream of `prefix` followed by `tail`, as the header and the
+/// end to send around [`Prefix::deflate`].
+pub fn finish(prefix: &Prefix, tail: &[u8]) -> (bytes::Bytes, bytes::Bytes) {
     const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    let mut out = Vec::with_capacity(HEADER.len() + prefix.deflate.len() + tail.len() / 4 + 64);
-    out.extend_from_slice(&HEADER);
-    out.extend_from_slice(&prefix.deflate);
-    let mut encoder = DeflateEncoder::new(out, Compression::fast());
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
     let _ = encoder.write_all(tail);
-    let mut out = encoder.finish().unwrap_or_default();
+    let mut end = encoder.finish().unwrap_or_default();
     let mut crc = prefix.crc.clone();
     crc.update(tail);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(&((prefix.len + tail.len()) as u32).to_le_bytes());
-    out
+    end.extend_from_slice(&crc.finalize().to_le_bytes());
+    end.extend_from_slice(&((prefix.len + tail.len()) as u32).to_le_bytes());
+    (bytes::Bytes::from_static(&HEADER), end.into())
+}
+
+/// The whole stream in one buffer (tests).
+#[cfg(test)]
+fn joined(prefix: &Prefix, tail: &[u8]) -> Vec<u8> {
+    let (head, end) = finish(prefix, tail);
+    [head, prefix.deflate(), end].concat()
 }
 
 #[cfg(test)]
@@ -75,11 +87,11 @@ mod tests {
             .collect();
         let cached = Prefix::compress(&prefix);
         for tail in [&b""[..], b"tail\n", &prefix[..1000]] {
-            let gz = finish(&cached, tail);
+            let gz = joined(&cached, tail);
             let mut expected = prefix.clone();
             expected.extend_from_slice(tail);
             assert_eq!(gunzip(&gz), expected);
         }
-        assert_eq!(gunzip(&finish(&Prefix::compress(b""), b"only tail")), b"only tail");
+        assert_eq!(gunzip(&joined(&Prefix::compress(b""), b"only tail")), b"only tail");
     }
 }

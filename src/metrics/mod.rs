@@ -232,21 +232,21 @@ impl Metrics {
         buffer
     }
 
-    /// The whole exposition (text format 0.0.4), gzipped when asked.
-    pub fn scrape(&self, gzip: bool) -> Vec<u8> {
+    /// The whole exposition (text format 0.0.4), gzipped when asked, as
+    /// buffers to send one after the other: the cached part is shared, not
+    /// copied.
+    pub fn scrape(&self, gzip: bool) -> Vec<Bytes> {
         let (text, prefix) = self.rendered();
         let dynamic = self.dynamic();
         if gzip {
-            return gzip::finish(&prefix, &dynamic);
+            let (head, tail) = gzip::finish(&prefix, &dynamic);
+            return vec![head, prefix.deflate(), tail];
         }
-        let mut body = Vec::with_capacity(text.len() + dynamic.len());
-        body.extend_from_slice(&text);
-        body.extend_from_slice(&dynamic);
-        body
+        vec![text, Bytes::from(dynamic)]
     }
 
-    /// The uncompressed exposition.
+    /// The uncompressed exposition in one buffer.
     pub fn encode(&self) -> Vec<u8> {
-        self.scrape(false)
+        self.scrape(false).concat()
     }
 }
