@@ -242,9 +242,10 @@ def phase_b(args, procs, tmp, report):
                 return ends, activity
             time.sleep(0.2)
 
-    # Warm-up: calibration of every recipe, then a settled cycle.
+    # Warm-up: calibration of every recipe, then cycles for the jobs that
+    # were running at calibration to complete.
     ends, activity = next_cycle(0)
-    for _ in range(2):
+    for _ in range(args.warmup_cycles):
         ends, activity = next_cycle(ends)
     cycles = []
     before = stats(sim_port)
@@ -307,6 +308,7 @@ def main():
     args.load_seconds = 10 if full else 1
     args.interval = 10 if full else 2
     args.cycles = 3 if full else 1
+    args.warmup_cycles = 6 if full else 1
     args.speedup = 60 if full else 60
     args.hour_seconds = 60 if full else 3
     for tool in ("hey", "nginx", "prometheus-pushgateway"):

@@ -127,6 +127,12 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, shutdown:
                 }
             },
         };
+        // Responses leave in a few writes (the cached exposition, then the
+        // fresh part): without NODELAY the last would wait for the
+        // client's delayed ACK, some 40 ms.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
         let handler = Arc::clone(&handler);
         let service = service_fn(move |request| {
             let handler = Arc::clone(&handler);

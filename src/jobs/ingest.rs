@@ -9,11 +9,10 @@
 //!   and moves the watermark before the next is asked for, so an error
 //!   mid-walk loses nothing and counts nothing twice: the next cycle
 //!   resumes there.
-//! - **Old pending jobs** (more than a page behind): one `status=pending`
-//!   read per recipe; each tracked job no longer listed has completed (or
-//!   expired) and is read once by id. One call per recipe plus one per
-//!   completion, however long jobs stay pending, where re-reading every
-//!   pending job would cost one call per job per cycle.
+//! - **Old pending jobs** (more than a page behind, or with no known job
+//!   before them), only when the recipe's counters moved: a single one is
+//!   read by id; several cost one `status=pending` read, and each tracked
+//!   job no longer listed has completed (or expired) and is read once by id.
 //! - **Calibrate**: a recipe seen for the first time costs one read of its
 //!   newest page, plus one `status=pending` read when that page is full.
 
@@ -187,13 +186,18 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
     Ok(())
 }
 
+/// Re-checks old pending jobs: one read by id when there is one, else one
+/// `status=pending` read and a read by id of each job no longer listed.
 async fn check_pending(client: &Client, tracker: &JobsTracker, id: u64, pending: &[String]) -> Result<()> {
-    let query = JobsQuery {
-        status: Some("pending"),
-        ..JobsQuery::default()
+    let still: HashSet<String> = if pending.len() > 1 {
+        let query = JobsQuery {
+            status: Some("pending"),
+            ..JobsQuery::default()
+        };
+        client.jobs(id, query).await?.0.into_iter().map(|j| j.id).collect()
+    } else {
+        HashSet::new()
     };
-    let (still, _) = client.jobs(id, query).await?;
-    let still: HashSet<&str> = still.iter().map(|j| j.id.as_str()).collect();
     for job_id in pending.iter().filter(|j| !still.contains(j.as_str())) {
         match client.job(id, job_id).await {
             Ok(job) => tracker.resolve_pending(id, &job),
