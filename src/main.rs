@@ -5,6 +5,7 @@ use workato_exporter::config::{self, ADMIN_TOKEN_ENV, Command, Config, TOKEN_ENV
 use workato_exporter::error::Error;
 
 fn main() -> ExitCode {
+    workato_exporter::tune_allocator();
     let cli = match config::parse_cli(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {

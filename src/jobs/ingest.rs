@@ -72,7 +72,7 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     }
     if planned.walk {
         match walk(client, tracker, id).await {
-            Ok(()) => tracker.finish_walk(id, planned.counts),
+            Ok(()) => {}
             // Workato no longer knows the watermark job (retention, or a
             // state file from another workspace): start again from now.
             Err(error) if is_not_found(&error) => return calibrate(client, tracker, id, planned.counts).await,
@@ -81,6 +81,9 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     }
     if !planned.pending.is_empty() {
         check_pending(client, tracker, id, &planned.pending).await?;
+    }
+    if planned.settle {
+        tracker.finish_walk(id, planned.counts);
     }
     Ok(())
 }

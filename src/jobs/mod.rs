@@ -230,8 +230,10 @@ pub struct Planned {
     pub counts: Counts,
     /// Read the newest page to learn the watermark.
     pub calibrate: bool,
-    /// Walk forward (its counters moved).
+    /// Walk forward (its counters moved and new jobs may have started).
     pub walk: bool,
+    /// Its counters moved: record them once this cycle's reads succeed.
+    pub settle: bool,
     /// Pending jobs too old for the walk to pass by, to re-check by id.
     pub pending: Vec<String>,
 }
@@ -329,20 +331,31 @@ impl JobsTracker {
             // recipe whose counters stand still needs no call at all, however
             // many jobs it holds pending.
             let moved = jobs.calibrated && jobs.seen != Some(counts);
-            let old_pending = jobs
+            let old_pending: Vec<String> = jobs
                 .pending
                 .iter()
                 .filter(|(_, pending)| moved && !self.is_young(jobs, pending))
                 .map(|(id, _)| id.clone())
                 .collect();
+            // No new job started (last_run_at stands), no young pending job
+            // to pass by, and no more completions than old pending jobs:
+            // only those can have completed, and reading them by id is all
+            // it takes.
+            let started_new = jobs.seen.is_none_or(|seen| seen.last_run_at != counts.last_run_at);
+            let young = jobs.pending.values().any(|pending| self.is_young(jobs, pending));
+            let completed = |c: &Counts| c.succeeded.unwrap_or(0) + c.failed.unwrap_or(0);
+            let explained = jobs
+                .seen
+                .is_some_and(|seen| completed(&counts).saturating_sub(completed(&seen)) <= old_pending.len() as u64);
             let planned = Planned {
                 recipe_id: recipe.id,
                 counts,
                 calibrate: !jobs.calibrated,
-                walk: moved,
+                walk: moved && (started_new || young || old_pending.is_empty() || !explained),
+                settle: moved,
                 pending: old_pending,
             };
-            if planned.calibrate || planned.walk || !planned.pending.is_empty() {
+            if planned.calibrate || planned.settle {
                 plan.push(planned);
             }
         }
