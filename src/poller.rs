@@ -48,6 +48,10 @@ pub struct Poller {
     jobs: Arc<JobsTracker>,
     /// Counts successful recipes sweeps; the jobs collector wakes on it.
     sweeps: watch::Sender<u64>,
+    /// When API collections were last read: they change rarely and carry
+    /// only descriptive labels, so they follow the workspace interval while
+    /// endpoints (whose state alerts watch) follow the poll interval.
+    collections_read: std::sync::Mutex<Option<Instant>>,
 }
 
 /// What one successful poll brings back.
@@ -87,6 +91,7 @@ impl Poller {
             intervals,
             jobs,
             sweeps: watch::channel(0).0,
+            collections_read: std::sync::Mutex::new(None),
         }
     }
 
@@ -100,10 +105,21 @@ impl Poller {
                 Fetched::Jobs
             }
             Collector::Connections => Fetched::Connections(self.client.connections().await?),
-            Collector::ApiPlatform => Fetched::ApiPlatform(ApiPlatform {
-                collections: self.client.api_collections().await?,
-                endpoints: self.client.api_endpoints().await?,
-            }),
+            Collector::ApiPlatform => {
+                let endpoints = self.client.api_endpoints().await?;
+                let last_read = *self.collections_read.lock().unwrap_or_else(|p| p.into_inner());
+                let collections = match last_read {
+                    Some(at) if at.elapsed() < self.intervals.workspace => {
+                        self.snapshot.load().api_platform.collections.clone()
+                    }
+                    _ => {
+                        let collections = self.client.api_collections().await?;
+                        *self.collections_read.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                        collections
+                    }
+                };
+                Fetched::ApiPlatform(ApiPlatform { collections, endpoints })
+            }
         })
     }
 
