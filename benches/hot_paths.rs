@@ -73,7 +73,7 @@ fn exposition(c: &mut Criterion) {
     let snapshot = workspace();
     let metrics = Metrics::new("bench");
     metrics.register_workspace("bench", Arc::clone(&snapshot), None);
-    let bytes = metrics.scrape(false).len() as u64;
+    let bytes = metrics.scrape(false).iter().map(|chunk| chunk.len() as u64).sum();
     let mut group = c.benchmark_group("exposition_5000_recipes");
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function("render_after_a_poll", |b| {
