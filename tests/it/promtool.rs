@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::{TestApp, repo_path};
+use crate::helpers::{TestApp, repo_path, run_tool};
 
 /// promtool, from PROMTOOL or PATH; the test fails (never skips) without it.
 pub fn promtool() -> String {
@@ -45,33 +45,23 @@ fn the_alerting_and_recording_rules_are_valid() {
         .iter()
         .map(|f| repo_path(&format!("prometheus/rules/{f}")))
         .collect();
-    let out = Command::new(promtool())
-        .arg("check")
-        .arg("rules")
-        .args(&rules)
-        .output()
-        .unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, printed) = run_tool(Command::new(promtool()).args(["check", "rules"]).args(&rules));
+    assert!(
+        ok,
+        "promtool check rules:
+{printed}"
     );
-    assert!(out.status.success(), "promtool check rules:\n{printed}");
 }
 
 #[test]
 fn every_alert_has_a_unit_test_that_passes() {
     let tests = repo_path("prometheus/tests/workato-alerts.test.yml");
-    let out = Command::new(promtool())
-        .args(["test", "rules", &tests])
-        .output()
-        .unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, printed) = run_tool(Command::new(promtool()).args(["test", "rules", &tests]));
+    assert!(
+        ok,
+        "promtool test rules:
+{printed}"
     );
-    assert!(out.status.success(), "promtool test rules:\n{printed}");
     let alerts = std::fs::read_to_string(repo_path("prometheus/rules/workato-alerts.yml")).unwrap();
     let tested = std::fs::read_to_string(&tests).unwrap();
     let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
