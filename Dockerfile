@@ -4,6 +4,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# Cargo.toml declares the criterion bench target; cargo wants its file present.
+COPY benches ./benches
 # The image has no .git: pass the revision for workato_exporter_build_info.
 ARG WORKATO_EXPORTER_REVISION=unknown
 ENV WORKATO_EXPORTER_REVISION=${WORKATO_EXPORTER_REVISION}

@@ -65,3 +65,38 @@ fn the_compose_example_mounts_what_the_repository_holds() {
     }
     assert!(compose.contains("\"--demo\""), "the compose example runs the demo");
 }
+
+/// Docker cannot run here, so the build stage is replayed: the files the
+/// Dockerfile copies, and nothing else, must be enough for cargo to build
+/// the binary (a target declared in Cargo.toml whose file is not copied
+/// breaks the image build).
+#[test]
+fn the_files_the_dockerfile_copies_are_enough_to_build() {
+    let dockerfile = std::fs::read_to_string(repo_path("Dockerfile")).unwrap();
+    let build_stage = dockerfile
+        .split("\nFROM ")
+        .find(|stage| stage.lines().next().is_some_and(|from| from.contains(" AS build")))
+        .expect("a build stage named build");
+    let context = std::env::temp_dir().join(format!("we-docker-context-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(&context).unwrap();
+    for line in build_stage.lines().filter(|l| l.starts_with("COPY ")) {
+        let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let (sources, _) = words.split_at(words.len() - 1);
+        for source in sources {
+            let status = Command::new("cp")
+                .args(["-r", &repo_path(source), context.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "cannot copy {source}");
+        }
+    }
+    let (ok, printed) = run_tool(
+        Command::new(env!("CARGO"))
+            .args(["check", "--offline", "--locked", "--quiet", "--bin", "workato_exporter"])
+            .current_dir(&context)
+            .env("CARGO_TARGET_DIR", repo_path("target/docker-context")),
+    );
+    let _ = std::fs::remove_dir_all(&context);
+    assert!(ok, "building from what the Dockerfile copies fails:\n{printed}");
+}
