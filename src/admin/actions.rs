@@ -12,11 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Admin, MAX_BODY, Reply};
 use crate::client::ActionOutcome;
-
-/// Workato's limits on properties (WORKATO_API.md).
-pub const MAX_PROPERTIES: usize = 1_000;
-pub const MAX_NAME: usize = 100;
-pub const MAX_VALUE: usize = 1_024;
+use crate::client::properties::{MAX_PROPERTIES, check_property};
 
 impl Admin {
     pub(super) async fn start_stop(&self, id: u64, start: bool) -> Reply {
@@ -204,21 +200,7 @@ pub fn validate(value: Value) -> Result<Map<String, Value>, String> {
         ));
     }
     for (name, value) in &properties {
-        let length = name.chars().count();
-        if length == 0 || length > MAX_NAME {
-            return Err(format!(
-                "property name {name:?} must be 1 to {MAX_NAME} characters, not {length}"
-            ));
-        }
-        let Value::String(text) = value else {
-            return Err(format!("property {name:?} must be a string, not {value}"));
-        };
-        let length = text.chars().count();
-        if length > MAX_VALUE {
-            return Err(format!(
-                "the value of {name:?} is {length} characters; at most {MAX_VALUE}"
-            ));
-        }
+        check_property(name, value)?;
     }
     Ok(properties)
 }

@@ -9,7 +9,7 @@ mod connections;
 mod group;
 mod jobs;
 mod probe;
-mod properties;
+pub mod properties;
 mod recipes;
 mod wire;
 mod workspace;

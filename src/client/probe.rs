@@ -1,17 +1,10 @@
 //! One cheap read per endpoint group, for `workato_exporter check`.
 
-use reqwest::Method;
-
 use super::jobs::LIST_JOBS;
+use super::properties::GET_PROPERTIES;
 use super::recipes::LIST_RECIPES;
-use super::{Client, Group, Route};
+use super::{Client, Group};
 use crate::error::Result;
-
-pub const GET_PROPERTIES: Route = Route {
-    label: "GET /api/properties",
-    method: Method::GET,
-    group: Group::Properties,
-};
 
 impl Client {
     /// Reads the smallest thing the group offers, to learn whether the API

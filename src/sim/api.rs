@@ -15,12 +15,8 @@ use super::life::job_seq;
 use super::world::World;
 use super::{Simulator, json as render};
 use crate::client::Group;
+use crate::client::properties::{MAX_PROPERTIES, check_property};
 use crate::http::{Body, Handler, json_message};
-
-/// Workato's property limits.
-const MAX_PROPERTIES: usize = 1_000;
-const MAX_PROPERTY_NAME: usize = 100;
-const MAX_PROPERTY_VALUE: usize = 1_024;
 
 type Reply = Result<Value, (StatusCode, String)>;
 
@@ -275,20 +271,8 @@ fn upsert_properties(w: &mut World, body: &[u8]) -> Reply {
     };
     let mut updates = Vec::with_capacity(properties.len());
     for (name, value) in properties {
-        let Value::String(value) = value else {
-            return Err(bad_request(format!("Property {name} must be a string")));
-        };
-        if name.is_empty() || name.chars().count() > MAX_PROPERTY_NAME {
-            return Err(bad_request(format!(
-                "Property name must be 1 to {MAX_PROPERTY_NAME} characters: {name}"
-            )));
-        }
-        if value.chars().count() > MAX_PROPERTY_VALUE {
-            return Err(bad_request(format!(
-                "Property {name} is longer than {MAX_PROPERTY_VALUE} characters"
-            )));
-        }
-        updates.push((name.clone(), value.clone()));
+        check_property(name, value).map_err(bad_request)?;
+        updates.push((name.clone(), value.as_str().unwrap_or_default().to_string()));
     }
     let new = updates
         .iter()
