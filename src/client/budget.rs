@@ -144,10 +144,6 @@ impl Budget {
         state.forget_old(Instant::now());
         self.per_minute.saturating_sub(state.sent.len() as u32)
     }
-
-    pub fn per_minute(&self) -> u32 {
-        self.per_minute
-    }
 }
 
 #[cfg(test)]

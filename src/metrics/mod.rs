@@ -244,9 +244,4 @@ impl Metrics {
         }
         vec![text, Bytes::from(dynamic)]
     }
-
-    /// The uncompressed exposition in one buffer.
-    pub fn encode(&self) -> Vec<u8> {
-        self.scrape(false).concat()
-    }
 }

@@ -207,15 +207,10 @@ fn list_jobs(w: &World, id: u64, q: &HashMap<String, String>) -> Reply {
         Some(s @ ("succeeded" | "failed" | "pending")) => Some(s),
         Some(other) => return Err(bad_request(format!("Invalid status: {other}"))),
     };
-    let status_of = |j: &super::world::SimJob| match (j.completed_by(now), j.error.is_some()) {
-        (false, _) => "pending",
-        (true, true) => "failed",
-        (true, false) => "succeeded",
-    };
     let scope: Vec<&super::world::SimJob> = recipe
         .jobs
         .iter()
-        .filter(|j| status.is_none_or(|s| status_of(j) == s))
+        .filter(|j| status.is_none_or(|s| j.status(now) == s))
         .collect();
     let offset = match q.get("offset_job_id").filter(|o| !o.is_empty()) {
         Some(offset) => Some(

@@ -105,13 +105,9 @@ pub fn recipe(r: &SimRecipe, exclude_code: bool) -> Value {
 }
 
 pub fn job(j: &SimJob, recipe: &SimRecipe, now: f64) -> Value {
-    let done = j.completed_by(now);
-    let failed = done && j.error.is_some();
-    let status = match (done, failed) {
-        (false, _) => "pending",
-        (true, true) => "failed",
-        (true, false) => "succeeded",
-    };
+    let status = j.status(now);
+    let done = status != "pending";
+    let failed = status == "failed";
     let mut value = json!({
         "id": j.id,
         "flow_run_id": j.seq,

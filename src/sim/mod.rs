@@ -235,11 +235,6 @@ impl Simulator {
     pub fn throttled_total(&self) -> u64 {
         self.throttled.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
-
-    /// Requests answered so far (429s included), all groups together.
-    pub fn requests_total(&self) -> u64 {
-        self.requests.iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
 }
 
 /// One recipe in [`Simulator::ledger`].

@@ -93,6 +93,15 @@ impl SimJob {
     pub fn completed_by(&self, now: f64) -> bool {
         self.completed_at <= now
     }
+
+    /// Workato's `status` of the job at `now`.
+    pub fn status(&self, now: f64) -> &'static str {
+        match (self.completed_by(now), self.error.is_some()) {
+            (false, _) => "pending",
+            (true, true) => "failed",
+            (true, false) => "succeeded",
+        }
+    }
 }
 
 /// Workato's `error_parts` of a failed job.
