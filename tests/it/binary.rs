@@ -8,7 +8,7 @@ use tokio::process::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{TOKEN, free_port, mount_workspace};
+use crate::helpers::{TOKEN, forbid, free_port, mount_workspace, wait_for};
 
 fn exporter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workato_exporter"));
@@ -106,11 +106,7 @@ async fn help_lists_the_contract_flags() {
 #[tokio::test]
 async fn check_names_the_missing_privilege_and_exits_1() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/api_collections"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Forbidden"})))
-        .mount(&server)
-        .await;
+    forbid(&server, "/api/api_collections").await;
     mount_workspace(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/properties"))
@@ -162,16 +158,8 @@ async fn check_exits_0_when_everything_is_readable_and_reports_a_bad_token() {
 }
 
 async fn wait_until_serving(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
-            && response.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the exporter did not start serving on port {port}");
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    wait_for(&url, "the exporter", Duration::from_secs(10)).await;
 }
 
 async fn terminate(child: &tokio::process::Child) {
@@ -333,16 +321,8 @@ async fn demo_serves_every_family_without_credentials_and_job_counters_climb() {
             .await
             .unwrap()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .unwrap()
-        .status()
-        != 200
-    {
-        assert!(Instant::now() < deadline, "the demo was not ready within 10 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    wait_for(&ready, "the demo's readiness", Duration::from_secs(10)).await;
     let first = scrape().await;
     // Within a minute of start, every family is there (failed jobs and the
     // failure ratio need a job or two to complete first).

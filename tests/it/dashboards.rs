@@ -5,25 +5,12 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{free_port, repo_path, require_tool};
-
-async fn wait_for(url: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = reqwest::get(url).await
-            && response.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what} did not come up at {url}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::helpers::{free_port, repo_path, require_tool, wait_for};
 
 fn spawn(command: &mut Command) -> Child {
     command
@@ -131,7 +118,12 @@ async fn every_panel_rule_and_an_incident_alert_work_against_a_real_prometheus()
                 &format!("127.0.0.1:{exporter_port}"),
             ]),
     );
-    wait_for(&format!("http://127.0.0.1:{exporter_port}/healthz"), "the exporter").await;
+    wait_for(
+        &format!("http://127.0.0.1:{exporter_port}/healthz"),
+        "the exporter",
+        Duration::from_secs(30),
+    )
+    .await;
 
     let dir = std::env::temp_dir().join(format!("we-e2e-{}-{exporter_port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -152,7 +144,12 @@ async fn every_panel_rule_and_an_incident_alert_work_against_a_real_prometheus()
         base: format!("http://127.0.0.1:{prometheus_port}"),
         http: reqwest::Client::new(),
     };
-    wait_for(&format!("{}/-/ready", prometheus.base), "prometheus").await;
+    wait_for(
+        &format!("{}/-/ready", prometheus.base),
+        "prometheus",
+        Duration::from_secs(30),
+    )
+    .await;
 
     // Twenty seconds of scrapes: two thirds of an incident cycle at this speed.
     tokio::time::sleep(Duration::from_secs(20)).await;

@@ -86,6 +86,33 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Waits until `url` answers 2xx; panics naming `what` after `limit`.
+pub async fn wait_for(url: &str, what: &str, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Ok(response) = reqwest::get(url).await
+            && response.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not answer at {url} within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Makes the mock Workato answer 403 on `route`, as for an API client whose
+/// role lacks the privilege (mount it before the workspace).
+pub async fn forbid(server: &MockServer, route: &str) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({"message": "Forbidden"})))
+        .mount(server)
+        .await;
+}
+
 /// Runs a tool; returns whether it succeeded and everything it printed.
 pub fn run_tool(command: &mut std::process::Command) -> (bool, String) {
     let out = command.output().expect("the tool runs");

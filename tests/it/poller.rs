@@ -152,11 +152,7 @@ async fn a_rejected_token_sets_up_to_zero_and_polling_goes_on() {
 #[tokio::test]
 async fn a_missing_privilege_downs_only_that_collector_and_names_the_privilege() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/api_collections"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Forbidden"})))
-        .mount(&server)
-        .await;
+    crate::helpers::forbid(&server, "/api/api_collections").await;
     mount_workspace(&server).await;
     let app = TestApp::spawn(&server).await;
     let failed = app.poll_all().await;
