@@ -1,10 +1,13 @@
-//! The v1 catalogue of families rendered from the snapshot (DESIGN.md):
-//! names, help texts, types and variable labels, in one table.
+//! The v1 catalogue of families rendered from the snapshot and the jobs
+//! tracker (DESIGN.md): names, help texts, types and variable labels, in
+//! one table.
 
-#[derive(Clone, Copy)]
-pub(super) enum Kind {
-    Gauge,
-    Counter,
+pub(super) use super::text::Kind;
+use super::text::TextWriter;
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+pub(super) fn header(w: &mut TextWriter<'_>, spec: &Spec) {
+    w.family(spec.name, spec.help, spec.kind);
 }
 
 /// One family of the catalogue: name, help, type and variable labels
@@ -182,6 +185,42 @@ spec!(
         "recipe_id"
     ],
     "1 if the API platform endpoint is enabled, 0 if disabled."
+);
+
+spec!(
+    JOB_DURATION,
+    "workato_job_duration_seconds",
+    Histogram,
+    &["recipe_id", "recipe", "status"],
+    "Duration of completed jobs, each observed once when the jobs poll first sees it completed."
+);
+spec!(
+    JOBS_PENDING,
+    "workato_recipe_jobs_pending",
+    Gauge,
+    RECIPE,
+    "Jobs of the recipe seen pending and not yet seen completed."
+);
+spec!(
+    JOB_FAILURE_RATIO,
+    "workato_recipe_job_failure_ratio",
+    Gauge,
+    RECIPE,
+    "Failed / completed jobs of the recipe over the --jobs.window; absent when none completed in it."
+);
+spec!(
+    JOB_ERRORS,
+    "workato_job_errors_total",
+    Counter,
+    &["recipe_id", "recipe", "adapter", "error_type"],
+    "Failed jobs by error_parts adapter and error_type; error types beyond the per-recipe cap count as other."
+);
+spec!(
+    JOB_INGESTION_DELAY,
+    "workato_job_ingestion_delay_seconds",
+    Histogram,
+    &[],
+    "Time from a job's completion in Workato to the exporter counting it (how fresh job metrics are)."
 );
 
 /// The families the health collector renders on every scrape.

@@ -5,16 +5,8 @@
 use std::collections::HashMap;
 
 use super::catalogue::*;
-use super::text::{Kind as TextKind, TextWriter};
+use super::text::TextWriter;
 use crate::snapshot::Snapshot;
-
-fn header(w: &mut TextWriter<'_>, spec: &Spec) {
-    let kind = match spec.kind {
-        Kind::Gauge => TextKind::Gauge,
-        Kind::Counter => TextKind::Counter,
-    };
-    w.family(spec.name, spec.help, kind);
-}
 
 fn flag(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }

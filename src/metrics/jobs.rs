@@ -4,29 +4,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::text::{Kind, TextWriter, write_value};
+use super::catalogue::{JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, header};
+use super::text::{TextWriter, write_value};
 use crate::jobs::{DELAY_BUCKETS, DURATION_BUCKETS, JobsTracker, RecipeJobs};
-
-const DURATION: (&str, &str) = (
-    "workato_job_duration_seconds",
-    "Duration of completed jobs, each observed once when the jobs poll first sees it completed.",
-);
-const PENDING: (&str, &str) = (
-    "workato_recipe_jobs_pending",
-    "Jobs of the recipe seen pending and not yet seen completed.",
-);
-const RATIO: (&str, &str) = (
-    "workato_recipe_job_failure_ratio",
-    "Failed / completed jobs of the recipe over the --jobs.window; absent when none completed in it.",
-);
-const DELAY: (&str, &str) = (
-    "workato_job_ingestion_delay_seconds",
-    "Time from a job's completion in Workato to the exporter counting it (how fresh job metrics are).",
-);
-const ERRORS: (&str, &str) = (
-    "workato_job_errors_total",
-    "Failed jobs by error_parts adapter and error_type; error types beyond the per-recipe cap count as other.",
-);
 
 /// The bucket bounds as label values, formatted once.
 fn bounds(buckets: &[f64]) -> Vec<String> {
@@ -67,7 +47,7 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
 
     let delays = tracker.delays();
     if delays.count > 0 {
-        w.family(DELAY.0, DELAY.1, Kind::Histogram);
+        header(&mut w, &JOB_INGESTION_DELAY);
         let mut cumulative = 0;
         for (bound, count) in bounds(&DELAY_BUCKETS).iter().zip(&delays.buckets) {
             cumulative += count;
@@ -88,7 +68,7 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
     }
 
     let bounds = bounds(&DURATION_BUCKETS);
-    w.family(DURATION.0, DURATION.1, Kind::Histogram);
+    header(&mut w, &JOB_DURATION);
     tracker.for_each(|id, jobs, _| {
         if !active(jobs) {
             return;
@@ -119,12 +99,12 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
             );
         }
     });
-    w.family(PENDING.0, PENDING.1, Kind::Gauge);
+    header(&mut w, &JOBS_PENDING);
     tracker.for_each(|id, jobs, _| {
         if active(jobs) {
             let id = id.to_string();
             w.sample(
-                PENDING.0,
+                JOBS_PENDING.name,
                 &[("recipe", jobs.name.as_str()), ("recipe_id", id.as_str())],
                 None,
                 jobs.pending.len() as f64,
@@ -132,12 +112,12 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
         }
     });
     if ratios {
-        w.family(RATIO.0, RATIO.1, Kind::Gauge);
+        header(&mut w, &JOB_FAILURE_RATIO);
         tracker.for_each(|id, jobs, config| {
             if let Some(ratio) = jobs.failure_ratio(config.window, now).filter(|_| active(jobs)) {
                 let id = id.to_string();
                 w.sample(
-                    RATIO.0,
+                    JOB_FAILURE_RATIO.name,
                     &[("recipe", jobs.name.as_str()), ("recipe_id", id.as_str())],
                     None,
                     ratio,
@@ -146,7 +126,7 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
         });
     }
     if errors {
-        w.family(ERRORS.0, ERRORS.1, Kind::Counter);
+        header(&mut w, &JOB_ERRORS);
         tracker.for_each(|id, jobs, _| {
             let id = id.to_string();
             for ((adapter, error_type), count) in &jobs.errors {
@@ -156,7 +136,7 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
                     ("recipe", jobs.name.as_str()),
                     ("recipe_id", id.as_str()),
                 ];
-                w.sample(ERRORS.0, &labels, None, *count as f64);
+                w.sample(JOB_ERRORS.name, &labels, None, *count as f64);
             }
         });
     }
