@@ -12,10 +12,29 @@ use workato_exporter::snapshot::Collector;
 
 use crate::helpers::{Samples, TOKEN, TestApp, config_with, fast_options};
 
-/// A completed (or pending, with `end` None) job that started at second
-/// `start` of 2026-11-22T10:00Z and lasted until `end`.
+/// The start of every scene: a whole minute, 50 minutes before the tests
+/// start, so that every job time below (at most 3,000 s after it) lies in
+/// the past and, for the ten minutes a run may take, inside the failure
+/// ratio's one-hour window, on any date. Fixed once per run, so a test that
+/// crosses a minute sees the same job times.
+fn epoch() -> chrono::DateTime<chrono::Utc> {
+    static EPOCH: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        let now = chrono::Utc::now().timestamp();
+        let start = (now - 50 * 60).div_euclid(60) * 60;
+        chrono::DateTime::from_timestamp(start, 0).expect("a time in range")
+    })
+}
+
+/// Workato's timestamp `seconds` after [`epoch`].
+fn time(seconds: f64) -> String {
+    let at = epoch() + chrono::Duration::milliseconds((seconds * 1000.0).round() as i64);
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A completed (or pending, with `end` None) job that started `start`
+/// seconds after [`epoch`] and lasted until `end`.
 fn job(id: &str, start: f64, end: Option<f64>, failed: bool) -> Value {
-    let time = |s: f64| format!("2026-11-22T10:{:02}:{:06.3}Z", (s / 60.0) as u32, s % 60.0);
     let mut job = json!({
         "id": id,
         "flow_run_id": 1,
@@ -44,7 +63,7 @@ fn recipes(list: &[(u64, u64)]) -> Value {
         .map(|(id, done)| {
             json!({"id": id, "name": format!("recipe {id}"), "running": true,
                    "job_succeeded_count": done, "job_failed_count": 0,
-                   "last_run_at": format!("2026-11-22T10:00:{:02}.000Z", done % 60)})
+                   "last_run_at": time((done % 60) as f64)})
         })
         .collect();
     json!({ "items": items })
