@@ -20,7 +20,7 @@ fn workspace() -> Arc<SharedSnapshot> {
             name: format!("Salesforce → NetSuite: sync accounts #{i}"),
             folder_id: Some(241_550 + i % 5),
             project_id: Some((9_910 + i % 3).to_string()),
-            running: i % 13 != 12,
+            running: Some(i % 13 != 12),
             stop_cause: (i % 13 == 12 && i % 2 == 0).then(|| "txn_quota_limit".to_string()),
             trigger_application: Some("salesforce".into()),
             version: Some((i % 20).to_string()),
@@ -28,6 +28,7 @@ fn workspace() -> Arc<SharedSnapshot> {
             jobs_failed: Some(i % 17),
             tasks: Some(i * 101),
             last_run_at: Some(1_795_300_000.25 + i as f64),
+            last_job_started_at: Some(1_795_300_100.5 + i as f64),
             stopped_at: (i % 3 == 0).then_some(1_795_200_000.0),
             connection_ids: vec![770_000 + i % 1_000, 770_000 + (i + 1) % 1_000],
         })

@@ -11,6 +11,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Ok,
+    /// Refused by nature (users/me for API clients without DEV access):
+    /// the exporter does without it.
+    NotAvailable,
     Unauthorized,
     MissingPrivilege,
     Unreachable(String),
@@ -25,6 +28,7 @@ impl Verdict {
             // means the role let the request through.
             Err(Error::Status { status: 404, .. }) if group == Group::Jobs => Verdict::Ok,
             Err(Error::Unauthorized { .. }) => Verdict::Unauthorized,
+            Err(Error::Forbidden { .. }) if group == Group::Workspace => Verdict::NotAvailable,
             Err(Error::Forbidden { .. }) => Verdict::MissingPrivilege,
             Err(Error::Transport { reason, .. }) => Verdict::Unreachable(reason.clone()),
             Err(other) => Verdict::Error(other.to_string()),
@@ -34,6 +38,7 @@ impl Verdict {
     fn label(&self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
+            Verdict::NotAvailable => "not available",
             Verdict::Unauthorized => "unauthorized",
             Verdict::MissingPrivilege => "missing privilege",
             Verdict::Unreachable(_) => "unreachable",
@@ -64,6 +69,7 @@ pub fn report(verdicts: &[(Group, Verdict)]) -> (String, bool) {
     for (group, verdict) in verdicts {
         let detail = match verdict {
             Verdict::Ok => String::new(),
+            Verdict::NotAvailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.replacen("not available ", "", 1),
             Verdict::Unauthorized => {
                 "Workato rejected the token: check WORKATO_API_TOKEN or --workato.token-file".into()
             }
@@ -72,6 +78,8 @@ pub fn report(verdicts: &[(Group, Verdict)]) -> (String, bool) {
         };
         let _ = writeln!(out, "{:<14} {:<18} {}", group.name(), verdict.label(), detail);
     }
-    let all_ok = verdicts.iter().all(|(_, v)| *v == Verdict::Ok);
+    let all_ok = verdicts
+        .iter()
+        .all(|(_, v)| matches!(v, Verdict::Ok | Verdict::NotAvailable));
     (out, all_ok)
 }

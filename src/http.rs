@@ -222,11 +222,7 @@ fn readyz(state: &State) -> Response<Body> {
     if snapshot.ready() {
         return json(StatusCode::OK, &serde_json::json!({"status": "ready"}));
     }
-    let waiting: Vec<&str> = Collector::ALL
-        .iter()
-        .filter(|c| snapshot.collectors.get(c).is_none_or(|s| s.last_success.is_none()))
-        .map(|c| c.name())
-        .collect();
+    let waiting: Vec<&str> = snapshot.waiting().into_iter().map(Collector::name).collect();
     json_message(
         StatusCode::SERVICE_UNAVAILABLE,
         &format!("waiting for a first successful poll of: {}", waiting.join(", ")),
@@ -245,6 +241,7 @@ fn landing(state: &State) -> Response<Body> {
         let outcome = match (&status.last_attempt, status.up) {
             (None, _) => "not polled yet".to_string(),
             (Some(_), true) => "ok".to_string(),
+            (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
             (Some(_), false) => format!("failing: {}", status.last_error.unwrap_or_default()),
         };
         let age = status

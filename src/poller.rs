@@ -59,7 +59,7 @@ enum Fetched {
     /// Job ingestion updates the jobs tracker as it goes.
     Jobs,
     Workspace(crate::snapshot::WorkspaceInfo),
-    Recipes(Vec<crate::snapshot::Recipe>),
+    Recipes(crate::client::RecipeList),
     Connections(Vec<crate::snapshot::Connection>),
     ApiPlatform(ApiPlatform),
 }
@@ -69,7 +69,17 @@ impl Fetched {
         match self {
             Fetched::Jobs => {}
             Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
-            Fetched::Recipes(r) => snapshot.recipes = Arc::new(r),
+            Fetched::Recipes(list) => {
+                if list.truncated && !snapshot.recipes_truncated {
+                    tracing::warn!(
+                        kept = crate::client::MAX_RECIPES,
+                        "the workspace holds more than {} recipes; the oldest are left out of every metric",
+                        crate::client::MAX_RECIPES
+                    );
+                }
+                snapshot.recipes_truncated = list.truncated;
+                snapshot.recipes = Arc::new(list.recipes);
+            }
             Fetched::Connections(c) => snapshot.connections = Arc::new(c),
             Fetched::ApiPlatform(a) => snapshot.api_platform = Arc::new(a),
         }
@@ -132,13 +142,20 @@ impl Poller {
         };
         self.metrics.observe_poll(collector, started.elapsed());
         let now = unix_now();
+        let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
         self.snapshot.update(|snapshot| {
             if let Some(fetched) = fetched {
                 fetched.publish(snapshot);
             }
+            if unavailable && collector == Collector::Workspace {
+                // What was read before the privilege went away is no longer
+                // this client's to show.
+                snapshot.workspace = None;
+            }
             let status = snapshot.collectors.entry(collector).or_default();
             status.last_attempt = Some(now);
             status.up = error.is_none();
+            status.unavailable = unavailable;
             if error.is_none() {
                 status.last_success = Some(now);
             }
@@ -190,6 +207,8 @@ impl Poller {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sweeps = self.sweeps.subscribe();
         let mut last_error: Option<String> = None;
+        // An optional collector refused by Workato: said once, not an error.
+        let mut unavailable = false;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -203,15 +222,31 @@ impl Poller {
             let name = collector.name();
             match outcome {
                 Ok(()) => {
+                    let was_unavailable = std::mem::take(&mut unavailable);
                     if last_error.take().is_some() {
                         tracing::info!(collector = name, "poll succeeded again");
+                    } else if was_unavailable {
+                        tracing::info!(collector = name, "available to this API client now");
                     } else {
                         tracing::debug!(collector = name, elapsed = ?started.elapsed(), "poll succeeded");
                     }
                 }
+                Err(Error::Forbidden { .. }) if collector.optional() => {
+                    if !unavailable {
+                        tracing::info!(
+                            collector = name,
+                            interval = ?self.intervals.of(collector),
+                            "{}; retrying at the collector's interval",
+                            crate::snapshot::WORKSPACE_NOT_AVAILABLE
+                        );
+                    }
+                    unavailable = true;
+                    last_error = None;
+                }
                 Err(error) => {
                     // Log a failure when it starts or changes, not on every
                     // poll; the client already logged a rejected token.
+                    unavailable = false;
                     let text = error.to_string();
                     if last_error.as_deref() != Some(text.as_str()) {
                         if matches!(error, Error::Unauthorized { .. }) {

@@ -17,7 +17,9 @@ pub struct Recipe {
     pub name: String,
     pub folder_id: Option<u64>,
     pub project_id: Option<String>,
-    pub running: bool,
+    /// `None` when Workato left `running` out: the recipe's state is
+    /// unknown for this poll, and no state series is exported for it.
+    pub running: Option<bool>,
     /// Workato's `stop_cause`; `None` for a manual stop (or a running recipe).
     pub stop_cause: Option<String>,
     pub trigger_application: Option<String>,
@@ -26,8 +28,12 @@ pub struct Recipe {
     pub jobs_succeeded: Option<u64>,
     pub jobs_failed: Option<u64>,
     pub tasks: Option<u64>,
-    /// Unix seconds.
+    /// Unix seconds. Workato does not move `last_run_at` when a job
+    /// starts: a recorded reply had it a day older than
+    /// `last_job_started_at`.
     pub last_run_at: Option<f64>,
+    /// When the recipe's newest job started.
+    pub last_job_started_at: Option<f64>,
     pub stopped_at: Option<f64>,
     /// Connections bound in the recipe's `config`, sorted, unique.
     pub connection_ids: Vec<u64>,
@@ -101,6 +107,11 @@ pub struct ApiPlatform {
     pub endpoints: Vec<ApiEndpoint>,
 }
 
+/// What `check`, the status page and the logs say of workspace details
+/// refused with 403.
+pub const WORKSPACE_NOT_AVAILABLE: &str =
+    "not available to this API client (environments: only DEV clients may read workspace details)";
+
 /// The background collectors, each polling one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Collector {
@@ -119,6 +130,14 @@ impl Collector {
         Collector::Connections,
         Collector::ApiPlatform,
     ];
+
+    /// Whether an API client may, by nature, be unable to call this
+    /// collector's endpoint: only clients with DEV access in workspaces that
+    /// use environments may read `users/me`. A 403 then means "not available
+    /// to this API client", not "down".
+    pub fn optional(self) -> bool {
+        self == Collector::Workspace
+    }
 
     /// The `collector` label value.
     pub fn name(self) -> &'static str {
@@ -143,6 +162,18 @@ pub struct CollectorStatus {
     pub last_attempt: Option<f64>,
     /// The last poll's error, when it failed.
     pub last_error: Option<String>,
+    /// The last poll of an optional collector was refused (403): this API
+    /// client may not call it. It neither holds back readiness nor counts
+    /// against `workato_up`, and is retried at its interval.
+    pub unavailable: bool,
+}
+
+impl CollectorStatus {
+    /// Neither failing nor waiting: its last poll succeeded, or it is not
+    /// available to this API client.
+    fn fine(&self) -> bool {
+        self.up || self.unavailable
+    }
 }
 
 /// Everything the exporter knows about the workspace at one moment.
@@ -150,24 +181,38 @@ pub struct CollectorStatus {
 pub struct Snapshot {
     pub workspace: Option<Arc<WorkspaceInfo>>,
     pub recipes: Arc<Vec<Recipe>>,
+    /// The workspace holds more recipes than the exporter keeps.
+    pub recipes_truncated: bool,
     pub connections: Arc<Vec<Connection>>,
     pub api_platform: Arc<ApiPlatform>,
     pub collectors: BTreeMap<Collector, CollectorStatus>,
 }
 
 impl Snapshot {
-    /// True once every collector has succeeded at least once.
+    /// True once every collector has succeeded at least once, or is not
+    /// available to this API client.
     pub fn ready(&self) -> bool {
-        Collector::ALL
-            .iter()
-            .all(|c| self.collectors.get(c).is_some_and(|s| s.last_success.is_some()))
+        self.waiting().is_empty()
     }
 
-    /// True when the last poll of every collector succeeded.
+    /// The collectors readiness still waits for.
+    pub fn waiting(&self) -> Vec<Collector> {
+        Collector::ALL
+            .into_iter()
+            .filter(|c| {
+                self.collectors
+                    .get(c)
+                    .is_none_or(|s| s.last_success.is_none() && !s.unavailable)
+            })
+            .collect()
+    }
+
+    /// True when the last poll of every collector succeeded (collectors not
+    /// available to this API client aside).
     pub fn up(&self) -> bool {
         Collector::ALL
             .iter()
-            .all(|c| self.collectors.get(c).is_some_and(|s| s.up))
+            .all(|c| self.collectors.get(c).is_some_and(CollectorStatus::fine))
     }
 }
 
@@ -243,5 +288,30 @@ mod tests {
             },
         );
         assert!(snapshot.ready() && !snapshot.up());
+    }
+
+    #[test]
+    fn an_unavailable_optional_collector_holds_back_neither_readiness_nor_up() {
+        let mut snapshot = Snapshot::default();
+        for c in Collector::ALL {
+            let status = if c.optional() {
+                CollectorStatus {
+                    unavailable: true,
+                    last_error: Some("403".into()),
+                    ..Default::default()
+                }
+            } else {
+                CollectorStatus {
+                    up: true,
+                    last_success: Some(1.0),
+                    ..Default::default()
+                }
+            };
+            snapshot.collectors.insert(c, status);
+        }
+        assert!(snapshot.ready() && snapshot.up());
+        snapshot.collectors.get_mut(&Collector::Workspace).unwrap().unavailable = false;
+        assert!(!snapshot.ready() && !snapshot.up());
+        assert_eq!(snapshot.waiting(), vec![Collector::Workspace]);
     }
 }

@@ -68,7 +68,7 @@ impl Client {
             .await
     }
 
-    /// Walks `page=1,2,...` until a short page. A page whose ids equal the
+    /// Walks `page=1,2,...` until an empty page. A page whose ids equal the
     /// previous page's (a server ignoring `page`) stops the walk with an
     /// error instead of looping.
     async fn paged<W, T>(
@@ -96,10 +96,11 @@ impl Client {
                     page: page_number,
                 });
             }
-            all.extend(page.items);
-            if page.raw_len < PER_PAGE {
+            // A short page is not the last: only an empty one is.
+            if page.raw_len == 0 {
                 break;
             }
+            all.extend(page.items);
             previous_ids = ids;
         }
         Ok(all)

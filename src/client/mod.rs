@@ -27,7 +27,7 @@ use tokio::time::Instant;
 pub use budget::Budget;
 pub use group::{Group, Route};
 pub use jobs::{JobsQuery, LIST_JOBS};
-pub use recipes::{ActionOutcome, decode_recipes};
+pub use recipes::{ActionOutcome, MAX_RECIPES, RecipeList, decode_recipes};
 
 use crate::config::{Auth, Config};
 use crate::error::{Error, Result};

@@ -42,12 +42,24 @@ pub enum ActionOutcome {
     Refused(serde_json::Value),
 }
 
-/// Workato's largest page; a shorter page is the last one.
+/// Workato's largest page. A shorter page is not the last one: a
+/// project-scoped API client or a server that caps pages lower sends short
+/// pages with more after them. Walks end on an empty page.
 pub const PER_PAGE: usize = 100;
 
-/// Workato's limit of recipes in a workspace: having seen that many, the
-/// walk is complete without asking for the (empty) page after.
+/// Workato's default limit of recipes in a workspace, and the most the
+/// exporter keeps (an enterprise limit can be raised above it): beyond it
+/// the sweep stops, logs a warning and sets `workato_recipes_truncated`.
 pub const MAX_RECIPES: usize = 5_000;
+
+/// Every recipe of the workspace, as far as [`MAX_RECIPES`] allows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecipeList {
+    /// Newest first.
+    pub recipes: Vec<Recipe>,
+    /// More recipes exist than [`MAX_RECIPES`]; the oldest were left out.
+    pub truncated: bool,
+}
 
 /// Decodes one page of the recipes list (what each call of the sweep does;
 /// public for the benchmarks).
@@ -56,13 +68,14 @@ pub fn decode_recipes(body: &[u8]) -> Result<Vec<Recipe>> {
 }
 
 impl Client {
-    /// Every recipe in the workspace, in `ceil(N/100)` calls.
+    /// Every recipe in the workspace, in `floor(N/100) + 1` calls: the last
+    /// one finds the empty page that ends the walk.
     ///
     /// The list is newest first; each page after the first asks for ids
     /// below the lowest id seen (`since_id`), a cursor that neither skips
     /// nor repeats recipes when some are created or deleted mid-walk, as
-    /// `page=N` would.
-    pub async fn recipes(&self) -> Result<Vec<Recipe>> {
+    /// `page=N` would. Past [`MAX_RECIPES`] the walk stops and says so.
+    pub async fn recipes(&self) -> Result<RecipeList> {
         let mut recipes = Vec::new();
         let mut seen = HashSet::new();
         let mut cursor: Option<u64> = None;
@@ -73,10 +86,17 @@ impl Client {
             }
             let body = self.send(&LIST_RECIPES, "recipes", &query).await?;
             let page = decode_list::<RecipeWire, Recipe>(LIST_RECIPES.label, &body)?;
+            if page.raw_len == 0 {
+                break;
+            }
             let lowest = page.items.iter().map(|r| r.id).min();
             recipes.extend(page.items.into_iter().filter(|r| seen.insert(r.id)));
-            if page.raw_len < PER_PAGE || recipes.len() >= MAX_RECIPES {
-                break;
+            if recipes.len() > MAX_RECIPES {
+                recipes.truncate(MAX_RECIPES);
+                return Ok(RecipeList {
+                    recipes,
+                    truncated: true,
+                });
             }
             match lowest {
                 Some(low) if cursor.is_none_or(|c| low < c) => cursor = Some(low),
@@ -88,7 +108,10 @@ impl Client {
                 }
             }
         }
-        Ok(recipes)
+        Ok(RecipeList {
+            recipes,
+            truncated: false,
+        })
     }
 
     /// One recipe, fresh.

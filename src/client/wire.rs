@@ -217,6 +217,8 @@ pub(crate) struct RecipeWire {
     #[serde(default, deserialize_with = "lenient::opt_time")]
     last_run_at: Option<f64>,
     #[serde(default, deserialize_with = "lenient::opt_time")]
+    last_job_started_at: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
     stopped_at: Option<f64>,
     #[serde(default)]
     config: Option<Vec<Value>>,
@@ -235,12 +237,20 @@ impl From<RecipeWire> for Recipe {
             .collect();
         connection_ids.sort_unstable();
         connection_ids.dedup();
+        if w.running.is_none() {
+            tracing::warn!(
+                recipe_id = w.id,
+                recipe = w.name.as_deref().unwrap_or_default(),
+                field = "running",
+                "Workato left out a field the recipe's state needs; no state series for it this poll"
+            );
+        }
         Recipe {
             id: w.id,
             name: w.name.unwrap_or_default(),
             folder_id: w.folder_id,
             project_id: w.project_id,
-            running: w.running.unwrap_or(false),
+            running: w.running,
             stop_cause: w.stop_cause.filter(|c| !c.is_empty()),
             trigger_application: w.trigger_application,
             version: w.version_no,
@@ -248,6 +258,7 @@ impl From<RecipeWire> for Recipe {
             jobs_failed: w.job_failed_count,
             tasks: w.lifetime_task_count,
             last_run_at: w.last_run_at,
+            last_job_started_at: w.last_job_started_at,
             stopped_at: w.stopped_at,
             connection_ids,
         }
@@ -442,7 +453,7 @@ mod tests {
         assert_eq!(page.items[0].project_id.as_deref(), Some("7"));
         assert_eq!(page.items[0].jobs_succeeded, Some(3));
         assert_eq!(page.items[1].project_id.as_deref(), Some("8"));
-        assert!(!page.items[1].running);
+        assert_eq!(page.items[1].running, Some(false));
         assert_eq!(page.items[1].connection_ids, vec![55]);
     }
 

@@ -63,6 +63,10 @@ pub struct Counts {
     pub succeeded: Option<u64>,
     pub failed: Option<u64>,
     pub last_run_at: Option<f64>,
+    /// Moves when a job starts, while the counters and `last_run_at` stand
+    /// still until it completes. Absent from state files written before it.
+    #[serde(default)]
+    pub last_job_started_at: Option<f64>,
 }
 
 impl Counts {
@@ -71,12 +75,28 @@ impl Counts {
             succeeded: recipe.jobs_succeeded,
             failed: recipe.jobs_failed,
             last_run_at: recipe.last_run_at,
+            last_job_started_at: recipe.last_job_started_at,
         }
     }
 
     /// A recipe that never ran has no history to skip.
     fn never_ran(&self) -> bool {
-        self.succeeded == Some(0) && self.failed == Some(0) && self.last_run_at.is_none()
+        self.succeeded == Some(0)
+            && self.failed == Some(0)
+            && self.last_run_at.is_none()
+            && self.last_job_started_at.is_none()
+    }
+
+    /// Whether a job may have started since `seen`: either start time moved.
+    fn started_since(&self, seen: &Counts) -> bool {
+        seen.last_run_at != self.last_run_at || seen.last_job_started_at != self.last_job_started_at
+    }
+
+    /// The most recent sign of activity, for reading busy recipes first.
+    fn latest(&self) -> f64 {
+        self.last_run_at
+            .unwrap_or(0.0)
+            .max(self.last_job_started_at.unwrap_or(0.0))
     }
 }
 
@@ -362,7 +382,7 @@ mod tests {
             name: format!("r{id}"),
             folder_id: None,
             project_id: None,
-            running: true,
+            running: Some(true),
             stop_cause: None,
             trigger_application: None,
             version: None,
@@ -370,6 +390,7 @@ mod tests {
             jobs_failed: Some(0),
             tasks: None,
             last_run_at,
+            last_job_started_at: None,
             stopped_at: None,
             connection_ids: vec![],
         }

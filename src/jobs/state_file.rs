@@ -130,6 +130,7 @@ mod tests {
                 succeeded: Some(3),
                 failed: Some(1),
                 last_run_at: Some(12.5),
+                last_job_started_at: Some(13.0),
             }),
             ..RecipeJobs::default()
         };

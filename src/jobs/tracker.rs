@@ -93,7 +93,7 @@ impl JobsTracker {
             // to pass by, and no more completions than old pending jobs:
             // only those can have completed, and reading them by id is all
             // it takes.
-            let started_new = jobs.seen.is_none_or(|seen| seen.last_run_at != counts.last_run_at);
+            let started_new = jobs.seen.is_none_or(|seen| counts.started_since(&seen));
             let young = jobs.pending.values().any(|pending| self.is_young(jobs, pending));
             let completed = |c: &Counts| c.succeeded.unwrap_or(0) + c.failed.unwrap_or(0);
             let explained = jobs
@@ -112,12 +112,9 @@ impl JobsTracker {
             }
         }
         plan.sort_by(|a, b| {
-            a.calibrate.cmp(&b.calibrate).then(
-                b.counts
-                    .last_run_at
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.counts.last_run_at.unwrap_or(0.0)),
-            )
+            a.calibrate
+                .cmp(&b.calibrate)
+                .then(b.counts.latest().total_cmp(&a.counts.latest()))
         });
         plan
     }

@@ -38,14 +38,21 @@ spec!(
     "workato_up",
     Gauge,
     &[],
-    "1 if the last poll of every collector succeeded, else 0."
+    "1 if the last poll of every collector succeeded (collectors not available to this API client aside), else 0."
 );
 spec!(
     COLLECTOR_UP,
     "workato_collector_up",
     Gauge,
     &["collector"],
-    "1 if the collector's last poll succeeded, else 0."
+    "1 if the collector's last poll succeeded, else 0; absent while the collector is not available to this API client."
+);
+spec!(
+    COLLECTOR_AVAILABLE,
+    "workato_collector_available",
+    Gauge,
+    &["collector"],
+    "0 while Workato refuses the collector's endpoint to this API client by nature (users/me for API clients without DEV access), else 1."
 );
 spec!(
     COLLECTOR_LAST_SUCCESS,
@@ -60,6 +67,13 @@ spec!(
     Gauge,
     &["group"],
     "Requests the exporter may still send to this Workato endpoint group in the current minute (client-side budget)."
+);
+spec!(
+    RECIPES_TRUNCATED,
+    "workato_recipes_truncated",
+    Gauge,
+    &[],
+    "1 when the workspace holds more than 5,000 recipes and the oldest are left out of every metric, else 0."
 );
 spec!(
     WORKSPACE_INFO,
@@ -122,7 +136,14 @@ spec!(
     "workato_recipe_last_run_timestamp_seconds",
     Gauge,
     RECIPE,
-    "Unix time the recipe last ran (last_run_at); absent if it never ran."
+    "Workato's last_run_at as Unix time; absent if null. Workato does not move it when a job starts (it can be a day older than the last job's start): see workato_recipe_last_job_started_timestamp_seconds."
+);
+spec!(
+    RECIPE_LAST_JOB_STARTED,
+    "workato_recipe_last_job_started_timestamp_seconds",
+    Gauge,
+    RECIPE,
+    "Unix time the recipe's newest job started (last_job_started_at); absent if null."
 );
 spec!(
     RECIPE_STOPPED_AT,
@@ -224,10 +245,12 @@ spec!(
 );
 
 /// The families the health collector renders on every scrape.
-pub(super) const HEALTH: [&Spec; 5] = [
+pub(super) const HEALTH: [&Spec; 7] = [
     &UP,
     &COLLECTOR_UP,
+    &COLLECTOR_AVAILABLE,
     &COLLECTOR_LAST_SUCCESS,
     &RATE_LIMIT_REMAINING,
+    &RECIPES_TRUNCATED,
     &WORKSPACE_INFO,
 ];

@@ -60,10 +60,12 @@ fn recipes(s: &Snapshot, w: &mut TextWriter<'_>) {
             }
         }
     };
-    per_recipe(w, &RECIPE_RUNNING, &|r| Some(flag(r.running)));
-    if recipes.iter().any(|r| !r.running) {
+    // A recipe whose `running` Workato left out has no state series at all.
+    per_recipe(w, &RECIPE_RUNNING, &|r| r.running.map(flag));
+    let stopped = |r: &crate::snapshot::Recipe| r.running == Some(false);
+    if recipes.iter().any(stopped) {
         header(w, &RECIPE_STOP_CAUSE);
-        for (r, id) in recipes.iter().zip(&ids).filter(|(r, _)| !r.running) {
+        for (r, id) in recipes.iter().zip(&ids).filter(|(r, _)| stopped(r)) {
             let cause = r.stop_cause.as_deref().unwrap_or("manual");
             let labels = [
                 ("cause", cause),
@@ -77,6 +79,7 @@ fn recipes(s: &Snapshot, w: &mut TextWriter<'_>) {
     per_recipe(w, &RECIPE_FAILED, &|r| r.jobs_failed.map(|v| v as f64));
     per_recipe(w, &RECIPE_TASKS, &|r| r.tasks.map(|v| v as f64));
     per_recipe(w, &RECIPE_LAST_RUN, &|r| r.last_run_at);
+    per_recipe(w, &RECIPE_LAST_JOB_STARTED, &|r| r.last_job_started_at);
     per_recipe(w, &RECIPE_STOPPED_AT, &|r| r.stopped_at);
 }
 
@@ -85,7 +88,7 @@ fn connections(s: &Snapshot, w: &mut TextWriter<'_>) {
         return;
     }
     let mut running_by_connection: HashMap<u64, u32> = HashMap::new();
-    for recipe in s.recipes.iter().filter(|r| r.running) {
+    for recipe in s.recipes.iter().filter(|r| r.running == Some(true)) {
         for id in &recipe.connection_ids {
             *running_by_connection.entry(*id).or_default() += 1;
         }

@@ -73,18 +73,25 @@ impl WorkspaceCollector {
         let up = self.gauge(&UP);
         up.with_label_values::<&str>(&[]).set(bool_value(s.up()));
         let collector_up = self.gauge(&COLLECTOR_UP);
+        let available = self.gauge(&COLLECTOR_AVAILABLE);
         let last_success = self.gauge(&COLLECTOR_LAST_SUCCESS);
         for collector in Poller::ALL {
             let status = s.collectors.get(&collector).cloned().unwrap_or_default();
-            collector_up
+            available
                 .with_label_values(&[collector.name()])
-                .set(bool_value(status.up));
+                .set(bool_value(!status.unavailable));
+            if !status.unavailable {
+                collector_up
+                    .with_label_values(&[collector.name()])
+                    .set(bool_value(status.up));
+            }
             if let Some(t) = status.last_success {
                 last_success.with_label_values(&[collector.name()]).set(t);
             }
         }
         out.extend(up.collect());
         out.extend(collector_up.collect());
+        out.extend(available.collect());
         out.extend(last_success.collect());
         if let Some(budget) = &self.budget {
             let remaining = self.gauge(&RATE_LIMIT_REMAINING);
@@ -94,6 +101,16 @@ impl WorkspaceCollector {
                     .set(f64::from(budget.remaining(group)));
             }
             out.extend(remaining.collect());
+        }
+        if s.collectors
+            .get(&Poller::Recipes)
+            .is_some_and(|c| c.last_success.is_some())
+        {
+            let truncated = self.gauge(&RECIPES_TRUNCATED);
+            truncated
+                .with_label_values::<&str>(&[])
+                .set(bool_value(s.recipes_truncated));
+            out.extend(truncated.collect());
         }
         if let Some(w) = &s.workspace {
             let info = self.gauge(&WORKSPACE_INFO);

@@ -77,6 +77,7 @@ pub fn recipe(r: &SimRecipe, exclude_code: bool) -> Value {
         "job_failed_count": r.failed,
         "lifetime_task_count": r.tasks,
         "last_run_at": opt_time(r.last_run_at),
+        "last_job_started_at": opt_time(r.last_job_started_at),
         "stopped_at": opt_time(r.stopped_at),
         "version_no": r.version_no,
         "stop_cause": r.stop_cause,

@@ -137,7 +137,7 @@ impl World {
                 failed: job.error.is_some(),
             },
         ));
-        recipe.last_run_at = Some(started_at);
+        recipe.last_job_started_at = Some(started_at);
         recipe.jobs.push_back(job);
         while recipe.jobs.len() > self.job_retention {
             recipe.jobs.pop_front();
@@ -156,6 +156,7 @@ impl World {
         });
         done.sort_by(|a, b| a.completed_at.total_cmp(&b.completed_at));
         for job in done {
+            recipe.last_run_at = Some(job.completed_at);
             recipe.tasks += 2 + recipe.id % 5;
             if job.failed {
                 recipe.failed += 1;

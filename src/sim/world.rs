@@ -60,7 +60,10 @@ pub struct SimRecipe {
     pub succeeded: u64,
     pub failed: u64,
     pub tasks: u64,
+    /// As Workato: moved when a job completes, not when one starts.
     pub last_run_at: Option<f64>,
+    /// When the newest job started.
+    pub last_job_started_at: Option<f64>,
     /// A start is refused with these (a draft with an incomplete step).
     pub broken: bool,
     /// Mean jobs a minute while running, before the activity wave.
@@ -292,6 +295,7 @@ impl World {
                     failed: if broken { 0 } else { rng.u64(0..400) },
                     tasks: 0,
                     last_run_at: None,
+                    last_job_started_at: None,
                     broken,
                     jobs_per_minute: 0.2 + rng.f64() * 2.0,
                     failure_rate: 0.005 + rng.f64() * 0.04,
@@ -320,7 +324,9 @@ impl World {
             recipe.jobs_per_minute *= config.jobs_per_minute / weight.max(f64::EPSILON);
             recipe.tasks = (recipe.succeeded + recipe.failed) * (2 + recipe.id % 5);
             if recipe.succeeded + recipe.failed > 0 {
-                recipe.last_run_at = Some(epoch - rng.f64() * 3_600.0);
+                let last = epoch - rng.f64() * 3_600.0;
+                recipe.last_run_at = Some(last);
+                recipe.last_job_started_at = Some(last);
             }
         }
 

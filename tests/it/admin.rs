@@ -6,7 +6,7 @@ use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workato_exporter::sim::{self, SimConfig};
 
-use crate::helpers::{ADMIN_TOKEN, TOKEN, TestApp, admin_config, fast_options, fixture, mount_workspace};
+use crate::helpers::{ADMIN_TOKEN, ListPages, TOKEN, TestApp, admin_config, fast_options, fixture, mount_workspace};
 
 async fn admin_app(server: &MockServer, flags: &[&str]) -> TestApp {
     let app = TestApp::spawn_with(admin_config(&server.uri(), flags), fast_options()).await;
@@ -268,9 +268,9 @@ async fn endpoints_enable_and_disable_with_their_series_refreshed() {
     Mock::given(method("GET"))
         .and(path("/api/api_endpoints"))
         .and(query_param("api_collection_id", "1361"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(collection))
+        .respond_with(ListPages::new(json!(collection), 100))
         .with_priority(1)
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     assert_eq!(

@@ -258,13 +258,15 @@ async fn a_rejected_token_is_logged_once_and_never_printed() {
 
 /// The families of the v1 catalogue that exist so far (the admin route
 /// adds the last).
-const CATALOGUE: [&str; 27] = [
+const CATALOGUE: [&str; 30] = [
     "workato_job_duration_seconds",
     "workato_recipe_jobs_pending",
     "workato_recipe_job_failure_ratio",
     "workato_job_errors_total",
     "workato_up",
     "workato_collector_up",
+    "workato_collector_available",
+    "workato_recipes_truncated",
     "workato_collector_last_success_timestamp_seconds",
     "workato_collector_duration_seconds",
     "workato_api_requests_total",
@@ -279,6 +281,7 @@ const CATALOGUE: [&str; 27] = [
     "workato_recipe_jobs_failed_total",
     "workato_recipe_tasks_total",
     "workato_recipe_last_run_timestamp_seconds",
+    "workato_recipe_last_job_started_timestamp_seconds",
     "workato_recipe_stopped_timestamp_seconds",
     "workato_connection_info",
     "workato_connection_authorized",

@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use workato_exporter::client::{Client, ClientOptions, NoObserver};
 use workato_exporter::error::Error;
 
-use crate::helpers::{TOKEN, config_with, fast_options, fixture};
+use crate::helpers::{ListPages, TOKEN, config_with, fast_options, fixture};
 
 fn client(server: &MockServer, options: ClientOptions) -> Client {
     client_with(server, &[], options)
@@ -29,7 +29,7 @@ fn client_with(server: &MockServer, flags: &[&str], options: ClientOptions) -> C
 }
 
 /// Every list endpoint the poller reads, called the same way in each test.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Endpoint {
     UsersMe,
     Recipes,
@@ -67,6 +67,20 @@ impl Endpoint {
         })
     }
 
+    /// Whether the list comes in pages (and so ends on an empty one).
+    fn paged(self) -> bool {
+        !matches!(self, Endpoint::UsersMe | Endpoint::Connections)
+    }
+
+    /// The fixture as Workato serves it: paged lists page by page.
+    fn reply(self, mock: wiremock::MockBuilder) -> Mock {
+        if self.paged() {
+            mock.respond_with(ListPages::new(self.fixture(), 100))
+        } else {
+            mock.respond_with(ResponseTemplate::new(200).set_body_json(self.fixture()))
+        }
+    }
+
     /// The query every call must carry.
     fn query(self) -> &'static [(&'static str, &'static str)] {
         match self {
@@ -80,7 +94,7 @@ impl Endpoint {
     async fn call(self, client: &Client) -> Result<usize, Error> {
         match self {
             Endpoint::UsersMe => client.workspace().await.map(|_| 1),
-            Endpoint::Recipes => client.recipes().await.map(|r| r.len()),
+            Endpoint::Recipes => client.recipes().await.map(|r| r.recipes.len()),
             Endpoint::Connections => client.connections().await.map(|c| c.len()),
             Endpoint::ApiCollections => client.api_collections().await.map(|c| c.len()),
             Endpoint::ApiEndpoints => client.api_endpoints().await.map(|e| e.len()),
@@ -116,8 +130,14 @@ async fn every_endpoint_sends_method_path_bearer_auth_user_agent_and_query() {
         for (key, value) in endpoint.query() {
             mock = mock.and(query_param(*key, *value));
         }
-        mock.respond_with(ResponseTemplate::new(200).set_body_json(endpoint.fixture()))
-            .expect(1)
+        if endpoint == Endpoint::Recipes {
+            mock = mock.and(query_param_is_missing("since_id"));
+        }
+        endpoint.reply(mock).expect(1).with_priority(1).mount(&server).await;
+        // Paged lists end on an empty page: one more call.
+        endpoint
+            .reply(Mock::given(method("GET")).and(path(endpoint.path())))
+            .expect(u64::from(endpoint.paged()))
             .mount(&server)
             .await;
         let result = endpoint.call(&client(&server, fast_options())).await;
@@ -151,9 +171,8 @@ async fn legacy_auth_sends_email_and_token_headers_never_query_parameters() {
 async fn realistic_replies_decode_into_every_item() {
     for endpoint in ENDPOINTS {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path(endpoint.path()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(endpoint.fixture()))
+        endpoint
+            .reply(Mock::given(method("GET")).and(path(endpoint.path())))
             .mount(&server)
             .await;
         let count = endpoint.call(&client(&server, fast_options())).await;
@@ -243,9 +262,10 @@ fn recipe(id: u64) -> Value {
 }
 
 #[tokio::test]
-async fn recipes_walk_three_pages_with_the_since_id_cursor() {
+async fn recipes_walk_three_pages_with_the_since_id_cursor_to_an_empty_page() {
     let server = MockServer::start().await;
-    // 250 recipes, ids 1000..=1249, newest first: pages of 100, 100, 50.
+    // 250 recipes, ids 1000..=1249, newest first: pages of 100, 100, 50,
+    // then the empty page that ends the walk.
     let ids: Vec<u64> = (1000..1250).rev().collect();
     let page = |chunk: &[u64]| json!({"items": chunk.iter().map(|id| recipe(*id)).collect::<Vec<_>>()});
     Mock::given(method("GET"))
@@ -269,8 +289,15 @@ async fn recipes_walk_three_pages_with_the_since_id_cursor() {
         .expect(1)
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .and(query_param("since_id", "1000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[])))
+        .expect(1)
+        .mount(&server)
+        .await;
     let recipes = client(&server, fast_options()).recipes().await.expect("three pages");
-    let mut got: Vec<u64> = recipes.iter().map(|r| r.id).collect();
+    let mut got: Vec<u64> = recipes.recipes.iter().map(|r| r.id).collect();
     got.sort_unstable();
     assert_eq!(got, (1000..1250).collect::<Vec<_>>());
     server.verify().await;
@@ -311,11 +338,19 @@ async fn one_malformed_recipe_is_skipped_not_fatal() {
     let items = json!({"items": [recipe(3), {"id": {"nested": true}, "name": "broken"}, "not an object", recipe(1)]});
     Mock::given(method("GET"))
         .and(path("/api/recipes"))
+        .and(query_param_is_missing("since_id"))
         .respond_with(ResponseTemplate::new(200).set_body_json(items))
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .and(query_param("since_id", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
     let recipes = client(&server, fast_options()).recipes().await.expect("page decodes");
-    assert_eq!(recipes.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 1]);
+    assert_eq!(recipes.recipes.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3, 1]);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use workato_exporter::client::ClientOptions;
 use workato_exporter::config::{Config, parse_cli};
 use workato_exporter::snapshot::Collector;
@@ -135,16 +135,88 @@ pub fn fast_options() -> ClientOptions {
     }
 }
 
+/// Answers a paged list as Workato does: `per_page` honoured up to the
+/// server's own page cap (Workato's is 100; a project-scoped client or a
+/// proxy may see fewer), `since_id` keeping ids below it (recipes, listed
+/// newest first), `page` counting from 1, and an empty page past the end.
+/// Replies in the shape it was given: `{"items": [...]}` or a bare array.
+pub struct ListPages {
+    items: Vec<Value>,
+    wrapped: bool,
+    page_cap: usize,
+}
+
+impl ListPages {
+    pub fn new(list: Value, page_cap: usize) -> ListPages {
+        let (mut items, wrapped) = match list {
+            Value::Array(items) => (items, false),
+            Value::Object(mut map) => match map.remove("items") {
+                Some(Value::Array(items)) => (items, true),
+                _ => panic!("a list reply holds an items array"),
+            },
+            _ => panic!("a list reply is an array or an object"),
+        };
+        if wrapped {
+            items.sort_by_key(|r| std::cmp::Reverse(r["id"].as_u64().expect("numeric recipe ids")));
+        }
+        ListPages {
+            items,
+            wrapped,
+            page_cap,
+        }
+    }
+}
+
+impl Respond for ListPages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query = |key: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        let since_id = query("since_id").unwrap_or(u64::MAX);
+        let per_page = (query("per_page").unwrap_or(100) as usize).min(self.page_cap);
+        let skip = query("page").unwrap_or(1).saturating_sub(1) as usize * per_page;
+        let page: Vec<&Value> = self
+            .items
+            .iter()
+            .filter(|r| r["id"].as_u64().is_none_or(|id| id < since_id))
+            .skip(skip)
+            .take(per_page)
+            .collect();
+        let body = if self.wrapped {
+            serde_json::json!({ "items": page })
+        } else {
+            serde_json::json!(page)
+        };
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
 /// Mounts the fixture workspace: users/me, one page of recipes, connections,
 /// API collections and endpoints, and the same page of jobs for any recipe.
 pub async fn mount_workspace(server: &MockServer) {
     mount_jobs(server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(fixture("recipes.json"), 100))
+        .mount(server)
+        .await;
     for (route, file) in [
-        ("/api/users/me", "users_me.json"),
-        ("/api/recipes", "recipes.json"),
-        ("/api/connections", "connections.json"),
         ("/api/api_collections", "api_collections.json"),
         ("/api/api_endpoints", "api_endpoints.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ListPages::new(fixture(file), 100))
+            .mount(server)
+            .await;
+    }
+    for (route, file) in [
+        ("/api/users/me", "users_me.json"),
+        ("/api/connections", "connections.json"),
     ] {
         Mock::given(method("GET"))
             .and(path(route))

@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use workato_exporter::sim::{self, SimConfig};
 use workato_exporter::snapshot::Collector;
 
-use crate::helpers::{Samples, TOKEN, TestApp, config_with, fast_options};
+use crate::helpers::{ListPages, Samples, TOKEN, TestApp, config_with, fast_options};
 
 /// The start of every scene: a whole minute, 50 minutes before the tests
 /// start, so that every job time below (at most 3,000 s after it) lies in
@@ -76,7 +76,7 @@ async fn scene(server: &MockServer, list: &[(u64, u64)]) {
     server.reset().await;
     Mock::given(method("GET"))
         .and(path("/api/recipes"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(recipes(list)))
+        .respond_with(ListPages::new(recipes(list), 100))
         .mount(server)
         .await;
     for (key, value) in [("prev", "true"), ("status", "pending")] {

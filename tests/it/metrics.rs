@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Samples, TestApp, fixtures_dir};
+use crate::helpers::{ListPages, Samples, TestApp, fixtures_dir};
 
 /// A generated workspace: 250 recipes (three pages), 40 connections,
 /// 3 collections and 150 endpoints (two pages), every field varied.
@@ -106,6 +106,14 @@ async fn mount_generated(server: &MockServer, g: &Generated) {
             .mount(server)
             .await;
     }
+    let oldest = g.recipes.last().unwrap()["id"].to_string();
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .and(query_param("since_id", oldest.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "items": [] })))
+        .expect(1)
+        .mount(server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/connections"))
         .respond_with(ResponseTemplate::new(200).set_body_json(&g.connections))
@@ -113,7 +121,7 @@ async fn mount_generated(server: &MockServer, g: &Generated) {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/api_collections"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&g.collections))
+        .respond_with(ListPages::new(json!(g.collections), 100))
         .mount(server)
         .await;
     Mock::given(method("GET"))
@@ -121,15 +129,13 @@ async fn mount_generated(server: &MockServer, g: &Generated) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
         .mount(server)
         .await;
-    for (i, page) in g.endpoints.chunks(100).enumerate() {
-        Mock::given(method("GET"))
-            .and(path("/api/api_endpoints"))
-            .and(query_param("page", (i + 1).to_string().as_str()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(page))
-            .expect(1)
-            .mount(server)
-            .await;
-    }
+    // Every page once, and the empty one after.
+    Mock::given(method("GET"))
+        .and(path("/api/api_endpoints"))
+        .respond_with(ListPages::new(json!(g.endpoints), 100))
+        .expect(g.endpoints.len().div_ceil(100) as u64 + 1)
+        .mount(server)
+        .await;
 }
 
 fn text(v: &Value) -> String {
@@ -292,28 +298,29 @@ async fn after_one_poll_every_series_has_the_sources_value() {
         ),
         1.0
     );
-    // Three recipe pages, one connections call, one collections page, two endpoint pages, users/me.
+    // Three recipe pages, one connections call, one collections page, two
+    // endpoint pages, users/me; each paged walk ends on an empty page.
     assert_eq!(
         s.value(
             "workato_api_requests_total",
             &[("endpoint", "GET /api/recipes"), ("code", "200")]
         ),
-        3.0
+        4.0
     );
     assert_eq!(
         s.value(
             "workato_api_requests_total",
             &[("endpoint", "GET /api/api_endpoints"), ("code", "200")]
         ),
-        2.0
+        3.0
     );
     assert_eq!(
         s.value("workato_api_rate_limit_remaining", &[("group", "recipes")]),
-        47.0
+        46.0
     );
     assert_eq!(
         s.value("workato_api_rate_limit_remaining", &[("group", "api_platform")]),
-        47.0
+        45.0
     );
     // Calibrating 250 recipes seen for the first time takes the whole jobs
     // budget; the other 200 wait for the next cycles.

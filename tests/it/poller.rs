@@ -41,12 +41,24 @@ async fn a_deleted_recipe_connection_and_endpoint_disappear_at_the_next_poll() {
     connections.as_array_mut().unwrap().retain(|c| c["id"] != 772463);
     let mut endpoints = fixture("api_endpoints.json");
     endpoints.as_array_mut().unwrap().retain(|e| e["id"] != 9905);
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(crate::helpers::ListPages::new(recipes, 100))
+        .mount(&server)
+        .await;
     for (route, body) in [
-        ("/api/users/me", fixture("users_me.json")),
-        ("/api/recipes", recipes),
-        ("/api/connections", connections),
         ("/api/api_collections", fixture("api_collections.json")),
         ("/api/api_endpoints", endpoints),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(crate::helpers::ListPages::new(body, 100))
+            .mount(&server)
+            .await;
+    }
+    for (route, body) in [
+        ("/api/users/me", fixture("users_me.json")),
+        ("/api/connections", connections),
     ] {
         Mock::given(method("GET"))
             .and(path(route))
@@ -187,7 +199,11 @@ async fn the_background_loop_polls_at_its_interval_and_stops_on_shutdown() {
         .expect("poller stops")
         .unwrap();
     let requests = server.received_requests().await.unwrap();
-    let recipe_polls = requests.iter().filter(|r| r.url.path() == "/api/recipes").count();
+    // A sweep is its first page (the one without since_id).
+    let recipe_polls = requests
+        .iter()
+        .filter(|r| r.url.path() == "/api/recipes" && !r.url.query().unwrap_or("").contains("since_id"))
+        .count();
     let workspace_polls = requests.iter().filter(|r| r.url.path() == "/api/users/me").count();
     assert!(
         (2..=4).contains(&recipe_polls),

@@ -68,7 +68,7 @@ async fn stats(running: &sim::Running, key: &str, group: &str) -> u64 {
 async fn the_client_reads_every_entity_of_the_simulated_workspace() {
     let running = sim::spawn(config(250, 40, 120)).await.unwrap();
     let client = client(&running.base_url());
-    let recipes = client.recipes().await.expect("recipes");
+    let recipes = client.recipes().await.expect("recipes").recipes;
     assert_eq!(recipes.len(), 250);
     assert_eq!(
         recipes.iter().map(|r| r.id).collect::<BTreeSet<_>>().len(),
@@ -77,8 +77,8 @@ async fn the_client_reads_every_entity_of_the_simulated_workspace() {
     );
     assert_eq!(
         stats(&running, "requests", "recipes").await,
-        3,
-        "250 recipes take three pages of 100"
+        4,
+        "250 recipes take three pages of 100 and the empty page that ends the walk"
     );
     assert_eq!(client.connections().await.unwrap().len(), 40);
     assert_eq!(client.api_endpoints().await.unwrap().len(), 120);
@@ -135,14 +135,17 @@ async fn simulated_replies_carry_the_same_fields_as_the_workato_fixtures() {
 #[tokio::test]
 async fn a_full_poll_of_5000_recipes_stays_within_the_simulated_rate_limits() {
     let running = sim::spawn(config(5_000, 1_000, 500)).await.unwrap();
-    let app = TestApp::spawn_with(config_with(&running.base_url(), &[]), fast_options()).await;
+    // Workato's own limit, 60 a minute: the sweep's 51 calls fit in it.
+    let config = config_with(&running.base_url(), &["--workato.requests-per-minute", "60"]);
+    let app = TestApp::spawn_with(config, fast_options()).await;
     let failed = app.poll_all().await;
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(running.simulator.throttled_total(), 0, "the simulator answered 429");
-    // 5,000/100 recipe pages: no empty page after, as 5,000 is Workato's
-    // maximum. 100 collections and 500 endpoints fill their last pages, so
-    // each walk needs one empty page to know it is done.
-    assert_eq!(stats(&running, "requests", "recipes").await, 50);
+    // 5,000/100 recipe pages and the one after, which tells whether the
+    // workspace holds more than the 5,000 the exporter keeps. 100
+    // collections and 500 endpoints fill their last pages, so each walk
+    // needs one empty page to know it is done.
+    assert_eq!(stats(&running, "requests", "recipes").await, 51);
     assert_eq!(stats(&running, "requests", "api_platform").await, (1 + 1) + (5 + 1));
     assert_eq!(stats(&running, "requests", "connections").await, 1);
     let samples = app.samples().await;
