@@ -36,12 +36,17 @@ pub enum Error {
     #[error("the {group} request budget has no room for {retry_after:?}", group = group.name())]
     Busy { group: Group, retry_after: Duration },
 
-    /// Any other non-success status from Workato, with its `message`.
-    #[error("Workato answered HTTP {status} on {endpoint}: {message}")]
+    /// Any other non-success status from Workato, with its `message` and,
+    /// when it sent one, the error id to quote to Workato support.
+    #[error(
+        "Workato answered HTTP {status} on {endpoint}: {message}{}",
+        error_id.as_ref().map(|id| format!(" (Workato error id {id})")).unwrap_or_default()
+    )]
     Status {
         endpoint: &'static str,
         status: u16,
         message: String,
+        error_id: Option<String>,
     },
 
     /// The request did not complete: connection refused, DNS, TLS, timeout.

@@ -13,6 +13,8 @@ use serde_json::{Map, Value, json};
 use super::{Admin, MAX_BODY, Reply};
 use crate::client::ActionOutcome;
 use crate::client::properties::{MAX_PROPERTIES, check_property};
+use crate::error::Error;
+use crate::snapshot::{ApiEndpoint, Recipe};
 
 impl Admin {
     pub(super) async fn start_stop(&self, id: u64, start: bool) -> Reply {
@@ -21,6 +23,17 @@ impl Admin {
             Ok(ActionOutcome::Done) => {
                 self.refresh_recipe(id).await;
                 Reply::ok(json!({ "success": true }))
+            }
+            // Workato may have applied it before failing to answer: the
+            // recipe's state, read again, tells.
+            Err(error) if unanswered(&error) => {
+                let fresh = self.refresh_recipe(id).await;
+                let applied = fresh.is_some_and(|recipe| recipe.running == Some(start));
+                applied_despite(
+                    &error,
+                    applied,
+                    &format!("recipe {id} is {}", if start { "running" } else { "stopped" }),
+                )
             }
             Ok(ActionOutcome::Refused(mut workato)) => {
                 if let Value::Object(reply) = &mut workato {
@@ -39,19 +52,23 @@ impl Admin {
         }
     }
 
-    /// Re-reads one recipe into the snapshot.
-    async fn refresh_recipe(&self, id: u64) {
+    /// Re-reads one recipe into the snapshot; returns it as read.
+    async fn refresh_recipe(&self, id: u64) -> Option<Recipe> {
         match self.client.recipe(id).await {
-            Ok(fresh) => self.snapshot.update(|snapshot| {
-                let mut recipes = Vec::clone(&snapshot.recipes);
-                match recipes.iter_mut().find(|r| r.id == id) {
-                    Some(recipe) => *recipe = fresh,
-                    None => recipes.push(fresh),
-                }
-                snapshot.recipes = Arc::new(recipes);
-            }),
+            Ok(fresh) => {
+                self.snapshot.update(|snapshot| {
+                    let mut recipes = Vec::clone(&snapshot.recipes);
+                    match recipes.iter_mut().find(|r| r.id == id) {
+                        Some(recipe) => *recipe = fresh.clone(),
+                        None => recipes.push(fresh.clone()),
+                    }
+                    snapshot.recipes = Arc::new(recipes);
+                });
+                Some(fresh)
+            }
             Err(error) => {
-                tracing::warn!(recipe_id = id, %error, "re-reading the recipe failed; /metrics catches up at the next sweep")
+                tracing::warn!(recipe_id = id, %error, "re-reading the recipe failed; /metrics catches up at the next sweep");
+                None
             }
         }
     }
@@ -61,6 +78,15 @@ impl Admin {
             Ok(ActionOutcome::Done) => {
                 self.refresh_endpoint(id).await;
                 Reply::ok(json!({ "success": true }))
+            }
+            Err(error) if unanswered(&error) => {
+                let fresh = self.refresh_endpoint(id).await;
+                let applied = fresh.is_some_and(|endpoint| endpoint.active == enable);
+                applied_despite(
+                    &error,
+                    applied,
+                    &format!("API endpoint {id} is {}", if enable { "enabled" } else { "disabled" }),
+                )
             }
             Ok(ActionOutcome::Refused(workato)) => Reply {
                 status: StatusCode::CONFLICT,
@@ -72,8 +98,9 @@ impl Admin {
     }
 
     /// Re-reads the endpoints of the collection holding `id` (Workato has no
-    /// call for one endpoint; one collection is usually one page).
-    async fn refresh_endpoint(&self, id: u64) {
+    /// call for one endpoint; one collection is usually one page); returns
+    /// the endpoint as read.
+    async fn refresh_endpoint(&self, id: u64) -> Option<ApiEndpoint> {
         let collection = self
             .snapshot
             .load()
@@ -82,21 +109,23 @@ impl Admin {
             .iter()
             .find(|e| e.id == id)
             .and_then(|e| e.collection_id);
-        let Some(collection) = collection else {
-            return;
-        };
+        let collection = collection?;
         match self.client.api_endpoints_in(collection).await {
-            Ok(fresh) => self.snapshot.update(|snapshot| {
-                let mut platform = (*snapshot.api_platform).clone();
-                for endpoint in &mut platform.endpoints {
-                    if let Some(new) = fresh.iter().find(|f| f.id == endpoint.id) {
-                        *endpoint = new.clone();
+            Ok(fresh) => {
+                self.snapshot.update(|snapshot| {
+                    let mut platform = (*snapshot.api_platform).clone();
+                    for endpoint in &mut platform.endpoints {
+                        if let Some(new) = fresh.iter().find(|f| f.id == endpoint.id) {
+                            *endpoint = new.clone();
+                        }
                     }
-                }
-                snapshot.api_platform = Arc::new(platform);
-            }),
+                    snapshot.api_platform = Arc::new(platform);
+                });
+                fresh.into_iter().find(|e| e.id == id)
+            }
             Err(error) => {
-                tracing::warn!(endpoint_id = id, %error, "re-reading the endpoint failed; /metrics catches up at the next poll")
+                tracing::warn!(endpoint_id = id, %error, "re-reading the endpoint failed; /metrics catches up at the next poll");
+                None
             }
         }
     }
@@ -129,6 +158,27 @@ impl Admin {
             Err(error) => Reply::from_error(&error),
         }
     }
+}
+
+/// A 5xx or a timeout: Workato may or may not have applied the action.
+fn unanswered(error: &Error) -> bool {
+    matches!(error, Error::Status { status: 500.., .. } | Error::Transport { .. })
+}
+
+/// The reply to an action Workato did not answer, from the state read
+/// again: success when it took effect (Workato's error id kept, for the
+/// record), else the original error.
+fn applied_despite(error: &Error, applied: bool, state: &str) -> Reply {
+    tracing::warn!(%error, applied, "Workato did not answer an admin action; re-read the state");
+    if !applied {
+        return Reply::from_error(error);
+    }
+    let mut reply = Reply::ok(json!({
+        "success": true,
+        "message": format!("{error}; read again, {state}: the action took effect"),
+    }));
+    reply.keep_error_id(error);
+    reply
 }
 
 /// Reads and checks `{"properties": {"name": "value", ...}}` within

@@ -113,8 +113,9 @@ impl Reply {
     }
 
     /// A Workato or budget failure as the admin caller should see it.
+    /// Workato's error id, when it sent one, is kept as `workato_error_id`.
     fn from_error(error: &Error) -> Reply {
-        match error {
+        let mut reply = match error {
             Error::Status { status, message, .. } if *status >= 500 => Reply::error(
                 StatusCode::BAD_GATEWAY,
                 format!("Workato answered HTTP {status}: {message}"),
@@ -136,6 +137,16 @@ impl Reply {
                 Reply::error(StatusCode::GATEWAY_TIMEOUT, error.to_string())
             }
             _ => Reply::error(StatusCode::BAD_GATEWAY, error.to_string()),
+        };
+        reply.keep_error_id(error);
+        reply
+    }
+
+    /// Adds Workato's error id, when `error` carries one, as
+    /// `workato_error_id`: what Workato support asks for.
+    fn keep_error_id(&mut self, error: &Error) {
+        if let Error::Status { error_id: Some(id), .. } = error {
+            self.body["workato_error_id"] = json!(id);
         }
     }
 }

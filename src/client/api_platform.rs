@@ -15,24 +15,28 @@ pub const LIST_API_COLLECTIONS: Route = Route {
     label: "GET /api/api_collections",
     method: Method::GET,
     group: Group::ApiPlatform,
+    blind_retry: true,
 };
 
 pub const LIST_API_ENDPOINTS: Route = Route {
     label: "GET /api/api_endpoints",
     method: Method::GET,
     group: Group::ApiPlatform,
+    blind_retry: true,
 };
 
 pub const ENABLE_API_ENDPOINT: Route = Route {
     label: "PUT /api/api_endpoints/:id/enable",
     method: Method::PUT,
     group: Group::ApiPlatform,
+    blind_retry: false,
 };
 
 pub const DISABLE_API_ENDPOINT: Route = Route {
     label: "PUT /api/api_endpoints/:id/disable",
     method: Method::PUT,
     group: Group::ApiPlatform,
+    blind_retry: false,
 };
 
 impl Client {

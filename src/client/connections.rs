@@ -11,6 +11,7 @@ pub const LIST_CONNECTIONS: Route = Route {
     label: "GET /api/connections",
     method: Method::GET,
     group: Group::Connections,
+    blind_retry: true,
 };
 
 impl Client {

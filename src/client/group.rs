@@ -59,4 +59,10 @@ pub struct Route {
     pub label: &'static str,
     pub method: Method,
     pub group: Group,
+    /// Whether a 5xx or a timeout may be answered by sending the request
+    /// again. Not for start, stop, enable and disable: Workato may have
+    /// applied the first before failing to answer, and the second then
+    /// comes back 400 ("already running"). Their callers re-read the state
+    /// instead. A 429 is always retried: Workato did not take the request.
+    pub blind_retry: bool,
 }

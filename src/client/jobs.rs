@@ -11,12 +11,14 @@ pub const LIST_JOBS: Route = Route {
     label: "GET /api/recipes/:id/jobs",
     method: Method::GET,
     group: Group::Jobs,
+    blind_retry: true,
 };
 
 pub const GET_JOB: Route = Route {
     label: "GET /api/recipes/:id/jobs/:job_id",
     method: Method::GET,
     group: Group::Jobs,
+    blind_retry: true,
 };
 
 /// Which jobs of a recipe to list.

@@ -268,24 +268,30 @@ impl Client {
                     // The hold makes `acquire` wait; nothing more to sleep here.
                     Duration::ZERO
                 }
-                Ok((status, _, body)) if status.is_server_error() && attempt < inner.options.max_attempts => {
+                Ok((status, _, body))
+                    if status.is_server_error() && route.blind_retry && attempt < inner.options.max_attempts =>
+                {
+                    let (message, error_id) = wire::error_body(&body);
                     tracing::warn!(
                         endpoint = route.label,
                         status = status.as_u16(),
-                        message = wire::error_message(&body),
+                        message,
+                        workato_error_id = error_id.as_deref().unwrap_or(""),
                         attempt,
                         "Workato server error; retrying"
                     );
                     self.backoff(attempt)
                 }
                 Ok((status, _, body)) => {
+                    let (message, error_id) = wire::error_body(&body);
                     return Err(Error::Status {
                         endpoint: route.label,
                         status: status.as_u16(),
-                        message: wire::error_message(&body),
+                        message,
+                        error_id,
                     });
                 }
-                Err(error) if attempt < inner.options.max_attempts => {
+                Err(error) if route.blind_retry && attempt < inner.options.max_attempts => {
                     tracing::warn!(endpoint = route.label, %error, attempt, "request to Workato failed; retrying");
                     self.backoff(attempt)
                 }

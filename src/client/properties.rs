@@ -38,12 +38,14 @@ pub const GET_PROPERTIES: Route = Route {
     label: "GET /api/properties",
     method: Method::GET,
     group: Group::Properties,
+    blind_retry: true,
 };
 
 pub const UPSERT_PROPERTIES: Route = Route {
     label: "POST /api/properties",
     method: Method::POST,
     group: Group::Properties,
+    blind_retry: true,
 };
 
 impl Client {

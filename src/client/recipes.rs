@@ -13,24 +13,28 @@ pub const LIST_RECIPES: Route = Route {
     label: "GET /api/recipes",
     method: Method::GET,
     group: Group::Recipes,
+    blind_retry: true,
 };
 
 pub const GET_RECIPE: Route = Route {
     label: "GET /api/recipes/:id",
     method: Method::GET,
     group: Group::Recipes,
+    blind_retry: true,
 };
 
 pub const START_RECIPE: Route = Route {
     label: "PUT /api/recipes/:id/start",
     method: Method::PUT,
     group: Group::Recipes,
+    blind_retry: false,
 };
 
 pub const STOP_RECIPE: Route = Route {
     label: "PUT /api/recipes/:id/stop",
     method: Method::PUT,
     group: Group::Recipes,
+    blind_retry: false,
 };
 
 /// What Workato said to a start or stop.

@@ -97,22 +97,36 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Workato's `{"message": "..."}` error body, or the start of whatever it sent.
-pub(crate) fn error_message(body: &[u8]) -> String {
+/// The longest error id kept: Workato's are uuids (36 characters).
+const MAX_ERROR_ID: usize = 64;
+
+/// Workato's error body, `{"message": "...", "id": "<uuid>"}` (the id, on
+/// 500s, is what Workato support asks for), or the start of whatever it
+/// sent. An id that is not a short token of letters, digits and dashes is
+/// dropped rather than carried into logs and replies.
+pub(crate) fn error_body(body: &[u8]) -> (String, Option<String>) {
     #[derive(Deserialize)]
-    struct Message {
+    struct ErrorBody {
         message: String,
+        #[serde(default, deserialize_with = "lenient::opt_text")]
+        id: Option<String>,
     }
-    match serde_json::from_slice::<Message>(body) {
-        Ok(m) => m.message,
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => {
+            let id = e.id.filter(|id| {
+                id.len() <= MAX_ERROR_ID && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+            (e.message, id)
+        }
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            if text.is_empty() {
+            let message = if text.is_empty() {
                 "(empty body)".into()
             } else {
                 text.chars().take(200).collect()
-            }
+            };
+            (message, None)
         }
     }
 }
@@ -457,6 +471,40 @@ mod tests {
         assert_eq!(page.items[1].connection_ids, vec![55]);
     }
 
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_recipe_without_running_has_no_state_and_the_log_names_it_and_the_field() {
+        let logs = Captured::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let body = br#"[{"id": 2201877, "name": "Zendesk VIP alert", "job_succeeded_count": 3}]"#;
+        let page = tracing::subscriber::with_default(subscriber, || {
+            decode_list::<RecipeWire, Recipe>("GET /api/recipes", body).unwrap()
+        });
+        assert_eq!(page.items[0].running, None, "unknown, not stopped");
+        assert_eq!(page.items[0].jobs_succeeded, Some(3));
+        let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        for needle in ["2201877", "Zendesk VIP alert", "running"] {
+            assert!(logs.contains(needle), "the log line names {needle}: {logs}");
+        }
+    }
+
     #[test]
     fn wrapped_and_bare_lists_both_decode() {
         let wrapped = br#"{"items": [{"id": 1}]}"#;
@@ -480,8 +528,19 @@ mod tests {
 
     #[test]
     fn error_bodies_give_their_message() {
-        assert_eq!(error_message(br#"{"message": "Not found"}"#), "Not found");
-        assert_eq!(error_message(b""), "(empty body)");
-        assert_eq!(error_message(b"Bad Gateway"), "Bad Gateway");
+        let message = |body: &[u8]| error_body(body).0;
+        assert_eq!(message(br#"{"message": "Not found"}"#), "Not found");
+        assert_eq!(message(b""), "(empty body)");
+        assert_eq!(message(b"Bad Gateway"), "Bad Gateway");
+        let id = "4f1c2a9e-7b3d-4e8a-9c21-0d5e6f7a8b9c";
+        let body = format!(r#"{{"message": "Server error", "id": "{id}"}}"#);
+        assert_eq!(
+            error_body(body.as_bytes()),
+            ("Server error".to_string(), Some(id.to_string()))
+        );
+        let hostile = format!(r#"{{"message": "x", "id": "{}"}}"#, "a\nb");
+        assert_eq!(error_body(hostile.as_bytes()).1, None, "an id is a token, not text");
+        let long = format!(r#"{{"message": "x", "id": "{}"}}"#, "a".repeat(65));
+        assert_eq!(error_body(long.as_bytes()).1, None);
     }
 }

@@ -11,6 +11,7 @@ pub const USERS_ME: Route = Route {
     label: "GET /api/users/me",
     method: Method::GET,
     group: Group::Workspace,
+    blind_retry: true,
 };
 
 impl Client {

@@ -136,6 +136,31 @@ async fn check_names_the_missing_privilege_and_exits_1() {
 }
 
 #[tokio::test]
+async fn check_exits_0_for_an_api_client_without_dev_access() {
+    let server = MockServer::start().await;
+    forbid(&server, "/api/users/me").await;
+    mount_workspace(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/properties"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let out = run(&["check", "--workato.base-url", &server.uri()], Some(TOKEN)).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}{}", stderr(&out));
+    let workspace = table
+        .lines()
+        .find(|l| l.starts_with("workspace"))
+        .expect("a workspace row");
+    let workspace = workspace.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        workspace
+            .contains("not available to this API client (environments: only DEV clients may read workspace details)"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
 async fn check_exits_0_when_everything_is_readable_and_reports_a_bad_token() {
     let server = MockServer::start().await;
     mount_workspace(&server).await;

@@ -193,8 +193,19 @@ async fn server_errors_are_retried_three_times_then_reported_with_workatos_messa
         let error = endpoint.call(&client(&server, fast_options())).await.unwrap_err();
         match &error {
             Error::Status {
-                status: 500, message, ..
-            } => assert_eq!(message, "Server error"),
+                status: 500,
+                message,
+                error_id,
+                ..
+            } => {
+                assert_eq!(message, "Server error");
+                assert_eq!(
+                    error_id.as_deref(),
+                    Some("3f1e-77"),
+                    "the id to quote to Workato support"
+                );
+                assert!(error.to_string().contains("3f1e-77"), "{error}");
+            }
             other => panic!("{endpoint:?}: expected a 500 status error, got {other:?}"),
         }
         server.verify().await;

@@ -11,4 +11,5 @@ mod metrics;
 mod packaging;
 mod poller;
 mod promtool;
+mod real_workato;
 mod sim;
