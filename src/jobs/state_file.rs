@@ -1,15 +1,31 @@
-//! `--jobs.state-file`: watermarks, pending jobs and last-read counters on
-//! disk, so a restart resumes where the last cycle stopped and ingests what
-//! completed in between. Written atomically (temporary file, then rename).
-//! A missing, unreadable or corrupt file means a fresh start, with a warning.
+//! `--jobs.state-file`: what job ingestion knows and has counted, on disk,
+//! so a restart (SIGTERM or kill -9, at any moment) resumes where the last
+//! page stopped, counts what completed in between, and counts nothing twice.
+//!
+//! Per recipe the file keeps the watermark, the pending jobs, the counters
+//! last read and what was observed (duration histograms, errors by type), so
+//! counters continue across restarts instead of starting again from zero.
+//! Two files:
+//!
+//! - `PATH`, the whole state, written atomically (temporary file, then
+//!   rename) at the end of each cycle;
+//! - `PATH.journal`, one JSON line per change of a recipe since then,
+//!   appended under the tracker's lock before the change can be scraped, so
+//!   the state on disk is never behind what Prometheus has seen.
+//!
+//! Loading reads the whole state, then replays the journal (a line cut short
+//! by a kill is skipped). A missing, unreadable or corrupt file means a fresh
+//! start, with a warning. The failure ratio's window is not kept: after a
+//! restart it fills again from the jobs that complete.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, Mark, PendingJob, RecipeJobs};
+use super::{Counts, Delays, Histogram, Mark, PendingJob, RecipeJobs};
 
 const VERSION: u32 = 1;
 
@@ -17,6 +33,9 @@ const VERSION: u32 = 1;
 struct StateFile {
     version: u32,
     recipes: BTreeMap<u64, RecipeState>,
+    /// `workato_job_ingestion_delay_seconds`; absent from older files.
+    #[serde(default)]
+    delays: Option<HistogramState>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -26,78 +45,256 @@ struct RecipeState {
     pending: BTreeMap<String, PendingJob>,
     next_ordinal: u64,
     seen: Option<Counts>,
+    /// What was counted; absent from older files (counters start at zero).
+    #[serde(default)]
+    observed: Option<Observed>,
 }
 
-/// Reads the state file; any problem is logged and gives an empty state.
-pub fn load(path: &Path) -> BTreeMap<u64, RecipeJobs> {
+/// The counters of one recipe: durations by status, errors by type.
+#[derive(Serialize, Deserialize)]
+struct Observed {
+    succeeded: HistogramState,
+    failed: HistogramState,
+    errors: Vec<(String, String, u64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HistogramState {
+    buckets: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl<const B: usize> From<&Histogram<B>> for HistogramState {
+    fn from(h: &Histogram<B>) -> HistogramState {
+        HistogramState {
+            buckets: h.buckets.to_vec(),
+            sum: h.sum,
+            count: h.count,
+        }
+    }
+}
+
+impl HistogramState {
+    /// Back into a histogram of `B` buckets; `None` when the bucket count
+    /// differs (the bounds changed between versions: start from zero).
+    fn restore<const B: usize>(&self) -> Option<Histogram<B>> {
+        Some(Histogram {
+            buckets: self.buckets.as_slice().try_into().ok()?,
+            sum: self.sum,
+            count: self.count,
+        })
+    }
+}
+
+impl RecipeState {
+    fn of(jobs: &RecipeJobs) -> RecipeState {
+        RecipeState {
+            watermark: jobs.watermark.clone(),
+            pending: jobs.pending.clone(),
+            next_ordinal: jobs.next_ordinal,
+            seen: jobs.seen,
+            observed: Some(Observed {
+                succeeded: (&jobs.durations[0]).into(),
+                failed: (&jobs.durations[1]).into(),
+                errors: jobs
+                    .errors
+                    .iter()
+                    .map(|((adapter, error_type), n)| (adapter.clone(), error_type.clone(), *n))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn restore(self) -> RecipeJobs {
+        let mut jobs = RecipeJobs {
+            calibrated: true,
+            watermark: self.watermark,
+            pending: self.pending,
+            next_ordinal: self.next_ordinal,
+            seen: self.seen,
+            ..RecipeJobs::default()
+        };
+        if let Some(observed) = self.observed {
+            if let (Some(succeeded), Some(failed)) = (observed.succeeded.restore(), observed.failed.restore()) {
+                jobs.durations = [succeeded, failed];
+            }
+            jobs.errors = observed
+                .errors
+                .into_iter()
+                .map(|(adapter, error_type, n)| ((adapter, error_type), n))
+                .collect();
+        }
+        jobs
+    }
+}
+
+/// One line of the journal: a recipe's whole state after a change, and the
+/// workspace's delays histogram at that moment.
+#[derive(Serialize, Deserialize)]
+struct JournalLine {
+    recipe_id: u64,
+    state: RecipeState,
+    delays: HistogramState,
+}
+
+/// What the files held.
+#[derive(Default)]
+pub struct Loaded {
+    pub recipes: BTreeMap<u64, RecipeJobs>,
+    pub delays: Delays,
+}
+
+fn journal_path(path: &Path) -> PathBuf {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push(".journal");
+    PathBuf::from(journal)
+}
+
+/// Reads the state file and replays its journal; any problem is logged and
+/// gives an empty state.
+pub fn load(path: &Path) -> Loaded {
+    let mut loaded = match read_state(path) {
+        Some(file) => {
+            tracing::info!(path = %path.display(), recipes = file.recipes.len(), "resuming job ingestion from the state file");
+            Loaded {
+                recipes: file.recipes.into_iter().map(|(id, r)| (id, r.restore())).collect(),
+                delays: file.delays.and_then(|d| d.restore()).unwrap_or_default(),
+            }
+        }
+        None => Loaded::default(),
+    };
+    replay(&journal_path(path), &mut loaded);
+    loaded
+}
+
+fn read_state(path: &Path) -> Option<StateFile> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(path = %path.display(), "no jobs state file yet; starting fresh");
-            return BTreeMap::new();
+            return None;
         }
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "cannot read the jobs state file; starting fresh");
-            return BTreeMap::new();
+            return None;
         }
     };
     let file: StateFile = match serde_json::from_slice(&text) {
         Ok(file) => file,
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "the jobs state file is corrupt; starting fresh");
-            return BTreeMap::new();
+            return None;
         }
     };
     if file.version != VERSION {
         tracing::warn!(path = %path.display(), version = file.version, "unknown jobs state file version; starting fresh");
-        return BTreeMap::new();
+        return None;
     }
-    tracing::info!(path = %path.display(), recipes = file.recipes.len(), "resuming job ingestion from the state file");
-    file.recipes
-        .into_iter()
-        .map(|(id, r)| {
-            let jobs = RecipeJobs {
-                calibrated: true,
-                watermark: r.watermark,
-                pending: r.pending,
-                next_ordinal: r.next_ordinal,
-                seen: r.seen,
-                ..RecipeJobs::default()
-            };
-            (id, jobs)
-        })
-        .collect()
+    Some(file)
 }
 
-/// Writes the calibrated recipes' state atomically; failures are logged.
-pub fn save(path: &Path, state: &BTreeMap<u64, RecipeJobs>) {
-    let file = StateFile {
-        version: VERSION,
-        recipes: state
-            .iter()
-            .filter(|(_, jobs)| jobs.calibrated)
-            .map(|(id, jobs)| {
-                let recipe = RecipeState {
-                    watermark: jobs.watermark.clone(),
-                    pending: jobs.pending.clone(),
-                    next_ordinal: jobs.next_ordinal,
-                    seen: jobs.seen,
-                };
-                (*id, recipe)
-            })
-            .collect(),
+/// Applies the journal's lines in order; the last line of a recipe wins.
+fn replay(path: &Path, loaded: &mut Loaded) {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "cannot read the jobs journal; resuming from the state file alone");
+            return;
+        }
     };
-    if let Err(error) = write_atomically(path, &file) {
-        tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file");
+    let mut replayed = 0usize;
+    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), line = number + 1, %error, "the jobs journal ends early");
+                break;
+            }
+        };
+        match serde_json::from_str::<JournalLine>(&line) {
+            Ok(entry) => {
+                loaded.recipes.insert(entry.recipe_id, entry.state.restore());
+                if let Some(delays) = entry.delays.restore() {
+                    loaded.delays = delays;
+                }
+                replayed += 1;
+            }
+            // A kill in the middle of a write leaves a partial last line.
+            Err(error) => {
+                tracing::warn!(path = %path.display(), line = number + 1, %error, "skipping a damaged line of the jobs journal")
+            }
+        }
+    }
+    if replayed > 0 {
+        tracing::info!(path = %path.display(), changes = replayed, "replayed the jobs journal");
+    }
+}
+
+/// The state file and its journal, open for appending.
+pub struct Store {
+    path: PathBuf,
+    journal: Option<File>,
+}
+
+impl Store {
+    pub fn new(path: &Path) -> Store {
+        Store {
+            path: path.to_path_buf(),
+            journal: None,
+        }
+    }
+
+    /// Appends one recipe's state after a change; the whole line goes in one
+    /// write, so a kill leaves it whole or (rarely) cut, never interleaved.
+    pub fn append(&mut self, recipe_id: u64, jobs: &RecipeJobs, delays: &Delays) -> std::io::Result<()> {
+        if !jobs.calibrated {
+            return Ok(());
+        }
+        let line = JournalLine {
+            recipe_id,
+            state: RecipeState::of(jobs),
+            delays: delays.into(),
+        };
+        let mut bytes = serde_json::to_vec(&line)?;
+        bytes.push(b'\n');
+        let journal = match &mut self.journal {
+            Some(journal) => journal,
+            None => self.journal.insert(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(journal_path(&self.path))?,
+            ),
+        };
+        journal.write_all(&bytes)
+    }
+
+    /// Writes the whole state atomically, then empties the journal.
+    pub fn save(&mut self, state: &BTreeMap<u64, RecipeJobs>, delays: &Delays) -> std::io::Result<()> {
+        let file = StateFile {
+            version: VERSION,
+            recipes: state
+                .iter()
+                .filter(|(_, jobs)| jobs.calibrated)
+                .map(|(id, jobs)| (*id, RecipeState::of(jobs)))
+                .collect(),
+            delays: Some(delays.into()),
+        };
+        write_atomically(&self.path, &file)?;
+        // Everything the journal held is in the file now.
+        self.journal = None;
+        File::create(journal_path(&self.path)).map(drop)
     }
 }
 
 fn write_atomically(path: &Path, file: &StateFile) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
-    let temporary = std::path::PathBuf::from(temporary);
+    let temporary = PathBuf::from(temporary);
     {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+        let mut out = std::io::BufWriter::new(File::create(&temporary)?);
         serde_json::to_writer(&mut out, file)?;
         out.flush()?;
         out.get_ref().sync_all()?;
@@ -141,12 +338,20 @@ mod tests {
                 after: Some("j-before".into()),
             },
         );
+        jobs.durations[1].observe(&super::super::DURATION_BUCKETS, 2.5);
+        jobs.errors.insert(("slack".into(), "Timeout".into()), 4);
         state.insert(42, jobs);
         state.insert(43, RecipeJobs::default());
-        save(&path, &state);
+        let mut delays = Delays::default();
+        delays.observe(&super::super::DELAY_BUCKETS, 3.0);
+        Store::new(&path).save(&state, &delays).unwrap();
         let loaded = load(&path);
-        assert_eq!(loaded.len(), 1, "uncalibrated recipes are not saved");
-        let back = &loaded[&42];
+        assert_eq!(loaded.recipes.len(), 1, "uncalibrated recipes are not saved");
+        assert_eq!(loaded.delays.count, 1);
+        let back = &loaded.recipes[&42];
+        assert_eq!(back.durations[1].count, 1, "counters continue across restarts");
+        assert_eq!(back.durations[1].sum, 2.5);
+        assert_eq!(back.errors.get(&("slack".into(), "Timeout".into())), Some(&4));
         assert_eq!(
             back.watermark.as_ref().map(|w| (w.id.as_str(), w.ordinal)),
             Some(("j-abc", 7))
@@ -162,11 +367,48 @@ mod tests {
 
     #[test]
     fn missing_or_corrupt_files_mean_a_fresh_start() {
-        assert!(load(&temp("missing").with_file_name("nothing-here.json")).is_empty());
+        assert!(
+            load(&temp("missing").with_file_name("nothing-here.json"))
+                .recipes
+                .is_empty()
+        );
         let path = temp("corrupt");
         std::fs::write(&path, b"{\"version\": 1, \"recipes\": {\"1\": ").unwrap();
-        assert!(load(&path).is_empty());
+        assert!(load(&path).recipes.is_empty());
         std::fs::write(&path, b"{\"version\": 99, \"recipes\": {}}").unwrap();
-        assert!(load(&path).is_empty());
+        assert!(load(&path).recipes.is_empty());
+    }
+
+    #[test]
+    fn the_journal_replays_changes_since_the_last_save_and_skips_a_cut_line() {
+        let path = temp("journal");
+        let _ = std::fs::remove_file(journal_path(&path));
+        let calibrated = |count: u64| {
+            let mut jobs = RecipeJobs {
+                calibrated: true,
+                next_ordinal: count + 1,
+                ..RecipeJobs::default()
+            };
+            jobs.durations[0].count = count;
+            jobs
+        };
+        let mut store = Store::new(&path);
+        let saved = BTreeMap::from([(1, calibrated(5))]);
+        store.save(&saved, &Delays::default()).unwrap();
+        store.append(1, &calibrated(7), &Delays::default()).unwrap();
+        store.append(2, &calibrated(1), &Delays::default()).unwrap();
+        store.append(1, &calibrated(9), &Delays::default()).unwrap();
+        // A kill in the middle of the next write.
+        let mut journal = std::fs::OpenOptions::new().append(true).open(journal_path(&path)).unwrap();
+        journal.write_all(b"{\"recipe_id\": 1, \"state\": {\"water").unwrap();
+        drop(journal);
+
+        let loaded = load(&path);
+        assert_eq!(loaded.recipes[&1].durations[0].count, 9, "the last line of a recipe wins");
+        assert_eq!(loaded.recipes[&2].durations[0].count, 1);
+
+        store.save(&loaded.recipes, &loaded.delays).unwrap();
+        assert_eq!(std::fs::metadata(journal_path(&path)).unwrap().len(), 0, "a save empties the journal");
+        assert_eq!(load(&path).recipes[&1].durations[0].count, 9);
     }
 }

@@ -22,22 +22,44 @@ pub struct JobsTracker {
     delays: Mutex<Delays>,
     /// The largest jobs page seen: a shorter page is the last of a walk.
     page_size: AtomicUsize,
+    /// `--jobs.state-file`, when set.
+    store: Option<Mutex<state_file::Store>>,
+    /// Writes to the state file or its journal that failed.
+    store_errors: AtomicU64,
 }
 
 impl JobsTracker {
     pub fn new(config: JobsConfig) -> JobsTracker {
-        let tracker = JobsTracker {
-            recipes: Mutex::new(BTreeMap::new()),
-            generation: AtomicU64::new(0),
-            delays: Mutex::new(Delays::default()),
-            page_size: AtomicUsize::new(0),
-            config,
-        };
-        if let Some(path) = &tracker.config.state_file {
-            let restored = state_file::load(path);
-            tracker.lock().extend(restored);
+        let mut recipes = BTreeMap::new();
+        let mut delays = Delays::default();
+        if let Some(path) = &config.state_file {
+            let loaded = state_file::load(path);
+            recipes = loaded.recipes;
+            delays = loaded.delays;
         }
-        tracker
+        JobsTracker {
+            recipes: Mutex::new(recipes),
+            generation: AtomicU64::new(0),
+            delays: Mutex::new(delays),
+            page_size: AtomicUsize::new(0),
+            store: config.state_file.as_deref().map(|p| Mutex::new(state_file::Store::new(p))),
+            store_errors: AtomicU64::new(0),
+            config,
+        }
+    }
+
+    /// Failed writes of the state file or its journal so far.
+    pub fn state_file_errors(&self) -> u64 {
+        self.store_errors.load(Ordering::Relaxed)
+    }
+
+    fn store_failed(&self, error: &std::io::Error) {
+        // Logged once in a while, counted always.
+        if self.store_errors.fetch_add(1, Ordering::Relaxed) % 100 == 0 {
+            if let Some(path) = &self.config.state_file {
+                tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file; a restart may count jobs again");
+            }
+        }
     }
 
     pub fn config(&self) -> &JobsConfig {
@@ -119,9 +141,30 @@ impl JobsTracker {
         plan
     }
 
+    /// Changes one recipe's state. With a state file, the change reaches
+    /// its journal before the lock is released, so nothing a scrape can see
+    /// is missing from disk.
     pub(super) fn with<R>(&self, recipe_id: u64, f: impl FnOnce(&mut RecipeJobs, &JobsConfig) -> R) -> Option<R> {
         self.generation.fetch_add(1, Ordering::Relaxed);
-        self.lock().get_mut(&recipe_id).map(|jobs| f(jobs, &self.config))
+        let mut state = self.lock();
+        let jobs = state.get_mut(&recipe_id)?;
+        let result = f(jobs, &self.config);
+        if let Some(store) = &self.store {
+            let delays = self.delays.lock().unwrap_or_else(|p| p.into_inner());
+            let appended = store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append(recipe_id, jobs, &delays);
+            if let Err(error) = appended {
+                self.store_failed(&error);
+            }
+        }
+        Some(result)
+    }
+
+    /// Reads one recipe's state.
+    fn read<R>(&self, recipe_id: u64, f: impl FnOnce(&RecipeJobs) -> R) -> Option<R> {
+        self.lock().get(&recipe_id).map(f)
     }
 
     /// Changes so far; equal values mean nothing changed in between.
@@ -180,7 +223,7 @@ impl JobsTracker {
     /// Where this recipe's forward walk starts: at its oldest young pending
     /// job, or at the watermark (`None`: the recipe had no jobs at all).
     pub(super) fn walk_start(&self, recipe_id: u64) -> Option<(String, Walk)> {
-        self.with(recipe_id, |jobs, _| {
+        self.read(recipe_id, |jobs| {
             let watermark = jobs.watermark.clone()?;
             let young = jobs
                 .pending
@@ -306,11 +349,16 @@ impl JobsTracker {
         }
     }
 
-    /// Writes watermarks and pending jobs to the state file, if configured.
+    /// Writes the whole state to the state file (and empties its journal),
+    /// if configured.
     pub fn save(&self) {
-        if let Some(path) = &self.config.state_file {
+        if let Some(store) = &self.store {
             let state = self.lock().clone();
-            state_file::save(path, &state);
+            let delays = self.delays();
+            let saved = store.lock().unwrap_or_else(|p| p.into_inner()).save(&state, &delays);
+            if let Err(error) = saved {
+                self.store_failed(&error);
+            }
         }
     }
 

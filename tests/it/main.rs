@@ -12,4 +12,5 @@ mod packaging;
 mod poller;
 mod promtool;
 mod real_workato;
+mod restarts;
 mod sim;
