@@ -229,7 +229,7 @@ def phase_b(args, procs, tmp, report):
         success = lambda c: s.get(f'workato_collector_last_success_timestamp_seconds{{collector="{c}",workspace="default"}}', 0)
         activity = {}
         for key, value in s.items():
-            m = re.match(r'workato_recipe_(jobs_succeeded_total|jobs_failed_total|last_run_timestamp_seconds)\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)"', key)
+            m = re.match(r'workato_recipe_(jobs_succeeded_total|jobs_failed_total|last_run_timestamp_seconds|last_job_started_timestamp_seconds)\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)"', key)
             if m:
                 activity.setdefault(m.group(2), []).append(value)
         return success("recipes"), success("jobs"), activity

@@ -53,9 +53,17 @@ pub enum Error {
     #[error("could not reach Workato on {endpoint}: {reason}")]
     Transport { endpoint: &'static str, reason: String },
 
+    /// The reply was longer than the exporter reads.
+    #[error("the reply of Workato on {endpoint} is over {limit} bytes; not read")]
+    TooLarge { endpoint: &'static str, limit: usize },
+
     /// The body was not the JSON shape the endpoint documents.
     #[error("malformed reply from Workato on {endpoint}: {reason}")]
     Decode { endpoint: &'static str, reason: String },
+
+    /// A paginated walk went on past the most pages the exporter reads.
+    #[error("{endpoint} went on for more than {pages} pages; stopped there")]
+    PageLimit { endpoint: &'static str, pages: u32 },
 
     /// A paginated walk returned the same page twice and would loop forever.
     #[error("pagination of {endpoint} does not advance (page {page} repeats the previous one)")]
@@ -81,7 +89,9 @@ impl Error {
             Error::Status { .. } => "status",
             Error::Transport { .. } => "transport",
             Error::Decode { .. } => "decode",
+            Error::TooLarge { .. } => "too_large",
             Error::PaginationStuck { .. } => "pagination",
+            Error::PageLimit { .. } => "page_limit",
             Error::Listen { .. } => "listen",
         }
     }

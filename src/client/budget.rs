@@ -21,6 +21,11 @@ use super::Group;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// The longest a 429 may hold a group, whatever its `Retry-After` says: a
+/// server (or a proxy) asking for decades would otherwise silence the group
+/// for good. README: "Throttling and failures".
+pub const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
+
 /// One sliding-window budget per endpoint group, shared by every caller of
 /// the client (poller and admin route alike).
 #[derive(Debug)]
@@ -118,8 +123,11 @@ impl Budget {
         }
     }
 
-    /// Holds every request of the group until `until` (a 429's Retry-After).
-    pub fn hold(&self, group: Group, until: Instant) {
+    /// Holds every request of the group for `wait` (a 429's Retry-After),
+    /// at most [`MAX_HOLD`].
+    pub fn hold(&self, group: Group, wait: Duration) {
+        let now = Instant::now();
+        let until = now.checked_add(wait.min(MAX_HOLD)).unwrap_or(now);
         let mut state = self.state(group);
         if state.hold_until.is_none_or(|current| current < until) {
             state.hold_until = Some(until);
@@ -198,7 +206,7 @@ mod tests {
             budget.acquire_within(Group::Properties, Duration::from_secs(3)).await,
             Err(WINDOW)
         );
-        budget.hold(Group::Recipes, start + Duration::from_secs(2));
+        budget.hold(Group::Recipes, Duration::from_secs(2));
         assert_eq!(
             budget.acquire_within(Group::Recipes, Duration::from_secs(3)).await,
             Ok(())
@@ -214,7 +222,7 @@ mod tests {
     async fn hold_delays_the_group_until_the_retry_after() {
         let budget = budget(50);
         let start = Instant::now();
-        budget.hold(Group::Connections, start + Duration::from_secs(7));
+        budget.hold(Group::Connections, Duration::from_secs(7));
         assert_eq!(budget.remaining(Group::Connections), 0);
         assert_eq!(
             budget.try_acquire(Group::Connections),
@@ -223,11 +231,23 @@ mod tests {
         budget.acquire(Group::Connections).await;
         assert_eq!(Instant::now() - start, Duration::from_secs(7));
         // A shorter hold never shortens a longer one.
-        budget.hold(Group::Connections, start + Duration::from_secs(20));
-        budget.hold(Group::Connections, start + Duration::from_secs(10));
+        budget.hold(Group::Connections, Duration::from_secs(20));
+        budget.hold(Group::Connections, Duration::from_secs(10));
         assert_eq!(
             budget.try_acquire(Group::Connections),
-            Err(start + Duration::from_secs(20))
+            Err(start + Duration::from_secs(7 + 20))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_after_holds_a_group_longer_than_the_cap() {
+        let budget = budget(50);
+        let start = Instant::now();
+        for wait in [Duration::from_secs(1_000_000_000), Duration::MAX] {
+            budget.hold(Group::Recipes, wait);
+            assert_eq!(budget.try_acquire(Group::Recipes), Err(start + MAX_HOLD));
+        }
+        budget.acquire(Group::Recipes).await;
+        assert_eq!(Instant::now() - start, MAX_HOLD, "polling again within the cap");
     }
 }

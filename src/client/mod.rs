@@ -24,7 +24,7 @@ use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
-pub use budget::Budget;
+pub use budget::{Budget, MAX_HOLD};
 pub use group::{Group, Route};
 pub use jobs::{JobsQuery, LIST_JOBS};
 pub use recipes::{ActionOutcome, MAX_RECIPES, RecipeList, decode_recipes};
@@ -58,7 +58,15 @@ pub struct ClientOptions {
     /// A `Retry-After` longer than this fails the request at once (the group
     /// stays on hold) instead of holding the caller.
     pub max_retry_after: Duration,
+    /// The largest reply body read; a longer one fails the request as it
+    /// streams in, before it is buffered.
+    pub max_reply_bytes: usize,
 }
+
+/// Default of [`ClientOptions::max_reply_bytes`]: a page of 100 recipes
+/// without code is a few hundred KB; the connections list (not paged) of a
+/// workspace with 10,000 connections about 10 MB.
+pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -68,6 +76,7 @@ impl Default for ClientOptions {
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
+            max_reply_bytes: MAX_REPLY_BYTES,
         }
     }
 }
@@ -149,6 +158,11 @@ impl Client {
             .default_headers(headers)
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            // Never follow a redirect: another host would get the legacy
+            // X-USER-TOKEN header (reqwest strips only Authorization), its
+            // data would pass for Workato's, and a loop would spend the
+            // budget. A 3xx is an error naming where it pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let mut api_root = base_url.clone();
@@ -251,7 +265,7 @@ impl Client {
                 }
                 Ok((StatusCode::TOO_MANY_REQUESTS, headers, _)) => {
                     let wait = retry_after(&headers).unwrap_or_else(|| self.backoff(attempt));
-                    inner.budget.hold(route.group, Instant::now() + wait);
+                    inner.budget.hold(route.group, wait);
                     tracing::warn!(
                         endpoint = route.label,
                         ?wait,
@@ -281,6 +295,14 @@ impl Client {
                         "Workato server error; retrying"
                     );
                     self.backoff(attempt)
+                }
+                Ok((status, headers, _)) if status.is_redirection() => {
+                    return Err(Error::Status {
+                        endpoint: route.label,
+                        status: status.as_u16(),
+                        message: redirect_message(&headers),
+                        error_id: None,
+                    });
                 }
                 Ok((status, _, body)) => {
                     let (message, error_id) = wire::error_body(&body);
@@ -324,11 +346,25 @@ impl Client {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let response = request.send().await.map_err(transport)?;
+        let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?;
-        Ok((status, headers, body))
+        let limit = self.inner.options.max_reply_bytes;
+        let too_large = || Error::TooLarge {
+            endpoint: route.label,
+            limit,
+        };
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, headers, body.freeze()))
     }
 
     /// Exponential backoff with jitter: base·2^(attempt-1), scaled by a
@@ -342,14 +378,32 @@ impl Client {
     }
 }
 
-/// `Retry-After` as delay-seconds or an HTTP date.
+/// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_HOLD`]
+/// (15 minutes): a larger value is taken as the cap.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let date = httpdate::parse_http_date(value).ok()?;
+            date.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_HOLD))
+}
+
+/// What a 3xx says, without following it: the host it points at (a path
+/// or query could carry anything).
+fn redirect_message(headers: &HeaderMap) -> String {
+    let target = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| Url::parse(location).ok())
+        .and_then(|url| url.host_str().map(|h| h.chars().take(100).collect::<String>()));
+    match target {
+        Some(host) => format!("a redirect to {host}, not followed (check --workato.base-url)"),
+        None => "a redirect, not followed (check --workato.base-url)".into(),
     }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 /// An error and its sources on one line (reqwest's own message is terse).
@@ -392,6 +446,10 @@ mod tests {
         );
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+        for huge in ["18446744073709551615", "1000000000", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(retry_after(&headers), Some(MAX_HOLD), "{huge}");
+        }
     }
 
     #[test]

@@ -104,12 +104,8 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
     tracker.learn_page_size(raw_len);
     let mut older_pending = Vec::new();
     if !tracker.is_last_page(raw_len) {
-        let query = JobsQuery {
-            status: Some("pending"),
-            ..JobsQuery::default()
-        };
         let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
-        let (pending, _) = client.jobs(id, query).await?;
+        let pending = all_pending(client, tracker, id).await?;
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
     tracker.calibrate(id, counts, &page, &older_pending);
@@ -189,15 +185,56 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
     Ok(())
 }
 
-/// Re-checks old pending jobs: one read by id when there is one, else one
-/// `status=pending` read and a read by id of each job no longer listed.
+/// The most pages of pending jobs read for one recipe (50 a page in
+/// Workato's observed page size: 1,000 jobs running at once).
+pub const MAX_PENDING_PAGES: u32 = 20;
+
+/// Every pending job of a recipe, page after page (newest first, each page
+/// older than the last job of the one before) until a short or empty page.
+/// A recipe with more than [`MAX_PENDING_PAGES`] pages of running jobs is an
+/// error: tracking a part of them would count the rest as lost.
+async fn all_pending(client: &Client, tracker: &JobsTracker, id: u64) -> Result<Vec<Job>> {
+    let mut all: Vec<Job> = Vec::new();
+    let mut met = HashSet::new();
+    for page_number in 1..=MAX_PENDING_PAGES {
+        let offset = all.last().map(|j| j.id.clone());
+        let query = JobsQuery {
+            offset_job_id: offset.as_deref(),
+            newer: false,
+            status: Some("pending"),
+        };
+        let (page, raw_len) = client.jobs(id, query).await?;
+        tracker.learn_page_size(raw_len);
+        if page.is_empty() {
+            return Ok(all);
+        }
+        if page.iter().all(|j| met.contains(&j.id)) {
+            return Err(Error::PaginationStuck {
+                endpoint: LIST_JOBS.label,
+                page: page_number,
+            });
+        }
+        met.extend(page.iter().map(|j| j.id.clone()));
+        all.extend(page);
+        if tracker.is_last_page(raw_len) {
+            return Ok(all);
+        }
+    }
+    Err(Error::PageLimit {
+        endpoint: LIST_JOBS.label,
+        pages: MAX_PENDING_PAGES,
+    })
+}
+
+/// Re-checks old pending jobs: one read by id when there is one, else the
+/// `status=pending` list and a read by id of each job no longer in it.
 async fn check_pending(client: &Client, tracker: &JobsTracker, id: u64, pending: &[String]) -> Result<()> {
     let still: HashSet<String> = if pending.len() > 1 {
-        let query = JobsQuery {
-            status: Some("pending"),
-            ..JobsQuery::default()
-        };
-        client.jobs(id, query).await?.0.into_iter().map(|j| j.id).collect()
+        all_pending(client, tracker, id)
+            .await?
+            .into_iter()
+            .map(|j| j.id)
+            .collect()
     } else {
         HashSet::new()
     };

@@ -399,16 +399,26 @@ mod tests {
         store.append(2, &calibrated(1), &Delays::default()).unwrap();
         store.append(1, &calibrated(9), &Delays::default()).unwrap();
         // A kill in the middle of the next write.
-        let mut journal = std::fs::OpenOptions::new().append(true).open(journal_path(&path)).unwrap();
+        let mut journal = std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal_path(&path))
+            .unwrap();
         journal.write_all(b"{\"recipe_id\": 1, \"state\": {\"water").unwrap();
         drop(journal);
 
         let loaded = load(&path);
-        assert_eq!(loaded.recipes[&1].durations[0].count, 9, "the last line of a recipe wins");
+        assert_eq!(
+            loaded.recipes[&1].durations[0].count, 9,
+            "the last line of a recipe wins"
+        );
         assert_eq!(loaded.recipes[&2].durations[0].count, 1);
 
         store.save(&loaded.recipes, &loaded.delays).unwrap();
-        assert_eq!(std::fs::metadata(journal_path(&path)).unwrap().len(), 0, "a save empties the journal");
+        assert_eq!(
+            std::fs::metadata(journal_path(&path)).unwrap().len(),
+            0,
+            "a save empties the journal"
+        );
         assert_eq!(load(&path).recipes[&1].durations[0].count, 9);
     }
 }

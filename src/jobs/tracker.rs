@@ -42,7 +42,10 @@ impl JobsTracker {
             generation: AtomicU64::new(0),
             delays: Mutex::new(delays),
             page_size: AtomicUsize::new(0),
-            store: config.state_file.as_deref().map(|p| Mutex::new(state_file::Store::new(p))),
+            store: config
+                .state_file
+                .as_deref()
+                .map(|p| Mutex::new(state_file::Store::new(p))),
             store_errors: AtomicU64::new(0),
             config,
         }
@@ -55,10 +58,10 @@ impl JobsTracker {
 
     fn store_failed(&self, error: &std::io::Error) {
         // Logged once in a while, counted always.
-        if self.store_errors.fetch_add(1, Ordering::Relaxed) % 100 == 0 {
-            if let Some(path) = &self.config.state_file {
-                tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file; a restart may count jobs again");
-            }
+        if self.store_errors.fetch_add(1, Ordering::Relaxed).is_multiple_of(100)
+            && let Some(path) = &self.config.state_file
+        {
+            tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file; a restart may count jobs again");
         }
     }
 

@@ -243,6 +243,13 @@ spec!(
     &[],
     "Time from a job's completion in Workato to the exporter counting it (how fresh job metrics are)."
 );
+spec!(
+    JOBS_STATE_FILE_ERRORS,
+    "workato_jobs_state_file_errors_total",
+    Counter,
+    &[],
+    "Failed writes of --jobs.state-file or its journal; after one, a restart may count jobs again."
+);
 
 /// The families the health collector renders on every scrape.
 pub(super) const HEALTH: [&Spec; 7] = [

@@ -4,7 +4,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::catalogue::{JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, header};
+use super::catalogue::{
+    JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS, header,
+};
 use super::text::{TextWriter, write_value};
 use crate::jobs::{DELAY_BUCKETS, DURATION_BUCKETS, JobsTracker, RecipeJobs};
 
@@ -33,6 +35,15 @@ pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
     let active =
         |jobs: &RecipeJobs| jobs.calibrated && (jobs.durations.iter().any(|d| d.count > 0) || !jobs.pending.is_empty());
     let mut w = TextWriter::new(out, workspace);
+    if tracker.config().state_file.is_some() {
+        header(&mut w, &JOBS_STATE_FILE_ERRORS);
+        w.sample(
+            "workato_jobs_state_file_errors_total",
+            &[],
+            None,
+            tracker.state_file_errors() as f64,
+        );
+    }
     let (mut any, mut ratios, mut errors) = (false, false, false);
     tracker.for_each(|_, jobs, config| {
         if active(jobs) {

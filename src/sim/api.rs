@@ -57,6 +57,9 @@ impl Handler for Simulator {
         if !self.authorized(&request) {
             return json_message(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
+        if group == Group::Jobs && !self.config.jobs_latency.is_zero() {
+            tokio::time::sleep(self.config.jobs_latency).await;
+        }
         match self.inject_fault(group) {
             Some(true) => return json_message(StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
             Some(false) => return json_message(StatusCode::INTERNAL_SERVER_ERROR, "Server error"),

@@ -60,6 +60,9 @@ pub struct SimConfig {
     pub jobs_page_size: usize,
     /// Share of jobs requests answered with an injected 500 or 429 (tests).
     pub jobs_fault_rate: f64,
+    /// How long each jobs request takes to answer (tests: a slow walk is
+    /// one a restart can cut in the middle).
+    pub jobs_latency: std::time::Duration,
 }
 
 impl SimConfig {
@@ -79,6 +82,7 @@ impl SimConfig {
             job_retention: 5_000,
             jobs_page_size: 50,
             jobs_fault_rate: 0.0,
+            jobs_latency: std::time::Duration::ZERO,
         }
     }
 }

@@ -132,6 +132,7 @@ pub fn fast_options() -> ClientOptions {
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        max_reply_bytes: workato_exporter::client::MAX_REPLY_BYTES,
     }
 }
 
@@ -226,8 +227,16 @@ pub async fn mount_workspace(server: &MockServer) {
     }
 }
 
-/// Mounts the fixture page of jobs for every recipe (and every status).
+/// Mounts the fixture page of jobs for every recipe (and every status), as
+/// each recipe's whole history: nothing older than it.
 pub async fn mount_jobs(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/recipes/\d+/jobs$"))
+        .and(wiremock::matchers::query_param("prev", "false"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": []})))
+        .with_priority(1)
+        .mount(server)
+        .await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/recipes/\d+/jobs$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("jobs.json")))

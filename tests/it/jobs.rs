@@ -683,7 +683,10 @@ async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() 
             before_restart.get(&id).copied().unwrap_or(0.0) <= ours,
             "recipe {id}: a counter went back at the restart"
         );
-        assert_eq!(ours, workato as f64, "recipe {id}: counted across the restart vs Workato");
+        assert_eq!(
+            ours, workato as f64,
+            "recipe {id}: counted across the restart vs Workato"
+        );
         total += workato;
     }
     assert!(total > 1_000, "only {total} jobs");

@@ -1,6 +1,8 @@
-//! Restarts at any moment: the release-like binary, stopped 20 times with
-//! SIGTERM and 20 times with kill -9 while jobs complete without pause,
-//! counts every completed job exactly once with `--jobs.state-file`.
+//! Restarts at any moment: the binary, stopped 20 times with SIGTERM and 20
+//! times with kill -9 while jobs complete without pause, counts every
+//! completed job exactly once with `--jobs.state-file`, and no counter a
+//! scrape has seen ever goes back (which Prometheus would read as a reset,
+//! and count again).
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -25,7 +27,7 @@ async fn start(base_url: &str, state: &std::path::Path) -> (Child, String) {
             "--web.listen-address",
             &format!("127.0.0.1:{port}"),
             "--workato.requests-per-minute",
-            "600",
+            "6000",
             "--poll.interval",
             "1s",
             "--jobs.interval",
@@ -84,6 +86,9 @@ async fn forty_restarts_by_sigterm_and_kill_9_count_every_completed_job_exactly_
         token: Some(TOKEN.to_string()),
         rate_limit: std::num::NonZeroU32::new(6_000).unwrap(),
         incidents: false,
+        // Slow walks of small pages: most kills land in the middle of one.
+        jobs_page_size: 5,
+        jobs_latency: Duration::from_millis(40),
         ..SimConfig::demo()
     })
     .await
@@ -101,11 +106,16 @@ async fn forty_restarts_by_sigterm_and_kill_9_count_every_completed_job_exactly_
     // what completes from here on must be counted.
     let (mut child, mut base) = start(&running.base_url(), &state).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !samples(&base)
-        .await
-        .is_some_and(|s| s.has("workato_collector_last_success_timestamp_seconds", &[("collector", "jobs")]))
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the first jobs cycle never finished");
+    while !samples(&base).await.is_some_and(|s| {
+        s.has(
+            "workato_collector_last_success_timestamp_seconds",
+            &[("collector", "jobs")],
+        )
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first jobs cycle never finished"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let baseline: HashMap<String, u64> = simulator
@@ -125,12 +135,29 @@ async fn forty_restarts_by_sigterm_and_kill_9_count_every_completed_job_exactly_
             }
         })
     };
+    // The highest value each counter was scraped at, over every life.
+    let mut seen: HashMap<String, f64> = HashMap::new();
+    let mut went_back = Vec::new();
     for life in 0..40 {
-        // Anywhere in a cycle: at start-up, mid-walk, between pages, idle.
-        tokio::time::sleep(Duration::from_millis(fastrand::u64(50..1_500))).await;
+        // Anywhere in a cycle: at start-up, mid-walk, between pages, idle;
+        // scraped meanwhile, as Prometheus would.
+        let until = tokio::time::Instant::now() + Duration::from_millis(fastrand::u64(50..1_500));
+        while tokio::time::Instant::now() < until {
+            if let Some(s) = samples(&base).await {
+                for (recipe, value) in counted(&s) {
+                    let highest = seen.entry(recipe.clone()).or_default();
+                    if value < *highest {
+                        went_back.push(format!("life {life}, recipe {recipe}: {highest} then {value}"));
+                    }
+                    *highest = highest.max(value);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(10..60))).await;
+        }
         stop(child, if life % 2 == 0 { "-TERM" } else { "-KILL" }).await;
         (child, base) = start(&running.base_url(), &state).await;
     }
+    assert!(went_back.is_empty(), "counters went back after restarts: {went_back:?}");
     completing.store(false, Ordering::Relaxed);
     clock.await.unwrap();
 
@@ -146,13 +173,17 @@ async fn forty_restarts_by_sigterm_and_kill_9_count_every_completed_job_exactly_
         .collect();
     let total: f64 = expected.values().sum();
     assert!(total > 1_000.0, "only {total} jobs completed during the restarts");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut ours = HashMap::new();
     while tokio::time::Instant::now() < deadline {
         if let Some(s) = samples(&base).await {
             ours = counted(&s);
             let pending: f64 = s.find("workato_recipe_jobs_pending", &[]).iter().map(|p| p.value).sum();
-            if pending == 0.0 && expected.iter().all(|(id, n)| ours.get(id).copied().unwrap_or(0.0) >= *n) {
+            if pending == 0.0
+                && expected
+                    .iter()
+                    .all(|(id, n)| ours.get(id).copied().unwrap_or(0.0) >= *n)
+            {
                 break;
             }
         }
