@@ -209,6 +209,65 @@ async fn sigterm_stops_the_exporter_within_five_seconds() {
     assert_eq!(gone.status.code(), Some(1), "healthcheck of a stopped exporter");
 }
 
+/// A pipe whose reader never reads, filled to the brim: the next write to
+/// it blocks, as when `| less` sits unread or a log shipper hangs.
+fn full_pipe() -> (std::io::PipeReader, std::io::PipeWriter) {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let (reader, mut writer) = std::io::pipe().expect("a pipe");
+    let fd = writer.as_raw_fd();
+    let set_flags = |flags: libc::c_int| {
+        // SAFETY: fcntl on a descriptor this function owns.
+        assert!(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } == 0);
+    };
+    // SAFETY: as above.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    set_flags(flags | libc::O_NONBLOCK);
+    for chunk in [&[b'.'; 4096][..], b"."] {
+        loop {
+            match writer.write(chunk) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the pipe: {e}"),
+            }
+        }
+    }
+    // Blocking again, as a shell hands it over.
+    set_flags(flags);
+    (reader, writer)
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_demo_within_five_seconds_when_stderr_is_a_closed_or_full_pipe() {
+    let (reader, closed) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let (_unread, full) = full_pipe();
+    for (what, out) in [("a closed pipe", closed), ("a full pipe", full)] {
+        let port = free_port();
+        let mut command = exporter();
+        command
+            .args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")])
+            .stdout(out.try_clone().expect("a second descriptor"))
+            .stderr(out);
+        let mut child = command.spawn().expect("exporter starts");
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        wait_for(
+            &url,
+            &format!("the exporter with {what} as stderr"),
+            Duration::from_secs(10),
+        )
+        .await;
+        terminate(&child).await;
+        let sent = Instant::now();
+        let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("with {what} as stdout and stderr, still running 5 s after SIGTERM"))
+            .expect("waits");
+        assert_eq!(status.code(), Some(0), "with {what} as stderr");
+        eprintln!("with {what} as stderr: stopped {:?} after SIGTERM", sent.elapsed());
+    }
+}
+
 #[tokio::test]
 async fn a_rejected_token_is_logged_once_and_never_printed() {
     let server = MockServer::start().await;
