@@ -210,13 +210,13 @@ pub struct Args {
     #[arg(long = "demo.speed", value_name = "FACTOR", default_value = "1", value_parser = parse_speed)]
     pub demo_speed: f64,
 
-    /// Log level or tracing filter (RUST_LOG wins when set).
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true)]
+    /// Log level (error, warn, info, debug, trace) or a tracing filter such as workato_exporter=debug,info (RUST_LOG wins when set).
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true, value_parser = crate::logging::parse_filter)]
     pub log_level: String,
 
     /// Log format.
-    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
-    pub log_format: String,
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = crate::logging::Format::parse)]
+    pub log_format: crate::logging::Format,
 }
 
 /// Workato's data centers (WORKATO_API.md).

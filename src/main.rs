@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let logs = match logging::init(&cli.args.log_level, &cli.args.log_format) {
+    let logs = match logging::init(&cli.args.log_level, cli.args.log_format) {
         Ok(logs) => logs,
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "error: {error}");

@@ -41,7 +41,11 @@ fn stderr(out: &Output) -> String {
 
 #[tokio::test]
 async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
-    let cases: [(&[&str], Option<&str>, &[&str]); 6] = [
+    let levels = "error, warn, info, debug or trace";
+    let cases: [(&[&str], Option<&str>, &[&str]); 9] = [
+        (&["--log.level", "loud"], Some(TOKEN), &["--log.level", levels]),
+        (&["--log.level", "warning"], Some(TOKEN), &["--log.level", levels]),
+        (&["--log.format", "xml"], Some(TOKEN), &["--log.format", "text, json"]),
         (
             &["--workato.region", "mars"],
             Some(TOKEN),
@@ -79,6 +83,25 @@ async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
         }
         assert!(!err.contains(TOKEN), "{args:?} printed the token");
     }
+}
+
+#[tokio::test]
+async fn a_bad_rust_log_exits_2_naming_rust_log_not_the_flag() {
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        exporter().args(["--demo"]).env("RUST_LOG", "loud").output(),
+    )
+    .await
+    .expect("exits in time")
+    .expect("runs");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("RUST_LOG") && err.contains("error, warn, info, debug or trace"),
+        "{err}"
+    );
+    assert!(!err.contains("--log.level"), "{err}");
 }
 
 #[tokio::test]
