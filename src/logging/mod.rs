@@ -1,17 +1,21 @@
 //! Logging: which events (`--log.level` or `RUST_LOG`), how they look
-//! (`--log.format`), and where they go: stderr, through a queue and a
-//! thread of their own ([`Stderr`]), so that whatever stderr is (a
-//! terminal, a file, a closed or a full pipe) the exporter keeps serving
-//! and stops on a signal.
+//! (`--log.format`: tracing's text, logfmt or flat JSON, see [`format`]),
+//! and where they go: stderr, through a queue and a thread of their own
+//! ([`Stderr`]), so that whatever stderr is (a terminal, a file, a closed
+//! or a full pipe) the exporter keeps serving and stops on a signal.
+//! Colour only on a terminal, and only while `NO_COLOR` is unset or empty.
 
+mod format;
 mod stderr;
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+pub use format::{Encoding, Structured};
 pub use stderr::Stderr;
 
 use crate::error::{Error, Result};
@@ -83,12 +87,18 @@ pub fn parse_filter(text: &str) -> Result<String, String> {
 pub enum Format {
     /// tracing's human-readable lines, coloured on a terminal.
     Text,
-    /// One JSON object a line.
+    /// `key=value` pairs, the Prometheus ecosystem's format.
+    Logfmt,
+    /// One flat JSON object a line.
     Json,
 }
 
 impl Format {
-    const ALL: [(&'static str, Format); 2] = [("text", Format::Text), ("json", Format::Json)];
+    const ALL: [(&'static str, Format); 3] = [
+        ("logfmt", Format::Logfmt),
+        ("json", Format::Json),
+        ("text", Format::Text),
+    ];
 
     /// Parses a `--log.format` value.
     pub fn parse(text: &str) -> Result<Format, String> {
@@ -103,6 +113,12 @@ impl Format {
     }
 }
 
+/// Whether text logs are coloured: only on a terminal, and only while
+/// `NO_COLOR` is unset or empty (no-color.org).
+fn colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
 /// The filter in force: `RUST_LOG` when it is set and not blank, else the
 /// (already checked) `--log.level`. A bad `RUST_LOG` is named as such.
 fn filter(level: &str, rust_log: Option<&str>) -> Result<EnvFilter> {
@@ -114,15 +130,24 @@ fn filter(level: &str, rust_log: Option<&str>) -> Result<EnvFilter> {
     EnvFilter::try_new(parse_filter(text).map_err(invalid)?).map_err(|e| invalid(e.to_string()))
 }
 
-/// Sets up logging: `RUST_LOG` when set, else `--log.level`, in `format`.
+/// Sets up logging: `RUST_LOG` when set, else `--log.level`, in `format`,
+/// to stderr.
 pub fn init(level: &str, format: Format) -> Result<Logs> {
     let filter = filter(level, std::env::var("RUST_LOG").ok().as_deref())?;
     let stderr = Stderr::start().map_err(|e| Error::Config(format!("cannot start the log writer: {e}")))?;
-    let layer = tracing_subscriber::fmt::layer().with_writer(stderr.clone());
+    let ansi = colour(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(stderr.clone())
+        .with_ansi(ansi && format == Format::Text);
     let registry = tracing_subscriber::registry().with(filter);
     match format {
-        Format::Json => registry.with(layer.json()).init(),
         Format::Text => registry.with(layer).init(),
+        Format::Logfmt => registry
+            .with(layer.event_format(Structured::new(Encoding::Logfmt)))
+            .init(),
+        Format::Json => registry
+            .with(layer.event_format(Structured::new(Encoding::Json)))
+            .init(),
     }
     Ok(Logs { stderr })
 }
@@ -182,9 +207,19 @@ mod tests {
 
     #[test]
     fn formats_are_named_and_a_bad_one_lists_them() {
+        assert_eq!(Format::parse("logfmt"), Ok(Format::Logfmt));
         assert_eq!(Format::parse("json"), Ok(Format::Json));
         assert_eq!(Format::parse("TEXT"), Ok(Format::Text));
         let error = Format::parse("xml").unwrap_err();
-        assert!(error.contains("text, json"), "{error}");
+        assert!(error.contains("logfmt, json, text"), "{error}");
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
     }
 }

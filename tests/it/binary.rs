@@ -45,7 +45,11 @@ async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
     let cases: [(&[&str], Option<&str>, &[&str]); 9] = [
         (&["--log.level", "loud"], Some(TOKEN), &["--log.level", levels]),
         (&["--log.level", "warning"], Some(TOKEN), &["--log.level", levels]),
-        (&["--log.format", "xml"], Some(TOKEN), &["--log.format", "text, json"]),
+        (
+            &["--log.format", "xml"],
+            Some(TOKEN),
+            &["--log.format", "logfmt, json, text"],
+        ),
         (
             &["--workato.region", "mars"],
             Some(TOKEN),
@@ -289,6 +293,75 @@ async fn sigterm_stops_the_demo_within_five_seconds_when_stderr_is_a_closed_or_f
         assert_eq!(status.code(), Some(0), "with {what} as stderr");
         eprintln!("with {what} as stderr: stopped {:?} after SIGTERM", sent.elapsed());
     }
+}
+
+/// Runs the demo with `extra` flags and stderr sent to `log` until it
+/// serves, stops it, and returns what it logged.
+async fn demo_logs(extra: &[&str], log: &std::path::Path) -> String {
+    let port = free_port();
+    let mut command = exporter();
+    command
+        .args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stderr(std::fs::File::create(log).expect("a log file"));
+    let mut child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    terminate(&child).await;
+    let status = child.wait().await.expect("waits");
+    assert_eq!(status.code(), Some(0));
+    std::fs::read_to_string(log).expect("the log file")
+}
+
+fn log_file(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("workato-exporter-{}-{name}.log", std::process::id()))
+}
+
+#[tokio::test]
+async fn logs_written_to_a_file_or_a_pipe_carry_no_colour() {
+    for format in ["text", "logfmt", "json"] {
+        let path = log_file(format);
+        let logs = demo_logs(&["--log.format", format], &path).await;
+        let _ = std::fs::remove_file(&path);
+        assert!(logs.contains("demo mode"), "{format}: {logs}");
+        assert!(
+            !logs.contains('\u{1b}'),
+            "{format} logs to a file hold escape codes:\n{logs}"
+        );
+    }
+    // The harness's stderr is a pipe.
+    let port = free_port();
+    let mut command = exporter();
+    command.args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")]);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    terminate(&child).await;
+    let logs = stderr(&child.wait_with_output().await.expect("waits"));
+    assert!(logs.contains("demo mode"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "text logs to a pipe hold escape codes:\n{logs}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_flat_objects_with_ts_level_and_msg_first() {
+    let path = log_file("flat");
+    let logs = demo_logs(&["--log.format", "json"], &path).await;
+    let _ = std::fs::remove_file(&path);
+    assert!(logs.lines().count() >= 3, "{logs}");
+    for line in logs.lines() {
+        assert!(line.starts_with(r#"{"ts":""#), "{line}");
+        let object: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(object["level"].is_string() && object["msg"].is_string(), "{line}");
+        assert!(object.get("fields").is_none(), "fields are nested: {line}");
+    }
+    let demo = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|object| object["msg"].as_str().is_some_and(|m| m.starts_with("demo mode")))
+        .expect("the demo's first line");
+    assert_eq!(demo["level"], "info");
+    assert_eq!(demo["seed"], 1, "fields sit at the top level: {demo}");
 }
 
 #[tokio::test]
