@@ -24,7 +24,7 @@ pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 #[derive(Debug, Parser)]
 #[command(
     name = "workato_exporter",
-    version,
+    disable_version_flag = true,
     about = "Prometheus exporter for the Workato integration platform",
     after_help = "The Workato token comes from the WORKATO_API_TOKEN environment variable or --workato.token-file."
 )]
@@ -214,7 +214,11 @@ pub struct Args {
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true, value_parser = crate::logging::parse_filter)]
     pub log_level: String,
 
-    /// Log format.
+    /// Print version, git revision, build date, rustc version and target, then exit.
+    #[arg(short = 'V', long = "version", global = true)]
+    pub version: bool,
+
+    /// Log format: text, logfmt or json.
     #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = crate::logging::Format::parse)]
     pub log_format: crate::logging::Format,
 }

@@ -22,6 +22,7 @@
 //!   points the unchanged client at it; `simulate` serves it alone.
 //! - [`logging`] sets up the logs, written to stderr by a thread of their
 //!   own so that no stderr can stall the process.
+//! - [`version`] is what `--version` and `workato_exporter_build_info` say.
 //!
 //! Errors are one enum, [`error::Error`].
 
@@ -38,6 +39,7 @@ pub mod poller;
 pub mod shutdown;
 pub mod sim;
 pub mod snapshot;
+pub mod version;
 
 use std::sync::Arc;
 

@@ -9,11 +9,11 @@ use workato_exporter::logging;
 
 fn main() -> ExitCode {
     workato_exporter::tune_allocator();
-    // Until logging is set up, no signal handler is installed: a write to
-    // stderr that blocks can still be ended by SIGTERM. It may fail, though.
+    // Until logging is set up no signal handler is installed, so SIGTERM
+    // ends a write that blocks; writes may fail, never panic.
     let cli = match config::parse_cli(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
@@ -22,6 +22,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.args.version {
+        let _ = std::io::stdout().write_all(workato_exporter::version::text().as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let logs = match logging::init(&cli.args.log_level, cli.args.log_format) {
         Ok(logs) => logs,
         Err(error) => {

@@ -125,8 +125,44 @@ async fn help_lists_the_contract_flags() {
         "--poll.interval",
         "--log.level",
         "--log.format",
+        "--version",
     ] {
         assert!(help.contains(flag), "--help does not list {flag}");
+    }
+}
+
+#[tokio::test]
+async fn version_prints_version_revision_build_date_rustc_and_target() {
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag], None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let first = format!("workato_exporter, version {} (revision: ", env!("CARGO_PKG_VERSION"));
+        assert!(lines[0].starts_with(&first) && lines[0].ends_with(')'), "{text}");
+        let value = |line: &str, label: &str| {
+            line.strip_prefix(&format!("  {label}:"))
+                .unwrap_or_else(|| panic!("no {label:?} line: {text}"))
+                .trim()
+                .to_string()
+        };
+        let date = value(lines[1], "build date");
+        assert!(
+            date.len() == 10
+                && date
+                    .chars()
+                    .enumerate()
+                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
+            "build date {date:?} is not YYYY-MM-DD"
+        );
+        let rustc = value(lines[2], "rustc version");
+        assert!(
+            rustc.split('.').count() >= 3 && rustc.starts_with("1."),
+            "rustc version {rustc:?}"
+        );
+        let target = value(lines[3], "target");
+        assert!(target.split('-').count() >= 3, "target {target:?}");
     }
 }
 
