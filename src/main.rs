@@ -33,15 +33,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (code, error) = match run(&cli) {
-        Ok(true) => (0, None),
-        Ok(false) => (1, None),
-        Err(error @ Error::Config(_)) => (2, Some(error)),
-        Err(error) => (1, Some(error)),
+    let code = match run(&cli) {
+        Ok(all_well) => u8::from(!all_well),
+        Err(error) => {
+            logs.fatal(&error);
+            if matches!(error, Error::Config(_)) { 2 } else { 1 }
+        }
     };
-    if let Some(error) = error {
-        logs.line(&format!("error: {error}"));
-    }
     logs.flush();
     ExitCode::from(code)
 }

@@ -129,13 +129,26 @@ where
         let mut recorded = Fields::default();
         event.record(&mut recorded);
         let metadata = event.metadata();
+        let line = self.line(metadata.level(), recorded, metadata.target());
+        writer.write_str(&line)
+    }
+}
+
+impl Structured {
+    /// The line the process exits with, as an error event of the crate.
+    pub fn error_line(&self, message: &str) -> String {
+        let recorded = Fields {
+            message: message.to_string(),
+            fields: Vec::new(),
+        };
+        self.line(&Level::ERROR, recorded, env!("CARGO_CRATE_NAME"))
+    }
+
+    fn line(&self, level: &Level, recorded: Fields, module: &str) -> String {
         let ts = (self.now)().to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut pairs = vec![
             ("ts".to_string(), Value::Str(ts)),
-            (
-                "level".to_string(),
-                Value::Str(level_name(metadata.level()).to_string()),
-            ),
+            ("level".to_string(), Value::Str(level_name(level).to_string())),
             ("msg".to_string(), Value::Str(recorded.message)),
         ];
         for (name, value) in recorded.fields {
@@ -146,12 +159,13 @@ where
             };
             pairs.push((key, value));
         }
-        pairs.push(("module".to_string(), Value::Str(metadata.target().to_string())));
-        let line = match self.encoding {
+        pairs.push(("module".to_string(), Value::Str(module.to_string())));
+        let mut line = match self.encoding {
             Encoding::Logfmt => logfmt(&pairs),
             Encoding::Json => json(&pairs),
         };
-        writeln!(writer, "{line}")
+        line.push('\n');
+        line
     }
 }
 
@@ -295,6 +309,28 @@ mod tests {
         assert_eq!(object["module"], "workato_exporter::admin");
         assert!(object.get("fields").is_none());
         assert!(!line.contains('\u{1b}'), "{line}");
+    }
+
+    #[test]
+    fn the_exit_error_is_a_line_of_the_same_shape() {
+        let logfmt = Structured {
+            encoding: Encoding::Logfmt,
+            now: fixed_now,
+        };
+        assert_eq!(
+            logfmt.error_line("cannot listen on 127.0.0.1:9862: Address already in use"),
+            "ts=2026-11-27T19:01:09.529Z level=error msg=\"cannot listen on 127.0.0.1:9862: Address already in use\" \
+             module=workato_exporter\n"
+        );
+        let json = Structured {
+            encoding: Encoding::Json,
+            now: fixed_now,
+        };
+        let object: serde_json::Value = serde_json::from_str(&json.error_line("no token")).unwrap();
+        assert_eq!(
+            (&object["level"], &object["msg"]),
+            (&"error".into(), &"no token".into())
+        );
     }
 
     #[test]

@@ -28,12 +28,20 @@ pub const FLUSH_LIMIT: Duration = Duration::from_secs(1);
 /// queue and wait, bounded, for the queue to drain.
 pub struct Logs {
     stderr: Stderr,
+    /// `None` for text.
+    structured: Option<Structured>,
 }
 
 impl Logs {
-    /// Prints `text` as a line of its own, not as an event.
-    pub fn line(&self, text: &str) {
-        self.stderr.line(format!("{}\n", text.trim_end()).as_bytes());
+    /// Reports the error the process exits with: `error: ...` on a line of
+    /// its own in text, an error line in logfmt and JSON, so that a log
+    /// pipeline can parse every line.
+    pub fn fatal(&self, error: &dyn std::fmt::Display) {
+        let line = match &self.structured {
+            None => format!("error: {error}\n"),
+            Some(structured) => structured.error_line(&error.to_string()),
+        };
+        self.stderr.line(line.as_bytes());
     }
 
     /// Waits up to [`FLUSH_LIMIT`] for every queued line to be written.
@@ -140,16 +148,19 @@ pub fn init(level: &str, format: Format) -> Result<Logs> {
         .with_writer(stderr.clone())
         .with_ansi(ansi && format == Format::Text);
     let registry = tracing_subscriber::registry().with(filter);
-    match format {
-        Format::Text => registry.with(layer).init(),
-        Format::Logfmt => registry
-            .with(layer.event_format(Structured::new(Encoding::Logfmt)))
-            .init(),
-        Format::Json => registry
-            .with(layer.event_format(Structured::new(Encoding::Json)))
-            .init(),
+    let encoding = match format {
+        Format::Text => None,
+        Format::Logfmt => Some(Encoding::Logfmt),
+        Format::Json => Some(Encoding::Json),
+    };
+    match encoding {
+        None => registry.with(layer).init(),
+        Some(encoding) => registry.with(layer.event_format(Structured::new(encoding))).init(),
     }
-    Ok(Logs { stderr })
+    Ok(Logs {
+        stderr,
+        structured: encoding.map(Structured::new),
+    })
 }
 
 #[cfg(test)]

@@ -398,6 +398,19 @@ async fn json_logs_are_flat_objects_with_ts_level_and_msg_first() {
         .expect("the demo's first line");
     assert_eq!(demo["level"], "info");
     assert_eq!(demo["seed"], 1, "fields sit at the top level: {demo}");
+
+    // The error the process exits with is a JSON line too.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let address = taken.local_addr().unwrap().to_string();
+    let out = run(
+        &["--demo", "--log.format", "json", "--web.listen-address", &address],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let last: serde_json::Value = serde_json::from_str(stderr(&out).trim_end()).expect("one JSON line");
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().starts_with("cannot listen on"), "{last}");
 }
 
 #[tokio::test]
