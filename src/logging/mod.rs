@@ -1,5 +1,5 @@
 //! Logging: which events (`--log.level` or `RUST_LOG`), how they look
-//! (`--log.format`: tracing's text, logfmt or flat JSON, see [`format`]),
+//! (`--log.format`: tracing's text, or logfmt or flat JSON from `format`),
 //! and where they go: stderr, through a queue and a thread of their own
 //! ([`Stderr`]), so that whatever stderr is (a terminal, a file, a closed
 //! or a full pipe) the exporter keeps serving and stops on a signal.
@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use format::{Encoding, Structured};
+use format::{Encoding, Structured};
 pub use stderr::Stderr;
 
 use crate::error::{Error, Result};
