@@ -24,7 +24,7 @@ pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 #[derive(Debug, Parser)]
 #[command(
     name = "workato_exporter",
-    version,
+    disable_version_flag = true,
     about = "Prometheus exporter for the Workato integration platform",
     after_help = "The Workato token comes from the WORKATO_API_TOKEN environment variable or --workato.token-file."
 )]
@@ -210,13 +210,17 @@ pub struct Args {
     #[arg(long = "demo.speed", value_name = "FACTOR", default_value = "1", value_parser = parse_speed)]
     pub demo_speed: f64,
 
-    /// Log level or tracing filter (RUST_LOG wins when set).
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true)]
+    /// Log level (error, warn, info, debug, trace) or a tracing filter such as workato_exporter=debug,info (RUST_LOG wins when set).
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true, value_parser = crate::logging::parse_filter)]
     pub log_level: String,
 
-    /// Log format.
-    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
-    pub log_format: String,
+    /// Print version, git revision, build date, rustc version and target, then exit.
+    #[arg(short = 'V', long = "version", global = true)]
+    pub version: bool,
+
+    /// Log format: text, logfmt or json.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = crate::logging::Format::parse)]
+    pub log_format: crate::logging::Format,
 }
 
 /// Workato's data centers (WORKATO_API.md).

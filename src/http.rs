@@ -262,8 +262,8 @@ fn landing(state: &State) -> Response<Body> {
          <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>\n\
          <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n\
          </body></html>\n",
-        version = env!("CARGO_PKG_VERSION"),
-        revision = crate::metrics::REVISION,
+        version = crate::version::VERSION,
+        revision = crate::version::REVISION,
         workspace = escape_html(&state.workspace),
         base_url = escape_html(&state.base_url),
         path = escape_html(&state.telemetry_path),

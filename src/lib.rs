@@ -20,6 +20,9 @@
 //! - [`check`] is the `check` subcommand: what may this API client read?
 //! - [`sim`] is a simulated Workato workspace served over HTTP: `--demo`
 //!   points the unchanged client at it; `simulate` serves it alone.
+//! - [`logging`] sets up the logs, written to stderr by a thread of their
+//!   own so that no stderr can stall the process.
+//! - [`version`] is what `--version` and `workato_exporter_build_info` say.
 //!
 //! Errors are one enum, [`error::Error`].
 
@@ -30,11 +33,13 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod shutdown;
 pub mod sim;
 pub mod snapshot;
+pub mod version;
 
 use std::sync::Arc;
 
@@ -277,23 +282,4 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
-}
-
-/// Sets up logging: `RUST_LOG` when set, else `--log.level`; text or JSON.
-pub fn init_tracing(level: &str, format: &str) -> Result<()> {
-    use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(filter) if !filter.trim().is_empty() => EnvFilter::try_new(filter),
-        _ => EnvFilter::try_new(level),
-    }
-    .map_err(|e| Error::Config(format!("--log.level: {e}; expected error, warn, info, debug or trace")))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-    Ok(())
 }

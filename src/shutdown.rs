@@ -36,8 +36,10 @@ pub fn on_signal() -> CancellationToken {
     let trigger = token.clone();
     tokio::spawn(async move {
         signal().await;
-        tracing::info!("shutting down");
+        // Cancel first: nothing that logging does may stand between a
+        // signal and the shutdown.
         trigger.cancel();
+        tracing::info!("shutting down");
     });
     token
 }

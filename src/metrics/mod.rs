@@ -22,12 +22,10 @@ pub use workspace::{BudgetView, WorkspaceCollector};
 use crate::client::{Observer, Route};
 use crate::jobs::JobsTracker;
 use crate::snapshot::{Collector, SharedSnapshot};
+use crate::version;
 
 /// The Content-Type of the exposition we serve.
 pub const TEXT_CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
-
-/// The git revision the binary was built from (see build.rs).
-pub const REVISION: &str = env!("WORKATO_EXPORTER_REVISION");
 
 /// Self-metrics the client and poller update as they work.
 pub struct SelfMetrics {
@@ -123,13 +121,19 @@ impl Metrics {
         let build_info = GaugeVec::new(
             Opts::new(
                 "workato_exporter_build_info",
-                "Version and git revision of the running exporter; always 1.",
+                "Version, git revision, build date, rustc version and target of the running exporter; always 1.",
             ),
-            &["version", "revision"],
+            &["version", "revision", "build_date", "rustc_version", "target"],
         )
         .expect("valid metric");
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), REVISION])
+            .with_label_values(&[
+                version::VERSION,
+                version::REVISION,
+                version::BUILD_DATE,
+                version::RUSTC_VERSION,
+                version::TARGET,
+            ])
             .set(1.0);
 
         // No workspace label: one exporter, one admin route.

@@ -41,7 +41,15 @@ fn stderr(out: &Output) -> String {
 
 #[tokio::test]
 async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
-    let cases: [(&[&str], Option<&str>, &[&str]); 6] = [
+    let levels = "error, warn, info, debug or trace";
+    let cases: [(&[&str], Option<&str>, &[&str]); 9] = [
+        (&["--log.level", "loud"], Some(TOKEN), &["--log.level", levels]),
+        (&["--log.level", "warning"], Some(TOKEN), &["--log.level", levels]),
+        (
+            &["--log.format", "xml"],
+            Some(TOKEN),
+            &["--log.format", "logfmt, json, text"],
+        ),
         (
             &["--workato.region", "mars"],
             Some(TOKEN),
@@ -82,6 +90,25 @@ async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
 }
 
 #[tokio::test]
+async fn a_bad_rust_log_exits_2_naming_rust_log_not_the_flag() {
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        exporter().args(["--demo"]).env("RUST_LOG", "loud").output(),
+    )
+    .await
+    .expect("exits in time")
+    .expect("runs");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("RUST_LOG") && err.contains("error, warn, info, debug or trace"),
+        "{err}"
+    );
+    assert!(!err.contains("--log.level"), "{err}");
+}
+
+#[tokio::test]
 async fn help_lists_the_contract_flags() {
     let out = run(&["--help"], None).await;
     assert_eq!(out.status.code(), Some(0));
@@ -98,8 +125,44 @@ async fn help_lists_the_contract_flags() {
         "--poll.interval",
         "--log.level",
         "--log.format",
+        "--version",
     ] {
         assert!(help.contains(flag), "--help does not list {flag}");
+    }
+}
+
+#[tokio::test]
+async fn version_prints_version_revision_build_date_rustc_and_target() {
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag], None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let first = format!("workato_exporter, version {} (revision: ", env!("CARGO_PKG_VERSION"));
+        assert!(lines[0].starts_with(&first) && lines[0].ends_with(')'), "{text}");
+        let value = |line: &str, label: &str| {
+            line.strip_prefix(&format!("  {label}:"))
+                .unwrap_or_else(|| panic!("no {label:?} line: {text}"))
+                .trim()
+                .to_string()
+        };
+        let date = value(lines[1], "build date");
+        assert!(
+            date.len() == 10
+                && date
+                    .chars()
+                    .enumerate()
+                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() }),
+            "build date {date:?} is not YYYY-MM-DD"
+        );
+        let rustc = value(lines[2], "rustc version");
+        assert!(
+            rustc.split('.').count() >= 3 && rustc.starts_with("1."),
+            "rustc version {rustc:?}"
+        );
+        let target = value(lines[3], "target");
+        assert!(target.split('-').count() >= 3, "target {target:?}");
     }
 }
 
@@ -232,6 +295,147 @@ async fn sigterm_stops_the_exporter_within_five_seconds() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let gone = run(&["healthcheck", "--web.listen-address", &address], None).await;
     assert_eq!(gone.status.code(), Some(1), "healthcheck of a stopped exporter");
+}
+
+/// A pipe whose reader never reads, filled to the brim: the next write to
+/// it blocks, as when `| less` sits unread or a log shipper hangs.
+fn full_pipe() -> (std::io::PipeReader, std::io::PipeWriter) {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let (reader, mut writer) = std::io::pipe().expect("a pipe");
+    let fd = writer.as_raw_fd();
+    let set_flags = |flags: libc::c_int| {
+        // SAFETY: fcntl on a descriptor this function owns.
+        assert!(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } == 0);
+    };
+    // SAFETY: as above.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    set_flags(flags | libc::O_NONBLOCK);
+    for chunk in [&[b'.'; 4096][..], b"."] {
+        loop {
+            match writer.write(chunk) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling the pipe: {e}"),
+            }
+        }
+    }
+    // Blocking again, as a shell hands it over.
+    set_flags(flags);
+    (reader, writer)
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_demo_within_five_seconds_when_stderr_is_a_closed_or_full_pipe() {
+    let (reader, closed) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let (_unread, full) = full_pipe();
+    for (what, out) in [("a closed pipe", closed), ("a full pipe", full)] {
+        let port = free_port();
+        let mut command = exporter();
+        command
+            .args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")])
+            .stdout(out.try_clone().expect("a second descriptor"))
+            .stderr(out);
+        let mut child = command.spawn().expect("exporter starts");
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        wait_for(
+            &url,
+            &format!("the exporter with {what} as stderr"),
+            Duration::from_secs(10),
+        )
+        .await;
+        terminate(&child).await;
+        let sent = Instant::now();
+        let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("with {what} as stdout and stderr, still running 5 s after SIGTERM"))
+            .expect("waits");
+        assert_eq!(status.code(), Some(0), "with {what} as stderr");
+        eprintln!("with {what} as stderr: stopped {:?} after SIGTERM", sent.elapsed());
+    }
+}
+
+/// Runs the demo with `extra` flags and stderr sent to `log` until it
+/// serves, stops it, and returns what it logged.
+async fn demo_logs(extra: &[&str], log: &std::path::Path) -> String {
+    let port = free_port();
+    let mut command = exporter();
+    command
+        .args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stderr(std::fs::File::create(log).expect("a log file"));
+    let mut child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    terminate(&child).await;
+    let status = child.wait().await.expect("waits");
+    assert_eq!(status.code(), Some(0));
+    std::fs::read_to_string(log).expect("the log file")
+}
+
+fn log_file(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("workato-exporter-{}-{name}.log", std::process::id()))
+}
+
+#[tokio::test]
+async fn logs_written_to_a_file_or_a_pipe_carry_no_colour() {
+    for format in ["text", "logfmt", "json"] {
+        let path = log_file(format);
+        let logs = demo_logs(&["--log.format", format], &path).await;
+        let _ = std::fs::remove_file(&path);
+        assert!(logs.contains("demo mode"), "{format}: {logs}");
+        assert!(
+            !logs.contains('\u{1b}'),
+            "{format} logs to a file hold escape codes:\n{logs}"
+        );
+    }
+    // The harness's stderr is a pipe.
+    let port = free_port();
+    let mut command = exporter();
+    command.args(["--demo", "--web.listen-address", &format!("127.0.0.1:{port}")]);
+    let child = command.spawn().expect("exporter starts");
+    wait_until_serving(port).await;
+    terminate(&child).await;
+    let logs = stderr(&child.wait_with_output().await.expect("waits"));
+    assert!(logs.contains("demo mode"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "text logs to a pipe hold escape codes:\n{logs}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_flat_objects_with_ts_level_and_msg_first() {
+    let path = log_file("flat");
+    let logs = demo_logs(&["--log.format", "json"], &path).await;
+    let _ = std::fs::remove_file(&path);
+    assert!(logs.lines().count() >= 3, "{logs}");
+    for line in logs.lines() {
+        assert!(line.starts_with(r#"{"ts":""#), "{line}");
+        let object: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(object["level"].is_string() && object["msg"].is_string(), "{line}");
+        assert!(object.get("fields").is_none(), "fields are nested: {line}");
+    }
+    let demo = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|object| object["msg"].as_str().is_some_and(|m| m.starts_with("demo mode")))
+        .expect("the demo's first line");
+    assert_eq!(demo["level"], "info");
+    assert_eq!(demo["seed"], 1, "fields sit at the top level: {demo}");
+
+    // The error the process exits with is a JSON line too.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let address = taken.local_addr().unwrap().to_string();
+    let out = run(
+        &["--demo", "--log.format", "json", "--web.listen-address", &address],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let last: serde_json::Value = serde_json::from_str(stderr(&out).trim_end()).expect("one JSON line");
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().starts_with("cannot listen on"), "{last}");
 }
 
 #[tokio::test]

@@ -423,6 +423,15 @@ async fn exposition_types_and_workspace_labels_follow_the_catalogue() {
         s.value("workato_exporter_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
         1.0
     );
+    let build_info = s.find("workato_exporter_build_info", &[]);
+    for label in ["revision", "build_date", "rustc_version", "target"] {
+        assert!(
+            build_info
+                .iter()
+                .all(|sample| sample.labels.get(label).is_some_and(|v| !v.is_empty())),
+            "build_info lacks {label}: {build_info:?}"
+        );
+    }
     assert!(s.has("process_resident_memory_bytes", &[]));
 }
 
