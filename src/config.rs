@@ -21,6 +21,10 @@ pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 
+/// The default of `--web.max-connections`: well under the usual 1,024 file
+/// descriptors, far above what Prometheus and a few browsers need.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "workato_exporter",
@@ -161,6 +165,10 @@ pub struct Args {
     /// Path of the metrics endpoint.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", global = true, value_parser = parse_path)]
     pub telemetry_path: String,
+
+    /// Most connections open at once on each listener; more wait in the backlog until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true, value_parser = parse_max_connections)]
+    pub max_connections: usize,
 
     /// How often recipes, connections and API platform are polled [default: 60s; 10s with --demo].
     #[arg(long = "poll.interval", env = "WORKATO_POLL_INTERVAL", value_name = "DURATION", global = true, value_parser = parse_interval)]
@@ -312,6 +320,14 @@ fn parse_path(text: &str) -> Result<String, String> {
     }
 }
 
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| "expected a whole number of connections from 1 to 1000000".into())
+}
+
 /// Durations as `500ms`, `5s`, `2m`, `1h` (humantime), at least one second
 /// for poll intervals so a typo cannot hammer Workato.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -371,6 +387,8 @@ pub struct Config {
     pub requests_per_minute: NonZeroU32,
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
+    /// `--web.max-connections`, per listener.
+    pub max_connections: usize,
     pub poll_interval: Duration,
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
@@ -452,6 +470,7 @@ impl Config {
             requests_per_minute: args.requests_per_minute,
             listen_address: args.listen_address,
             telemetry_path: args.telemetry_path.clone(),
+            max_connections: args.max_connections,
             poll_interval: args.poll_interval.unwrap_or(poll),
             workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
             jobs_interval: args.jobs_interval.unwrap_or(poll),
