@@ -373,6 +373,18 @@ pub struct AdminConfig {
     pub read_only: bool,
     /// Its own listener; `None` shares the main one.
     pub listen_address: Option<SocketAddr>,
+    /// Workato's part of an admin call (budget wait, the call, the state
+    /// read again) ends here with 504.
+    pub deadline: Duration,
+    /// A request body not received within this is answered 408.
+    pub body_timeout: Duration,
+}
+
+impl AdminConfig {
+    /// The default of [`AdminConfig::deadline`].
+    pub const DEADLINE: Duration = Duration::from_secs(10);
+    /// The default of [`AdminConfig::body_timeout`].
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 /// The exporter's validated configuration.
@@ -439,6 +451,8 @@ impl Config {
                 token: SecretString::from(admin_token),
                 read_only: args.admin_read_only,
                 listen_address: args.admin_listen_address,
+                deadline: AdminConfig::DEADLINE,
+                body_timeout: AdminConfig::BODY_TIMEOUT,
             })
         })
         .transpose()?;

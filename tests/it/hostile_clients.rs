@@ -1,18 +1,21 @@
 //! What a hostile Workato or hostile HTTP clients send cannot bloat the
-//! exposition or take every file descriptor (issue 11, items 7 and 11).
+//! exposition, take every file descriptor or wedge the admin route (issue
+//! 11, items 7, 11 and 12).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+use workato_exporter::config::Config;
 use workato_exporter::snapshot::Collector;
 
 use crate::helpers::{
-    ListPages, Samples, TOKEN, TestApp, config_with, fast_options, fixture, free_port, mount_workspace, wait_for,
+    ADMIN_TOKEN, ListPages, Samples, TOKEN, TestApp, admin_config, config_with, fast_options, fixture, free_port,
+    mount_workspace, wait_for,
 };
 
 /// A mebibyte.
@@ -223,4 +226,213 @@ async fn out_of_file_descriptors_the_exporter_says_so_once_and_serves_again_afte
     )
     .await;
     child.kill().await.unwrap();
+}
+
+// Item 12: the admin route.
+
+/// An exporter with the admin route, against a mock Workato holding the
+/// fixture workspace; `adjust` changes its configuration first.
+async fn admin_app(server: &MockServer, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    mount_workspace(server).await;
+    let mut config = admin_config(&server.uri(), &[]);
+    adjust(&mut config);
+    // A patient client, as in production: only the admin deadline cuts.
+    let options = workato_exporter::client::ClientOptions {
+        timeout: Duration::from_secs(120),
+        ..fast_options()
+    };
+    TestApp::spawn_with(config, options).await
+}
+
+/// Sends an admin request with the admin token; returns status and body.
+async fn admin(app: &TestApp, verb: &str, path: &str, authorization: Option<String>) -> (u16, Value) {
+    let verb = reqwest::Method::from_bytes(verb.as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let authorization = authorization.unwrap_or_else(|| format!("Bearer {ADMIN_TOKEN}"));
+    let response = client
+        .request(verb, app.url(path))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .expect("the admin route answers within 30 s");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("HTTP {status} without JSON: {text:?}"));
+    (status, body)
+}
+
+fn message(body: &Value) -> &str {
+    body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {body}"))
+}
+
+#[tokio::test]
+async fn admin_ids_are_plain_digits_only() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |_| {}).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    for id in ["+5", "%205", "5%20", "05", "0", "%2B5", "-5", "99999999999999999999"] {
+        let (status, body) = admin(&app, "PUT", &format!("/admin/recipes/{id}/stop"), None).await;
+        assert_eq!(status, 400, "{id}: {body}");
+        assert!(message(&body).contains("plain digits"), "{body}");
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |_| {}).await;
+    for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+        let (status, body) = admin(&app, "GET", "/admin", Some(format!("{scheme} {ADMIN_TOKEN}"))).await;
+        assert_eq!(status, 200, "{scheme}: {body}");
+    }
+    for refused in [
+        format!("Bearer{ADMIN_TOKEN}"),
+        format!("Basic {ADMIN_TOKEN}"),
+        format!("Bearers {ADMIN_TOKEN}"),
+        "Bearer".to_string(),
+    ] {
+        assert_eq!(
+            admin(&app, "GET", "/admin", Some(refused.clone())).await.0,
+            401,
+            "{refused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_admin_call_workato_never_answers_ends_with_504_at_the_deadline() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |config| {
+        config.admin.as_mut().unwrap().deadline = Duration::from_millis(500);
+    })
+    .await;
+    for (verb, route) in [("PUT", "/api/recipes/1913514/stop"), ("GET", "/api/properties")] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+            .mount(&server)
+            .await;
+    }
+    let (status, body) = admin(&app, "PUT", "/admin/recipes/1913514/stop", None).await;
+    assert_eq!(status, 504, "{body}");
+    assert!(message(&body).contains("may or may not have taken effect"), "{body}");
+    let (status, body) = admin(&app, "GET", "/admin/properties?prefix=", None).await;
+    assert_eq!(status, 504, "{body}");
+}
+
+#[tokio::test]
+async fn a_403_names_the_privilege_of_the_action() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |_| {}).await;
+    for (verb, route) in [
+        ("PUT", "/api/recipes/1913514/stop"),
+        ("PUT", "/api/api_endpoints/9904/disable"),
+        ("POST", "/api/properties"),
+    ] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "Forbidden"})))
+            .mount(&server)
+            .await;
+    }
+    let (status, body) = admin(&app, "PUT", "/admin/recipes/1913514/stop", None).await;
+    assert_eq!(status, 403);
+    assert!(
+        message(&body).contains("Projects › Recipes › Start/stop recipes"),
+        "{body}"
+    );
+    assert!(!message(&body).contains("List recipes"), "{body}");
+    let (status, body) = admin(&app, "PUT", "/admin/api-endpoints/9904/disable", None).await;
+    assert_eq!(status, 403);
+    assert!(message(&body).contains("Enable/disable API endpoints"), "{body}");
+    let response = reqwest::Client::new()
+        .post(app.url("/admin/properties"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"properties": {"a": "b"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert!(message(&body).contains("Upsert project properties"), "{body}");
+}
+
+#[tokio::test]
+async fn unexpected_workato_statuses_never_pass_through_without_a_body() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |_| {}).await;
+    let recipe = |id: u64, running: bool| {
+        let mut recipe = fixture("recipes.json")["items"][1].clone();
+        recipe["id"] = json!(id);
+        recipe["running"] = json!(running);
+        recipe
+    };
+    for (verb, route, status) in [
+        ("PUT", "/api/recipes/61/start", 304),
+        ("PUT", "/api/recipes/62/start", 302),
+        ("PUT", "/api/recipes/63/start", 204),
+        ("PUT", "/api/recipes/64/start", 204),
+        ("GET", "/api/properties", 204),
+    ] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+    }
+    // Recipe 63 runs after its 204, recipe 64 does not.
+    for (id, running) in [(63, true), (64, false)] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/recipes/{id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(recipe(id, running)))
+            .mount(&server)
+            .await;
+    }
+    for (id, upstream) in [(61, "304"), (62, "302")] {
+        let (status, body) = admin(&app, "PUT", &format!("/admin/recipes/{id}/start"), None).await;
+        assert_eq!(status, 502, "{body}");
+        assert!(message(&body).contains(upstream), "{body}");
+    }
+    let (status, body) = admin(&app, "PUT", "/admin/recipes/63/start", None).await;
+    assert_eq!(status, 200, "a 204, and the recipe runs: done ({body})");
+    assert_eq!(body["success"], true);
+    let (status, body) = admin(&app, "PUT", "/admin/recipes/64/start", None).await;
+    assert_eq!(status, 502, "a 204, and the recipe does not run ({body})");
+    assert!(message(&body).contains("malformed reply"), "{body}");
+    let (status, body) = admin(&app, "GET", "/admin/properties?prefix=", None).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(!message(&body).is_empty());
+}
+
+#[tokio::test]
+async fn a_request_body_that_does_not_arrive_is_answered_408() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, |config| {
+        config.admin.as_mut().unwrap().body_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut stream = TcpStream::connect(app.address).await.unwrap();
+    let authorization = format!("Authorization: Bearer {ADMIN_TOKEN}");
+    write_request(
+        &mut stream,
+        "POST /admin/properties",
+        &[&authorization, "Content-Type: application/json", "Content-Length: 100"],
+        b"{\"properties\": {\"a\"",
+    )
+    .await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), read_response(&mut stream))
+        .await
+        .expect("answered while the body is still missing");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive"), "{answer}");
 }
