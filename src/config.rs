@@ -162,7 +162,7 @@ pub struct Args {
     #[arg(long = "web.listen-address", env = "WORKATO_EXPORTER_LISTEN_ADDRESS", value_name = "ADDR", default_value = ":9862", global = true, value_parser = parse_listen_address)]
     pub listen_address: SocketAddr,
 
-    /// Path of the metrics endpoint.
+    /// Path of the metrics endpoint (not under /admin, nor /healthz, /readyz or /).
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", global = true, value_parser = parse_path)]
     pub telemetry_path: String,
 
@@ -312,12 +312,20 @@ fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| expected())
 }
 
+/// The telemetry path: absolute, and not one the exporter answers
+/// otherwise, where metrics would be unreachable (the admin route is
+/// matched first, `/healthz`, `/readyz` and `/` are fixed).
 fn parse_path(text: &str) -> Result<String, String> {
-    if text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' ']) {
-        Ok(text.to_string())
-    } else {
-        Err("expected an absolute path such as /metrics".into())
+    if !(text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' '])) {
+        return Err("expected an absolute path such as /metrics".into());
     }
+    // `/admin` as `admin::is_admin_path` matches it.
+    if text == "/admin" || text.starts_with("/admin/") || matches!(text, "/healthz" | "/readyz") {
+        return Err(format!(
+            "{text} is taken by the exporter itself (/admin/..., /healthz, /readyz, /); choose another, such as /metrics"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 fn parse_max_connections(text: &str) -> Result<usize, String> {
@@ -656,5 +664,18 @@ mod tests {
         let line = one_line(&error);
         assert!(line.contains("--poll.interval") && line.contains("2m"), "{line}");
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_telemetry_path_may_not_hide_behind_the_exporters_own_paths() {
+        for taken in ["/admin", "/admin/x", "/admin/metrics/", "/healthz", "/readyz", "/"] {
+            let error = parse_cli(["workato_exporter", "--web.telemetry-path", taken]).unwrap_err();
+            let line = one_line(&error);
+            assert!(line.contains("--web.telemetry-path"), "{taken}: {line}");
+            assert_eq!(error.exit_code(), 2, "{taken}");
+        }
+        for fine in ["/metrics", "/administrator", "/workato/metrics", "/healthz/metrics"] {
+            assert_eq!(args(&["--web.telemetry-path", fine]).telemetry_path, fine);
+        }
     }
 }

@@ -314,7 +314,7 @@ fn landing(state: &State) -> Response<Body> {
             (None, _) => "not polled yet".to_string(),
             (Some(_), true) => "ok".to_string(),
             (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
-            (Some(_), false) => format!("failing: {}", status.last_error.unwrap_or_default()),
+            (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
         };
         let age = status
             .last_success
@@ -348,6 +348,27 @@ fn landing(state: &State) -> Response<Body> {
         },
     );
     text(StatusCode::OK, "text/html; charset=utf-8", page.into_bytes())
+}
+
+/// The most of an error's text the status page shows, in characters.
+pub const MAX_ERROR_CHARS: usize = 120;
+
+/// An error for the unauthenticated status page: the exporter's own words
+/// come first (what failed, the HTTP status), Workato's message after them,
+/// so cutting at [`MAX_ERROR_CHARS`] keeps what matters and bounds what a
+/// remote party can write on the page. Control and bidirectional-override
+/// characters, which could disguise the text, become spaces. The whole
+/// text is in the log.
+fn shorten(error: &str) -> String {
+    let visible = |c: char| !(c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'));
+    let mut chars = error.chars().map(|c| if visible(c) { c } else { ' ' });
+    let mut out: String = chars.by_ref().take(MAX_ERROR_CHARS).collect();
+    if chars.next().is_some() {
+        out.pop();
+        out.push('…');
+        out.push_str(" (see the log)");
+    }
+    out
 }
 
 fn escape_html(text: &str) -> String {
@@ -413,6 +434,17 @@ mod tests {
             .filter(|ms| limiter.note(start + Duration::from_millis(*ms)).is_some())
             .count();
         assert_eq!(said, 6);
+    }
+
+    #[test]
+    fn errors_on_the_status_page_are_short_and_plain() {
+        assert_eq!(shorten("Workato answered HTTP 500"), "Workato answered HTTP 500");
+        let long = format!("Workato answered HTTP 500 on GET /api/recipes: {}", "é".repeat(500));
+        let short = shorten(&long);
+        assert_eq!(short.chars().count(), MAX_ERROR_CHARS + " (see the log)".len());
+        assert!(short.starts_with("Workato answered HTTP 500 on GET /api/recipes: éé"));
+        assert!(short.ends_with("é… (see the log)"), "{short}");
+        assert_eq!(shorten("a\nb\u{202E}c\u{7}"), "a b c ");
     }
 
     #[test]

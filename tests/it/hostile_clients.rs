@@ -1,6 +1,6 @@
 //! What a hostile Workato or hostile HTTP clients send cannot bloat the
-//! exposition, take every file descriptor or wedge the admin route (issue
-//! 11, items 7, 11 and 12).
+//! exposition, take every file descriptor, wedge the admin route or write
+//! on the status page (issue 11, items 7, 11, 12 and 13).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -435,4 +435,49 @@ async fn a_request_body_that_does_not_arrive_is_answered_408() {
         .expect("answered while the body is still missing");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("did not arrive"), "{answer}");
+}
+
+// Item 13: the status page and the telemetry path.
+
+#[tokio::test]
+async fn upstream_error_text_on_the_status_page_is_escaped_and_short() {
+    let server = MockServer::start().await;
+    let hostile = format!("<script>alert(1)</script>\u{202E}{}", "A".repeat(400));
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "message": hostile })))
+        .mount(&server)
+        .await;
+    let app = TestApp::spawn(&server).await;
+    app.poll_once_failing(Collector::Recipes).await;
+    let page = app.get("/").await.text().await.unwrap();
+    let row = page
+        .lines()
+        .find(|l| l.starts_with("<tr><td>recipes</td>"))
+        .unwrap_or_else(|| panic!("no recipes row: {page}"));
+    assert!(!row.contains("<script>") && row.contains("&lt;script&gt;"), "{row}");
+    assert!(!row.contains('\u{202E}'), "{row}");
+    assert!(row.contains("(see the log)"), "{row}");
+    assert!(!row.contains(&"A".repeat(100)), "{row}");
+}
+
+#[tokio::test]
+async fn a_telemetry_path_the_exporter_answers_otherwise_is_refused_at_startup() {
+    for taken in ["/admin/x", "/admin", "/healthz", "/readyz"] {
+        let out = tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_workato_exporter"))
+                .args(["--web.telemetry-path", taken, "--web.listen-address", "127.0.0.1:0"])
+                .env("WORKATO_API_TOKEN", TOKEN)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("--web.telemetry-path {taken} was accepted: the exporter kept running"))
+        .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{taken}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("--web.telemetry-path"), "{err}");
+    }
 }
