@@ -21,6 +21,10 @@ pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 
+/// The default of `--web.max-connections`: well under the usual 1,024 file
+/// descriptors, far above what Prometheus and a few browsers need.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "workato_exporter",
@@ -158,9 +162,13 @@ pub struct Args {
     #[arg(long = "web.listen-address", env = "WORKATO_EXPORTER_LISTEN_ADDRESS", value_name = "ADDR", default_value = ":9862", global = true, value_parser = parse_listen_address)]
     pub listen_address: SocketAddr,
 
-    /// Path of the metrics endpoint.
+    /// Path of the metrics endpoint (not under /admin, nor /healthz, /readyz or /).
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics", global = true, value_parser = parse_path)]
     pub telemetry_path: String,
+
+    /// Most connections open at once on each listener; more wait in the backlog until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, global = true, value_parser = parse_max_connections)]
+    pub max_connections: usize,
 
     /// How often recipes, connections and API platform are polled [default: 60s; 10s with --demo].
     #[arg(long = "poll.interval", env = "WORKATO_POLL_INTERVAL", value_name = "DURATION", global = true, value_parser = parse_interval)]
@@ -308,12 +316,28 @@ fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| expected())
 }
 
+/// The telemetry path: absolute, and not one the exporter answers
+/// otherwise, where metrics would be unreachable (the admin route is
+/// matched first, `/healthz`, `/readyz` and `/` are fixed).
 fn parse_path(text: &str) -> Result<String, String> {
-    if text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' ']) {
-        Ok(text.to_string())
-    } else {
-        Err("expected an absolute path such as /metrics".into())
+    if !(text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' '])) {
+        return Err("expected an absolute path such as /metrics".into());
     }
+    // `/admin` as `admin::is_admin_path` matches it.
+    if text == "/admin" || text.starts_with("/admin/") || matches!(text, "/healthz" | "/readyz") {
+        return Err(format!(
+            "{text} is taken by the exporter itself (/admin/..., /healthz, /readyz, /); choose another, such as /metrics"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| "expected a whole number of connections from 1 to 1000000".into())
 }
 
 /// Durations as `500ms`, `5s`, `2m`, `1h` (humantime), at least one second
@@ -361,6 +385,18 @@ pub struct AdminConfig {
     pub read_only: bool,
     /// Its own listener; `None` shares the main one.
     pub listen_address: Option<SocketAddr>,
+    /// Workato's part of an admin call (budget wait, the call, the state
+    /// read again) ends here with 504.
+    pub deadline: Duration,
+    /// A request body not received within this is answered 408.
+    pub body_timeout: Duration,
+}
+
+impl AdminConfig {
+    /// The default of [`AdminConfig::deadline`].
+    pub const DEADLINE: Duration = Duration::from_secs(10);
+    /// The default of [`AdminConfig::body_timeout`].
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 /// The exporter's validated configuration.
@@ -375,6 +411,8 @@ pub struct Config {
     pub requests_per_minute: NonZeroU32,
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
+    /// `--web.max-connections`, per listener.
+    pub max_connections: usize,
     pub poll_interval: Duration,
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
@@ -425,6 +463,8 @@ impl Config {
                 token: SecretString::from(admin_token),
                 read_only: args.admin_read_only,
                 listen_address: args.admin_listen_address,
+                deadline: AdminConfig::DEADLINE,
+                body_timeout: AdminConfig::BODY_TIMEOUT,
             })
         })
         .transpose()?;
@@ -456,6 +496,7 @@ impl Config {
             requests_per_minute: args.requests_per_minute,
             listen_address: args.listen_address,
             telemetry_path: args.telemetry_path.clone(),
+            max_connections: args.max_connections,
             poll_interval: args.poll_interval.unwrap_or(poll),
             workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
             jobs_interval: args.jobs_interval.unwrap_or(poll),
@@ -627,5 +668,18 @@ mod tests {
         let line = one_line(&error);
         assert!(line.contains("--poll.interval") && line.contains("2m"), "{line}");
         assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn the_telemetry_path_may_not_hide_behind_the_exporters_own_paths() {
+        for taken in ["/admin", "/admin/x", "/admin/metrics/", "/healthz", "/readyz", "/"] {
+            let error = parse_cli(["workato_exporter", "--web.telemetry-path", taken]).unwrap_err();
+            let line = one_line(&error);
+            assert!(line.contains("--web.telemetry-path"), "{taken}: {line}");
+            assert_eq!(error.exit_code(), 2, "{taken}");
+        }
+        for fine in ["/metrics", "/administrator", "/workato/metrics", "/healthz/metrics"] {
+            assert_eq!(args(&["--web.telemetry-path", fine]).telemetry_path, fine);
+        }
     }
 }

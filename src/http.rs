@@ -15,6 +15,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
@@ -109,23 +111,91 @@ impl Handler for State {
     }
 }
 
+/// At most one log line per this long about failing accepts or a full
+/// connection limit; the lines in between are counted, not written.
+pub const ACCEPT_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long the accept loop rests after a failed accept (out of file
+/// descriptors, say) before it tries again, so it does not spin.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Says a recurring condition at most once per [`ACCEPT_LOG_INTERVAL`], with
+/// how many times it happened unsaid since. Time is a parameter.
+#[derive(Debug, Default)]
+pub struct LogLimiter {
+    last_said: Option<Instant>,
+    unsaid: u64,
+}
+
+impl LogLimiter {
+    /// Notes one occurrence at `now`. `Some(n)` means: log it now, adding
+    /// that it happened `n` more times since the last line; `None`: stay quiet.
+    pub fn note(&mut self, now: Instant) -> Option<u64> {
+        match self.last_said {
+            Some(said) if now.saturating_duration_since(said) < ACCEPT_LOG_INTERVAL => {
+                self.unsaid += 1;
+                None
+            }
+            _ => {
+                self.last_said = Some(now);
+                Some(std::mem::take(&mut self.unsaid))
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` is cancelled, then lets open connections finish
 /// for up to [`SHUTDOWN_GRACE`].
-pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, shutdown: CancellationToken) {
+///
+/// At most `max_connections` are open at once: the loop takes a permit
+/// before it accepts, so beyond the limit new connections wait in the
+/// kernel's backlog (back-pressure) instead of taking file descriptors
+/// until `/metrics` itself cannot be served.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+    max_connections: usize,
+) {
     let graceful = GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
+    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut full = LogLimiter::default();
+    let mut failing = LogLimiter::default();
+    'serving: loop {
+        if permits.available_permits() == 0
+            && let Some(unsaid) = full.note(Instant::now())
+        {
+            tracing::warn!(
+                max_connections,
+                times_since_last_said = unsaid,
+                "connection limit reached: no new connection is accepted until one closes (--web.max-connections)"
+            );
+        }
+        let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off briefly
-                    // rather than spin.
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
             },
+        };
+        let (stream, peer) = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break 'serving,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => break accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: say so now
+                        // and then, and rest before trying again.
+                        if let Some(unsaid) = failing.note(Instant::now()) {
+                            tracing::warn!(%error, times_since_last_said = unsaid, "accepting a connection failed");
+                        }
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break 'serving,
+                            _ = tokio::time::sleep(ACCEPT_PAUSE) => {}
+                        }
+                    }
+                },
+            }
         };
         // Responses leave in a few writes (the cached exposition, then the
         // fresh part): without NODELAY the last would wait for the
@@ -147,6 +217,8 @@ pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, shutdown:
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
+            // The connection's file descriptor is closed: make room.
+            drop(permit);
         });
     }
     drop(listener);
@@ -242,7 +314,7 @@ fn landing(state: &State) -> Response<Body> {
             (None, _) => "not polled yet".to_string(),
             (Some(_), true) => "ok".to_string(),
             (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
-            (Some(_), false) => format!("failing: {}", status.last_error.unwrap_or_default()),
+            (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
         };
         let age = status
             .last_success
@@ -276,6 +348,27 @@ fn landing(state: &State) -> Response<Body> {
         },
     );
     text(StatusCode::OK, "text/html; charset=utf-8", page.into_bytes())
+}
+
+/// The most of an error's text the status page shows, in characters.
+pub const MAX_ERROR_CHARS: usize = 120;
+
+/// An error for the unauthenticated status page: the exporter's own words
+/// come first (what failed, the HTTP status), Workato's message after them,
+/// so cutting at [`MAX_ERROR_CHARS`] keeps what matters and bounds what a
+/// remote party can write on the page. Control and bidirectional-override
+/// characters, which could disguise the text, become spaces. The whole
+/// text is in the log.
+fn shorten(error: &str) -> String {
+    let visible = |c: char| !(c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'));
+    let mut chars = error.chars().map(|c| if visible(c) { c } else { ' ' });
+    let mut out: String = chars.by_ref().take(MAX_ERROR_CHARS).collect();
+    if chars.next().is_some() {
+        out.pop();
+        out.push('…');
+        out.push_str(" (see the log)");
+    }
+    out
 }
 
 fn escape_html(text: &str) -> String {
@@ -318,7 +411,41 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_html;
+    use super::*;
+
+    #[test]
+    fn accept_failures_are_said_once_per_interval_with_a_count() {
+        let start = Instant::now();
+        let mut limiter = LogLimiter::default();
+        assert_eq!(limiter.note(start), Some(0), "the first is said");
+        for ms in [1, 50, 5_000, 9_999] {
+            assert_eq!(limiter.note(start + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(
+            limiter.note(start + ACCEPT_LOG_INTERVAL),
+            Some(4),
+            "then once per interval, with what went unsaid"
+        );
+        assert_eq!(limiter.note(start + ACCEPT_LOG_INTERVAL * 3), Some(0));
+        // 500 failures a second for a minute: six lines.
+        let mut limiter = LogLimiter::default();
+        let said = (0..60_000u64)
+            .step_by(2)
+            .filter(|ms| limiter.note(start + Duration::from_millis(*ms)).is_some())
+            .count();
+        assert_eq!(said, 6);
+    }
+
+    #[test]
+    fn errors_on_the_status_page_are_short_and_plain() {
+        assert_eq!(shorten("Workato answered HTTP 500"), "Workato answered HTTP 500");
+        let long = format!("Workato answered HTTP 500 on GET /api/recipes: {}", "é".repeat(500));
+        let short = shorten(&long);
+        assert_eq!(short.chars().count(), MAX_ERROR_CHARS + " (see the log)".len());
+        assert!(short.starts_with("Workato answered HTTP 500 on GET /api/recipes: éé"));
+        assert!(short.ends_with("é… (see the log)"), "{short}");
+        assert_eq!(shorten("a\nb\u{202E}c\u{7}"), "a b c ");
+    }
 
     #[test]
     fn html_is_escaped() {

@@ -139,13 +139,16 @@ impl App {
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
         let poller = tokio::spawn(Arc::clone(&self.poller).run(shutdown.clone()));
         let admin = match (admin_listener, &self.admin) {
-            (Some(listener), Some(admin)) => {
-                Some(tokio::spawn(http::serve(listener, Arc::clone(admin), shutdown.clone())))
-            }
+            (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve(
+                listener,
+                Arc::clone(admin),
+                shutdown.clone(),
+                self.config.max_connections,
+            ))),
             _ => None,
         };
         let state = self.http_state();
-        http::serve(listener, state, shutdown).await;
+        http::serve(listener, state, shutdown, self.config.max_connections).await;
         for task in [Some(poller), admin].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");

@@ -3,6 +3,7 @@
 //! `/metrics` shows the new state at once rather than at the next sweep.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -10,7 +11,7 @@ use hyper::header;
 use hyper::{Request, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{Admin, MAX_BODY, Reply};
+use super::{Action, Admin, MAX_BODY, Reply};
 use crate::client::ActionOutcome;
 use crate::client::properties::{MAX_PROPERTIES, check_property};
 use crate::error::Error;
@@ -19,6 +20,7 @@ use crate::snapshot::{ApiEndpoint, Recipe};
 impl Admin {
     pub(super) async fn start_stop(&self, id: u64, start: bool) -> Reply {
         let verb = if start { "start" } else { "stop" };
+        let action = if start { Action::RecipeStart } else { Action::RecipeStop };
         match self.client.start_stop_recipe(id, start).await {
             Ok(ActionOutcome::Done) => {
                 self.refresh_recipe(id).await;
@@ -31,6 +33,7 @@ impl Admin {
                 let applied = fresh.is_some_and(|recipe| recipe.running == Some(start));
                 applied_despite(
                     &error,
+                    action,
                     applied,
                     &format!("recipe {id} is {}", if start { "running" } else { "stopped" }),
                 )
@@ -48,7 +51,7 @@ impl Admin {
                     retry_after: None,
                 }
             }
-            Err(error) => Reply::from_error(&error),
+            Err(error) => Reply::from_error(&error, action),
         }
     }
 
@@ -74,6 +77,11 @@ impl Admin {
     }
 
     pub(super) async fn enable_disable(&self, id: u64, enable: bool) -> Reply {
+        let action = if enable {
+            Action::EndpointEnable
+        } else {
+            Action::EndpointDisable
+        };
         match self.client.enable_disable_api_endpoint(id, enable).await {
             Ok(ActionOutcome::Done) => {
                 self.refresh_endpoint(id).await;
@@ -84,6 +92,7 @@ impl Admin {
                 let applied = fresh.is_some_and(|endpoint| endpoint.active == enable);
                 applied_despite(
                     &error,
+                    action,
                     applied,
                     &format!("API endpoint {id} is {}", if enable { "enabled" } else { "disabled" }),
                 )
@@ -93,7 +102,7 @@ impl Admin {
                 body: workato,
                 retry_after: None,
             },
-            Err(error) => Reply::from_error(&error),
+            Err(error) => Reply::from_error(&error, action),
         }
     }
 
@@ -144,34 +153,41 @@ impl Admin {
         };
         match self.client.properties(&prefix).await {
             Ok(properties) => Reply::ok(Value::Object(properties)),
-            Err(error) => Reply::from_error(&error),
+            Err(error) => Reply::from_error(&error, Action::PropertiesGet),
         }
     }
 
     pub(super) async fn upsert_properties(&self, request: Request<Incoming>) -> Reply {
-        let properties = match read_properties(request).await {
+        let properties = match read_properties(request, self.body_timeout).await {
             Ok(properties) => properties,
             Err(reply) => return reply,
         };
-        match self.client.upsert_properties(&properties).await {
-            Ok(()) => Reply::ok(json!({ "success": true })),
-            Err(error) => Reply::from_error(&error),
-        }
+        let upsert = async {
+            match self.client.upsert_properties(&properties).await {
+                Ok(()) => Reply::ok(json!({ "success": true })),
+                Err(error) => Reply::from_error(&error, Action::PropertiesUpsert),
+            }
+        };
+        self.within_deadline(Action::PropertiesUpsert, upsert).await
     }
 }
 
-/// A 5xx or a timeout: Workato may or may not have applied the action.
+/// A 5xx, a timeout, or a 2xx whose body is not the documented reply (a
+/// 204, say): Workato may or may not have applied the action.
 fn unanswered(error: &Error) -> bool {
-    matches!(error, Error::Status { status: 500.., .. } | Error::Transport { .. })
+    matches!(
+        error,
+        Error::Status { status: 500.., .. } | Error::Transport { .. } | Error::Decode { .. }
+    )
 }
 
 /// The reply to an action Workato did not answer, from the state read
 /// again: success when it took effect (Workato's error id kept, for the
 /// record), else the original error.
-fn applied_despite(error: &Error, applied: bool, state: &str) -> Reply {
+fn applied_despite(error: &Error, action: Action, applied: bool, state: &str) -> Reply {
     tracing::warn!(%error, applied, "Workato did not answer an admin action; re-read the state");
     if !applied {
-        return Reply::from_error(error);
+        return Reply::from_error(error, action);
     }
     let mut reply = Reply::ok(json!({
         "success": true,
@@ -182,8 +198,9 @@ fn applied_despite(error: &Error, applied: bool, state: &str) -> Reply {
 }
 
 /// Reads and checks `{"properties": {"name": "value", ...}}` within
-/// Workato's limits, before anything is sent to Workato.
-async fn read_properties(request: Request<Incoming>) -> Result<Map<String, Value>, Reply> {
+/// Workato's limits, before anything is sent to Workato. A body that has not
+/// all arrived within `timeout` is answered 408.
+async fn read_properties(request: Request<Incoming>, timeout: Duration) -> Result<Map<String, Value>, Reply> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -213,7 +230,14 @@ async fn read_properties(request: Request<Incoming>) -> Result<Map<String, Value
     if declared.is_some_and(|length| length > MAX_BODY) {
         return Err(too_large());
     }
-    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+    let read = tokio::time::timeout(timeout, Limited::new(request.into_body(), MAX_BODY).collect());
+    let Ok(read) = read.await else {
+        return Err(Reply::error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body did not arrive within {timeout:?}"),
+        ));
+    };
+    let body = match read {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
         Err(error) => {

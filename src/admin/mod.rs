@@ -63,6 +63,20 @@ impl Action {
         }
     }
 
+    /// The API client role privilege (Workspace admin › API clients ›
+    /// Client roles) the action needs, named when Workato answers 403.
+    fn privilege(self) -> &'static str {
+        match self {
+            Action::RecipeStart | Action::RecipeStop => "Projects › Recipes › Start/stop recipes",
+            Action::EndpointEnable | Action::EndpointDisable => {
+                "API Platform › API collections and endpoints › Enable/disable API endpoints"
+            }
+            Action::PropertiesGet => "Projects › Project properties › Get project properties",
+            Action::PropertiesUpsert => "Projects › Project properties › Upsert project properties",
+            Action::Index | Action::Unknown => "none (the exporter does not call Workato for this)",
+        }
+    }
+
     fn writes(self) -> bool {
         !matches!(self, Action::Index | Action::PropertiesGet | Action::Unknown)
     }
@@ -112,19 +126,32 @@ impl Reply {
         }
     }
 
-    /// A Workato or budget failure as the admin caller should see it.
-    /// Workato's error id, when it sent one, is kept as `workato_error_id`.
-    fn from_error(error: &Error) -> Reply {
+    /// A Workato or budget failure of `action` as the admin caller should
+    /// see it: Workato's 4xx passed on with its message, anything else it
+    /// answered (5xx, or a 1xx, 2xx or 3xx the client did not take) as 502
+    /// with a message, never a status without a body. Workato's error id,
+    /// when it sent one, is kept as `workato_error_id`.
+    fn from_error(error: &Error, action: Action) -> Reply {
         let mut reply = match error {
             Error::Status { status, message, .. } if *status >= 500 => Reply::error(
                 StatusCode::BAD_GATEWAY,
                 format!("Workato answered HTTP {status}: {message}"),
             ),
-            Error::Status { status, message, .. } => Reply::error(
+            Error::Status { status, message, .. } if (400..500).contains(status) => Reply::error(
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
                 message.clone(),
             ),
-            Error::Forbidden { .. } => Reply::error(StatusCode::FORBIDDEN, error.to_string()),
+            Error::Status { status, endpoint, .. } => Reply::error(
+                StatusCode::BAD_GATEWAY,
+                format!("Workato answered {endpoint} with HTTP {status}, which is not an answer to this request"),
+            ),
+            Error::Forbidden { endpoint, .. } => Reply::error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Workato refused {endpoint} (HTTP 403): the API client's role lacks the privilege {:?}",
+                    action.privilege()
+                ),
+            ),
             Error::Unauthorized { .. } => Reply::error(
                 StatusCode::BAD_GATEWAY,
                 "Workato rejected the exporter's API token; check WORKATO_API_TOKEN",
@@ -155,6 +182,8 @@ impl Reply {
 pub struct Admin {
     token: SecretString,
     read_only: bool,
+    deadline: Duration,
+    body_timeout: Duration,
     client: Client,
     snapshot: Arc<SharedSnapshot>,
     metrics: Arc<SelfMetrics>,
@@ -170,6 +199,8 @@ impl Admin {
         Admin {
             token: config.token.clone(),
             read_only: config.read_only,
+            deadline: config.deadline,
+            body_timeout: config.body_timeout,
             client: client.impatient(PATIENCE),
             snapshot,
             metrics,
@@ -177,13 +208,15 @@ impl Admin {
     }
 
     /// `Authorization: Bearer <admin token>`, compared in constant time.
+    /// The scheme is case-insensitive (RFC 7235: `bearer`, `BEARER`).
     fn authorized(&self, request: &Request<Incoming>) -> bool {
         let presented = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         presented.is_some_and(|token| bool::from(token.as_bytes().ct_eq(self.token.expose_secret().as_bytes())))
     }
 
@@ -235,25 +268,62 @@ impl Admin {
                 ),
             );
         }
-        let id = match target.map(|t| t.parse::<u64>()) {
-            Some(Ok(id)) => id,
-            Some(Err(_)) => {
+        let id = match target.map(parse_id) {
+            Some(Some(id)) => id,
+            Some(None) => {
                 return Reply::error(
                     StatusCode::BAD_REQUEST,
-                    format!("the id must be a number, not {:?}", target.unwrap_or_default()),
+                    format!(
+                        "the id must be a positive whole number in plain digits (no sign, space or leading zero), not {:?}",
+                        target.unwrap_or_default()
+                    ),
                 );
             }
             None => 0,
         };
         match action {
             Action::Index => Reply::ok(self.index()),
-            Action::RecipeStart | Action::RecipeStop => self.start_stop(id, action == Action::RecipeStart).await,
-            Action::EndpointEnable | Action::EndpointDisable => {
-                self.enable_disable(id, action == Action::EndpointEnable).await
+            Action::RecipeStart | Action::RecipeStop => {
+                self.within_deadline(action, self.start_stop(id, action == Action::RecipeStart))
+                    .await
             }
-            Action::PropertiesGet => self.get_properties(request.uri().query()).await,
+            Action::EndpointEnable | Action::EndpointDisable => {
+                self.within_deadline(action, self.enable_disable(id, action == Action::EndpointEnable))
+                    .await
+            }
+            Action::PropertiesGet => {
+                let query = request.uri().query().map(str::to_string);
+                self.within_deadline(action, self.get_properties(query.as_deref()))
+                    .await
+            }
+            // Reads the body first, on its own clock, then calls Workato
+            // within the deadline.
             Action::PropertiesUpsert => self.upsert_properties(request).await,
             Action::Unknown => Reply::error(StatusCode::NOT_FOUND, "no such admin route"),
+        }
+    }
+
+    /// Gives Workato's part of an action (budget wait, the call, the state
+    /// read again) [`AdminConfig::deadline`] in all; past it the caller gets
+    /// 504 rather than a request held for minutes.
+    async fn within_deadline(&self, action: Action, work: impl Future<Output = Reply>) -> Reply {
+        match tokio::time::timeout(self.deadline, work).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                let outcome = if action.writes() {
+                    "; the action may or may not have taken effect: check the state before trying again"
+                } else {
+                    ""
+                };
+                Reply::error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "Workato did not answer {} within {:?}{outcome}",
+                        action.name(),
+                        self.deadline
+                    ),
+                )
+            }
         }
     }
 
@@ -293,6 +363,14 @@ fn respond(reply: Reply) -> Response<Body> {
     response
 }
 
+/// An id as Workato writes them: ASCII digits without sign, space or
+/// leading zero, within u64. `+5`, ` 5`, `05` and `0` are refused rather
+/// than read as 5 (or 0): the audit log shows the target as it was sent.
+fn parse_id(text: &str) -> Option<u64> {
+    let plain = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    if plain { text.parse().ok() } else { None }
+}
+
 /// Whether a path belongs to the admin route.
 pub fn is_admin_path(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
@@ -305,6 +383,34 @@ impl Handler for Admin {
             Admin::handle(self, request, peer).await
         } else {
             json_message(StatusCode::NOT_FOUND, "this listener serves only /admin")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_plain_digits_without_sign_space_or_leading_zero() {
+        assert_eq!(parse_id("5"), Some(5));
+        assert_eq!(parse_id("1913514"), Some(1_913_514));
+        assert_eq!(parse_id("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "+5",
+            "-5",
+            " 5",
+            "5 ",
+            "05",
+            "0",
+            "5.0",
+            "5e3",
+            "٥",
+            "18446744073709551616",
+            "%35",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
         }
     }
 }

@@ -6,8 +6,40 @@
 //! encoder would first build a protobuf model of every series (several
 //! times the size of the text) on each collect, which at 5,000 recipes is
 //! most of the exporter's memory and CPU.
+//!
+//! Label values come from Workato (recipe, connection, endpoint and
+//! collection names, paths, error types) and Workato puts no limit on them:
+//! each is cut to [`MAX_LABEL_BYTES`] here, where every sample is written,
+//! so a megabyte of recipe name costs 256 bytes per series, not a megabyte.
 
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// The longest label value written, in bytes of UTF-8 before escaping. A
+/// longer value is cut on a character boundary and ends in [`CUT_MARKER`],
+/// which counts within the limit.
+pub const MAX_LABEL_BYTES: usize = 256;
+
+/// Ends a label value that was cut, so a reader sees it is not whole.
+pub const CUT_MARKER: &str = "…";
+
+/// `value` as written in a label: itself when it fits in
+/// [`MAX_LABEL_BYTES`], else its longest prefix on a character boundary
+/// that leaves room for [`CUT_MARKER`], followed by the marker. Series stay
+/// unique: every family that carries a name also carries its id.
+pub fn cap_label(value: &str) -> Cow<'_, str> {
+    if value.len() <= MAX_LABEL_BYTES {
+        return Cow::Borrowed(value);
+    }
+    let mut end = MAX_LABEL_BYTES - CUT_MARKER.len();
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = String::with_capacity(end + CUT_MARKER.len());
+    cut.push_str(&value[..end]);
+    cut.push_str(CUT_MARKER);
+    Cow::Owned(cut)
+}
 
 /// The type line of a family.
 #[derive(Debug, Clone, Copy)]
@@ -82,8 +114,10 @@ impl<'a> TextWriter<'a> {
     }
 }
 
-/// Label values escape backslash, double quote and line feed.
+/// Label values are capped at [`MAX_LABEL_BYTES`], then escape
+/// backslash, double quote and line feed.
 fn escape_into(out: &mut String, value: &str) {
+    let value = &*cap_label(value);
     if !value.contains(['\\', '"', '\n']) {
         out.push_str(value);
         return;
@@ -131,5 +165,33 @@ mod tests {
              x_bucket{workspace=\"ws \\\"a\\\"\",le=\"+Inf\"} +Inf\n\
              x{workspace=\"ws \\\"a\\\"\"} 0.5\n"
         );
+    }
+
+    #[test]
+    fn long_label_values_are_cut_on_a_character_boundary_with_a_marker() {
+        assert_eq!(cap_label("short"), "short");
+        let exact = "a".repeat(MAX_LABEL_BYTES);
+        assert_eq!(cap_label(&exact), exact.as_str(), "a value at the limit is whole");
+        // Two bytes, then two-byte characters: byte 253 falls inside one.
+        let long = format!("xx{}", "é".repeat(1_000));
+        let cut = cap_label(&long);
+        assert!(cut.len() <= MAX_LABEL_BYTES, "{}", cut.len());
+        assert!(cut.ends_with(CUT_MARKER));
+        assert!(long.starts_with(cut.trim_end_matches(CUT_MARKER)));
+        assert_eq!(cut.len(), 2 + 2 * 125 + CUT_MARKER.len());
+    }
+
+    #[test]
+    fn a_cut_value_is_still_escaped() {
+        let mut out = String::new();
+        let mut w = TextWriter::new(&mut out, "w");
+        let long = format!("{}\"\\\n{}", "a".repeat(200), "b".repeat(1_000));
+        w.sample("x", &[("recipe", &long)], None, 1.0);
+        let expected = format!(
+            "x{{recipe=\"{}\\\"\\\\\\n{}…\",workspace=\"w\"}} 1\n",
+            "a".repeat(200),
+            "b".repeat(50)
+        );
+        assert_eq!(out, expected);
     }
 }

@@ -12,6 +12,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{GaugeVec, Opts};
 
 use super::catalogue::*;
+use super::text::cap_label;
 use crate::client::{Budget, Group};
 use crate::snapshot::{Collector as Poller, SharedSnapshot, Snapshot};
 
@@ -114,7 +115,9 @@ impl WorkspaceCollector {
         }
         if let Some(w) = &s.workspace {
             let info = self.gauge(&WORKSPACE_INFO);
-            info.with_label_values(&[w.id.to_string().as_str(), &w.name, &w.plan])
+            // Name and plan come from Workato: capped like every label
+            // the text writer writes.
+            info.with_label_values(&[w.id.to_string().as_str(), &cap_label(&w.name), &cap_label(&w.plan)])
                 .set(1.0);
             out.extend(info.collect());
         }

@@ -274,7 +274,7 @@ impl Running {
 
 /// Serves the simulator on `listener` until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, simulator: Arc<Simulator>, shutdown: CancellationToken) {
-    crate::http::serve(listener, simulator, shutdown).await;
+    crate::http::serve(listener, simulator, shutdown, crate::config::DEFAULT_MAX_CONNECTIONS).await;
 }
 
 /// Starts a simulator on `127.0.0.1:0` in the background.

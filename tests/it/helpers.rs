@@ -275,7 +275,12 @@ impl TestApp {
         let address = listener.local_addr().expect("local address");
         let shutdown = CancellationToken::new();
         let state = app.http_state();
-        tokio::spawn(http::serve(listener, state, shutdown.clone()));
+        tokio::spawn(http::serve(
+            listener,
+            state,
+            shutdown.clone(),
+            app.config.max_connections,
+        ));
         TestApp {
             address,
             poller: Arc::clone(&app.poller),

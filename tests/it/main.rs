@@ -5,6 +5,7 @@ mod binary;
 mod client;
 mod dashboards;
 mod helpers;
+mod hostile_clients;
 mod http;
 mod jobs;
 mod metrics;
