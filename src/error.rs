@@ -69,6 +69,10 @@ pub enum Error {
     #[error("pagination of {endpoint} does not advance (page {page} repeats the previous one)")]
     PaginationStuck { endpoint: &'static str, page: u32 },
 
+    /// A poll panicked (a bug): caught, reported, and polling goes on.
+    #[error("the {collector} poll failed unexpectedly: {reason}")]
+    Panicked { collector: &'static str, reason: String },
+
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {address}: {reason}")]
     Listen {
@@ -93,6 +97,7 @@ impl Error {
             Error::PaginationStuck { .. } => "pagination",
             Error::PageLimit { .. } => "page_limit",
             Error::Listen { .. } => "listen",
+            Error::Panicked { .. } => "panicked",
         }
     }
 }

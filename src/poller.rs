@@ -69,7 +69,8 @@ impl Fetched {
         match self {
             Fetched::Jobs => {}
             Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
-            Fetched::Recipes(list) => {
+            Fetched::Recipes(mut list) => {
+                snapshot.counter_decreases += hold_counters(&snapshot.recipes, &mut list.recipes);
                 if list.truncated && !snapshot.recipes_truncated {
                     tracing::warn!(
                         kept = crate::client::MAX_RECIPES,
@@ -108,13 +109,32 @@ impl Poller {
     async fn fetch(&self, collector: Collector) -> Result<Fetched> {
         Ok(match collector {
             Collector::Workspace => Fetched::Workspace(self.client.workspace().await?),
-            Collector::Recipes => Fetched::Recipes(self.client.recipes().await?),
+            Collector::Recipes => {
+                let mut list = self.client.recipes().await?;
+                // One empty list after a full one is more likely a glitch
+                // than every recipe deleted at once (which would also drop
+                // every recipe's job state): read again before believing it.
+                if list.recipes.is_empty() && !self.snapshot.load().recipes.is_empty() {
+                    tracing::warn!("Workato listed no recipes after listing some; reading again before believing it");
+                    list = self.client.recipes().await?;
+                }
+                Fetched::Recipes(list)
+            }
             Collector::Jobs => {
                 let recipes = Arc::clone(&self.snapshot.load().recipes);
                 crate::jobs::ingest::cycle(&self.client, &self.jobs, &recipes).await?;
                 Fetched::Jobs
             }
-            Collector::Connections => Fetched::Connections(self.client.connections().await?),
+            Collector::Connections => {
+                let mut connections = self.client.connections().await?;
+                if connections.is_empty() && !self.snapshot.load().connections.is_empty() {
+                    tracing::warn!(
+                        "Workato listed no connections after listing some; reading again before believing it"
+                    );
+                    connections = self.client.connections().await?;
+                }
+                Fetched::Connections(connections)
+            }
             Collector::ApiPlatform => {
                 let endpoints = self.client.api_endpoints().await?;
                 let last_read = *self.collections_read.lock().unwrap_or_else(|p| p.into_inner());
@@ -131,6 +151,18 @@ impl Poller {
                 Fetched::ApiPlatform(ApiPlatform { collections, endpoints })
             }
         })
+    }
+
+    /// Marks a collector down with `error`, keeping its data.
+    fn record_failure(&self, collector: Collector, error: &Error) {
+        let now = unix_now();
+        self.snapshot.update(|snapshot| {
+            let status = snapshot.collectors.entry(collector).or_default();
+            status.last_attempt = Some(now);
+            status.up = false;
+            status.unavailable = false;
+            status.last_error = Some(error.to_string());
+        });
     }
 
     /// Polls one collector once and publishes the result into the snapshot.
@@ -202,7 +234,7 @@ impl Poller {
         }
     }
 
-    async fn run_collector(&self, collector: Collector, shutdown: CancellationToken) {
+    async fn run_collector(self: Arc<Self>, collector: Collector, shutdown: CancellationToken) {
         let mut ticker = tokio::time::interval(self.intervals.of(collector));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sweeps = self.sweeps.subscribe();
@@ -215,10 +247,17 @@ impl Poller {
                 _ = self.next_turn(collector, &mut ticker, &mut sweeps) => {}
             }
             let started = Instant::now();
+            let poll = guarded(collector, {
+                let poller = Arc::clone(&self);
+                async move { poller.poll_once(collector).await }
+            });
             let outcome = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                outcome = self.poll_once(collector) => outcome,
+                outcome = poll => outcome,
             };
+            if let Err(error @ Error::Panicked { .. }) = &outcome {
+                self.record_failure(collector, error);
+            }
             let name = collector.name();
             match outcome {
                 Ok(()) => {
@@ -262,9 +301,93 @@ impl Poller {
     }
 }
 
+/// Workato's lifetime counters never go back in Prometheus: where one reads
+/// lower than before (a glitch, a restored recipe), the previous value is
+/// kept and the anomaly logged. Returns how many counters were held.
+fn hold_counters(before: &[crate::snapshot::Recipe], now: &mut [crate::snapshot::Recipe]) -> u64 {
+    let before: std::collections::HashMap<u64, &crate::snapshot::Recipe> = before.iter().map(|r| (r.id, r)).collect();
+    let mut held = 0;
+    for recipe in now.iter_mut() {
+        let Some(old) = before.get(&recipe.id) else { continue };
+        for (name, new, old) in [
+            ("job_succeeded_count", &mut recipe.jobs_succeeded, old.jobs_succeeded),
+            ("job_failed_count", &mut recipe.jobs_failed, old.jobs_failed),
+            ("lifetime_task_count", &mut recipe.tasks, old.tasks),
+        ] {
+            if let (Some(value), Some(previous)) = (*new, old)
+                && value < previous
+            {
+                tracing::warn!(
+                    recipe_id = recipe.id,
+                    counter = name,
+                    previous,
+                    value,
+                    "Workato's lifetime counter went back; keeping the previous value"
+                );
+                *new = Some(previous);
+                held += 1;
+            }
+        }
+    }
+    held
+}
+
+/// Runs one poll as a task of its own, so that a panic in it is caught and
+/// becomes the collector's failure while the loop goes on: a collector must
+/// never stop polling while it reads as up. Dropping the future (shutdown)
+/// aborts the task.
+async fn guarded(
+    collector: Collector,
+    poll: impl std::future::Future<Output = Result<()>> + Send + 'static,
+) -> Result<()> {
+    match tokio_util::task::AbortOnDropHandle::new(tokio::spawn(poll)).await {
+        Ok(outcome) => outcome,
+        Err(error) => Err(Error::Panicked {
+            collector: collector.name(),
+            reason: panic_text(error),
+        }),
+    }
+}
+
+/// What a poll task's panic said.
+fn panic_text(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_poll_is_an_error_naming_the_collector_not_a_dead_task() {
+        let outcome = guarded(Collector::Recipes, async { panic!("attempt to add with overflow") }).await;
+        let error = outcome.unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Panicked {
+                    collector: "recipes",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("attempt to add with overflow"), "{error}");
+        assert!(guarded(Collector::Jobs, async { Ok(()) }).await.is_ok());
+    }
 }

@@ -183,6 +183,8 @@ pub struct Snapshot {
     pub recipes: Arc<Vec<Recipe>>,
     /// The workspace holds more recipes than the exporter keeps.
     pub recipes_truncated: bool,
+    /// Lifetime counters Workato sent lower than before, held so far.
+    pub counter_decreases: u64,
     pub connections: Arc<Vec<Connection>>,
     pub api_platform: Arc<ApiPlatform>,
     pub collectors: BTreeMap<Collector, CollectorStatus>,

@@ -39,6 +39,9 @@ pub const DISABLE_API_ENDPOINT: Route = Route {
     blind_retry: false,
 };
 
+/// The most pages of API collections or endpoints read: 10,000 of each.
+pub const MAX_PAGES: u32 = 100;
+
 impl Client {
     /// Enables (`true`) or disables an API endpoint.
     pub async fn enable_disable_api_endpoint(&self, id: u64, enable: bool) -> Result<ActionOutcome> {
@@ -72,9 +75,10 @@ impl Client {
             .await
     }
 
-    /// Walks `page=1,2,...` until an empty page. A page whose ids equal the
-    /// previous page's (a server ignoring `page`) stops the walk with an
-    /// error instead of looping.
+    /// Walks `page=1,2,...` until an empty page, at most [`MAX_PAGES`]. A
+    /// page whose ids equal the previous page's (a server ignoring `page`)
+    /// stops the walk with an error instead of looping; so does a walk that
+    /// never ends. Duplicate ids keep their first item.
     async fn paged<W, T>(
         &self,
         route: &Route,
@@ -88,7 +92,7 @@ impl Client {
     {
         let mut all = Vec::new();
         let mut previous_ids: Vec<u64> = Vec::new();
-        for page_number in 1u32.. {
+        for page_number in 1..=MAX_PAGES {
             let mut query = vec![("page", page_number.to_string()), ("per_page", PER_PAGE.to_string())];
             query.extend(filter.iter().cloned());
             let body = self.send(route, path, &query).await?;
@@ -102,11 +106,14 @@ impl Client {
             }
             // A short page is not the last: only an empty one is.
             if page.raw_len == 0 {
-                break;
+                return Ok(super::wire::unique_by_id(route.label, all, id));
             }
             all.extend(page.items);
             previous_ids = ids;
         }
-        Ok(all)
+        Err(Error::PageLimit {
+            endpoint: route.label,
+            pages: MAX_PAGES,
+        })
     }
 }

@@ -18,6 +18,7 @@ impl Client {
     /// Every connection in the workspace.
     pub async fn connections(&self) -> Result<Vec<Connection>> {
         let body = self.send(&LIST_CONNECTIONS, "connections", &[]).await?;
-        Ok(decode_list::<ConnectionWire, Connection>(LIST_CONNECTIONS.label, &body)?.items)
+        let connections = decode_list::<ConnectionWire, Connection>(LIST_CONNECTIONS.label, &body)?.items;
+        Ok(super::wire::unique_by_id(LIST_CONNECTIONS.label, connections, |c| c.id))
     }
 }

@@ -61,6 +61,22 @@ where
     Ok(Page { items, raw_len })
 }
 
+/// Keeps the first item of each id: two series with the same labels would
+/// make Prometheus reject the whole scrape.
+pub(crate) fn unique_by_id<T>(endpoint: &'static str, items: Vec<T>, id: impl Fn(&T) -> u64) -> Vec<T> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let before = items.len();
+    let unique: Vec<T> = items.into_iter().filter(|item| seen.insert(id(item))).collect();
+    if unique.len() < before {
+        tracing::warn!(
+            endpoint,
+            duplicates = before - unique.len(),
+            "Workato listed the same id twice; keeping the first"
+        );
+    }
+    unique
+}
+
 /// The id of the first item of a list reply, if it has one.
 pub(crate) fn first_id(body: &[u8]) -> Option<u64> {
     #[derive(Deserialize)]

@@ -118,7 +118,8 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
     let Some((mut cursor, mut walk)) = tracker.walk_start(id) else {
         return walk_everything(client, tracker, id).await;
     };
-    for page_number in 1u32.. {
+    let mut finished = false;
+    for page_number in 1..=MAX_WALK_PAGES {
         let query = JobsQuery {
             offset_job_id: Some(&cursor),
             newer: true,
@@ -127,6 +128,7 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
         let (page, raw_len) = client.jobs(id, query).await?;
         tracker.learn_page_size(raw_len);
         if page.is_empty() {
+            finished = true;
             break;
         }
         if page.iter().all(|j| walk.met.contains(&j.id)) {
@@ -138,8 +140,15 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
         tracker.apply_page(id, &page, &mut walk);
         cursor = page[0].id.clone();
         if tracker.is_last_page(raw_len) {
+            finished = true;
             break;
         }
+    }
+    if !finished {
+        return Err(Error::PageLimit {
+            endpoint: LIST_JOBS.label,
+            pages: MAX_WALK_PAGES,
+        });
     }
     if !walk.past_watermark {
         tracker.watermark_not_met(id);
@@ -157,7 +166,8 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
 async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
     let mut all: Vec<Job> = Vec::new();
     let mut met = HashSet::new();
-    for page_number in 1u32.. {
+    let mut finished = false;
+    for page_number in 1..=MAX_WALK_PAGES {
         let offset = all.last().map(|j| j.id.clone());
         let query = JobsQuery {
             offset_job_id: offset.as_deref(),
@@ -167,6 +177,7 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
         let (page, raw_len) = client.jobs(id, query).await?;
         tracker.learn_page_size(raw_len);
         if page.is_empty() {
+            finished = true;
             break;
         }
         if page.iter().all(|j| met.contains(&j.id)) {
@@ -178,12 +189,25 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
         met.extend(page.iter().map(|j| j.id.clone()));
         all.extend(page);
         if tracker.is_last_page(raw_len) {
+            finished = true;
             break;
         }
+    }
+    if !finished {
+        return Err(Error::PageLimit {
+            endpoint: LIST_JOBS.label,
+            pages: MAX_WALK_PAGES,
+        });
     }
     tracker.apply_page(id, &all, &mut Walk::everything_new());
     Ok(())
 }
+
+/// The most pages one recipe's walk reads in a cycle (5,000 jobs at
+/// Workato's observed 50 a page). A walk that goes on past it (a server that
+/// never ends a list) stops with an error: what it read is kept, the other
+/// recipes are read, and the next cycle resumes from there.
+pub const MAX_WALK_PAGES: u32 = 100;
 
 /// The most pages of pending jobs read for one recipe (50 a page in
 /// Workato's observed page size: 1,000 jobs running at once).

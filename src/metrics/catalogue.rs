@@ -76,6 +76,13 @@ spec!(
     "1 when the workspace holds more than 5,000 recipes and the oldest are left out of every metric, else 0."
 );
 spec!(
+    COUNTER_DECREASES,
+    "workato_recipe_counter_decreases_total",
+    Counter,
+    &[],
+    "Times one of Workato's lifetime recipe counters read lower than before; the previous value is kept, so the exported counters never go back."
+);
+spec!(
     WORKSPACE_INFO,
     "workato_workspace_info",
     Gauge,
@@ -252,12 +259,13 @@ spec!(
 );
 
 /// The families the health collector renders on every scrape.
-pub(super) const HEALTH: [&Spec; 7] = [
+pub(super) const HEALTH: [&Spec; 8] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
     &COLLECTOR_LAST_SUCCESS,
     &RATE_LIMIT_REMAINING,
     &RECIPES_TRUNCATED,
+    &COUNTER_DECREASES,
     &WORKSPACE_INFO,
 ];

@@ -112,6 +112,12 @@ impl WorkspaceCollector {
                 .with_label_values::<&str>(&[])
                 .set(bool_value(s.recipes_truncated));
             out.extend(truncated.collect());
+            let decreases = prometheus::CounterVec::new(self.opts(&COUNTER_DECREASES), COUNTER_DECREASES.labels)
+                .expect("catalogue names and labels are valid");
+            decreases
+                .with_label_values::<&str>(&[])
+                .inc_by(s.counter_decreases as f64);
+            out.extend(decreases.collect());
         }
         if let Some(w) = &s.workspace {
             let info = self.gauge(&WORKSPACE_INFO);

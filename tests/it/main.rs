@@ -6,6 +6,7 @@ mod client;
 mod dashboards;
 mod helpers;
 mod hostile_clients;
+mod hostile_server;
 mod http;
 mod jobs;
 mod metrics;
