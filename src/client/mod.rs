@@ -65,8 +65,9 @@ pub struct ClientOptions {
 
 /// Default of [`ClientOptions::max_reply_bytes`]: a page of 100 recipes
 /// without code is a few hundred KB; the connections list (not paged) of a
-/// workspace with 10,000 connections about 10 MB.
-pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
+/// workspace with 10,000 connections about 10 MB. Five collectors reading at
+/// once stay under 100 MB however large the replies.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -313,6 +314,8 @@ impl Client {
                         error_id,
                     });
                 }
+                // A reply too large now will be too large on a retry too.
+                Err(error @ Error::TooLarge { .. }) => return Err(error),
                 Err(error) if route.blind_retry && attempt < inner.options.max_attempts => {
                     tracing::warn!(endpoint = route.label, %error, attempt, "request to Workato failed; retrying");
                     self.backoff(attempt)
