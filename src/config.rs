@@ -154,6 +154,10 @@ pub struct Args {
     )]
     pub workspace: String,
 
+    /// How long one request to Workato may take; `check` answers within it plus a second.
+    #[arg(long = "workato.timeout", env = "WORKATO_TIMEOUT", value_name = "DURATION", default_value = "30s", global = true, value_parser = parse_timeout)]
+    pub timeout: Duration,
+
     /// Client-side budget of requests a minute for each Workato endpoint group (Workato allows 60; more only makes sense against `simulate`).
     #[arg(long = "workato.requests-per-minute", env = "WORKATO_REQUESTS_PER_MINUTE", value_name = "N", default_value = "50", global = true, value_parser = parse_budget)]
     pub requests_per_minute: NonZeroU32,
@@ -354,6 +358,16 @@ fn parse_window(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `--workato.timeout`: bounded so that a typo neither fails every request
+/// nor lets a silent connection hold a poll for hours.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(1) || duration > Duration::from_secs(300) {
+        return Err("expected a timeout from 1s to 5m, such as 30s".into());
+    }
+    Ok(duration)
+}
+
 fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < Duration::from_secs(1) {
@@ -408,6 +422,8 @@ pub struct Config {
     pub base_url: Url,
     pub auth: Auth,
     pub workspace: String,
+    /// `--workato.timeout`: one request to Workato, and `check` in all.
+    pub timeout: Duration,
     pub requests_per_minute: NonZeroU32,
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
@@ -493,6 +509,7 @@ impl Config {
             base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
             auth,
             workspace: args.workspace.trim().to_string(),
+            timeout: args.timeout,
             requests_per_minute: args.requests_per_minute,
             listen_address: args.listen_address,
             telemetry_path: args.telemetry_path.clone(),
@@ -619,6 +636,8 @@ mod tests {
             assert_eq!(parse_duration(text).map(|d| d.as_secs_f64()), Ok(secs));
         }
         assert!(parse_interval("500ms").is_err());
+        assert_eq!(parse_timeout("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_timeout("500ms").is_err() && parse_timeout("1h").is_err());
         assert!(parse_duration("5 parsecs").is_err());
     }
 

@@ -41,6 +41,7 @@ pub mod sim;
 pub mod snapshot;
 pub mod version;
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -67,7 +68,8 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> Result<App> {
-        App::with_client_options(config, ClientOptions::default())
+        let options = ClientOptions::for_config(&config);
+        App::with_client_options(config, options)
     }
 
     /// As [`App::new`], with the client's timeouts and retry policy given
@@ -250,22 +252,38 @@ pub async fn healthcheck(address: std::net::SocketAddr) -> bool {
     };
     match client.get(format!("http://{address}/healthz")).send().await {
         Ok(response) if response.status().is_success() => true,
+        // A closed stderr loses the line, not the exit status.
         Ok(response) => {
-            eprintln!("unhealthy: /healthz answered {}", response.status());
+            let _ = writeln!(std::io::stderr(), "unhealthy: /healthz answered {}", response.status());
             false
         }
         Err(error) => {
-            eprintln!("unhealthy: cannot reach http://{address}/healthz: {error}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "unhealthy: cannot reach http://{address}/healthz: {error}"
+            );
             false
         }
     }
 }
 
-/// Runs `check` and prints its table; true when every group is ok.
+/// Runs `check` and prints its table; true when every group is ok. Each
+/// group is called once, never retried, so the whole check fits in
+/// `--workato.timeout`. A closed stdout loses the table, not the exit code.
 pub async fn check(config: Config) -> Result<bool> {
-    let client = Client::new(&config, Arc::new(client::NoObserver))?;
-    let (table, all_ok) = check::report(&check::run(&client).await);
-    print!("{table}");
+    let options = ClientOptions {
+        max_attempts: 1,
+        ..ClientOptions::for_config(&config)
+    };
+    let client = Client::with_options(
+        &config.base_url,
+        &config.auth,
+        config.requests_per_minute,
+        options,
+        Arc::new(client::NoObserver),
+    )?;
+    let (table, all_ok) = check::report(&check::run(&client, config.timeout).await);
+    let _ = std::io::stdout().write_all(table.as_bytes());
     Ok(all_ok)
 }
 

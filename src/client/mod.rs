@@ -82,6 +82,16 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// The production values, with the request timeout of `--workato.timeout`.
+    pub fn for_config(config: &Config) -> ClientOptions {
+        ClientOptions {
+            timeout: config.timeout,
+            ..ClientOptions::default()
+        }
+    }
+}
+
 /// A Workato API client for one workspace. Cheap to clone; clones share the
 /// connection pool and the budget.
 #[derive(Clone)]
@@ -119,7 +129,7 @@ impl Client {
             &config.base_url,
             &config.auth,
             config.requests_per_minute,
-            ClientOptions::default(),
+            ClientOptions::for_config(config),
             observer,
         )
     }

@@ -42,7 +42,7 @@ fn stderr(out: &Output) -> String {
 #[tokio::test]
 async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
     let levels = "error, warn, info, debug or trace";
-    let cases: [(&[&str], Option<&str>, &[&str]); 9] = [
+    let cases: [(&[&str], Option<&str>, &[&str]); 10] = [
         (&["--log.level", "loud"], Some(TOKEN), &["--log.level", levels]),
         (&["--log.level", "warning"], Some(TOKEN), &["--log.level", levels]),
         (
@@ -56,6 +56,11 @@ async fn configuration_errors_exit_2_with_one_line_naming_the_flag() {
             &["--workato.region", "us, eu, jp, sg, au, il, kr, cn, trial"],
         ),
         (&["--poll.interval", "often"], Some(TOKEN), &["--poll.interval", "2m"]),
+        (
+            &["--workato.timeout", "0s"],
+            Some(TOKEN),
+            &["--workato.timeout", "1s to 5m"],
+        ),
         (
             &["--workato.base-url", "not a url"],
             Some(TOKEN),
@@ -120,6 +125,7 @@ async fn help_lists_the_contract_flags() {
         "--workato.email",
         "--workato.workspace",
         "--workato.requests-per-minute",
+        "--workato.timeout",
         "--web.listen-address",
         "--web.telemetry-path",
         "--poll.interval",
@@ -242,7 +248,113 @@ async fn check_exits_0_when_everything_is_readable_and_reports_a_bad_token() {
     let out = run(&["check", "--workato.base-url", &rejecting.uri()], Some(TOKEN)).await;
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(table.matches("unauthorized").count(), 6, "{table}");
+    // The same token would be rejected by every group: said once.
+    assert_eq!(table.matches("unauthorized").count(), 1, "{table}");
+    assert_eq!(table.matches("rejected the token").count(), 1, "{table}");
+    assert_eq!(table.matches("not tried").count(), 5, "{table}");
+    assert_eq!(rejecting.received_requests().await.unwrap().len(), 1);
+}
+
+/// Runs `check` against `base_url` with `extra` flags; returns its output
+/// and how long it took, bounded by `limit`.
+async fn timed_check(base_url: &str, extra: &[&str], limit: Duration) -> (Output, Duration) {
+    let mut command = exporter();
+    command
+        .args(["check", "--workato.base-url", base_url])
+        .args(extra)
+        .env("WORKATO_API_TOKEN", TOKEN);
+    let started = Instant::now();
+    let out = tokio::time::timeout(limit, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("check against {base_url} still running after {limit:?}"))
+        .expect("runs");
+    (out, started.elapsed())
+}
+
+#[tokio::test]
+async fn check_against_a_closed_port_answers_at_once_and_says_why_once() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (out, took) = timed_check(&closed, &[], Duration::from_secs(5)).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}{}", stderr(&out));
+    eprintln!("check against a closed port took {took:?}:\n{table}");
+    assert_eq!(table.lines().count(), 7, "a header and one line per group:\n{table}");
+    let first = table.lines().nth(1).unwrap_or_default();
+    assert!(first.starts_with("recipes") && first.contains("unreachable"), "{table}");
+    let reason = first.split("unreachable").nth(1).unwrap_or_default().trim();
+    assert!(!reason.is_empty(), "the reason is given: {table}");
+    assert_eq!(table.matches(reason).count(), 1, "the reason once:\n{table}");
+    assert_eq!(table.matches("not tried").count(), 5, "{table}");
+}
+
+#[tokio::test]
+async fn check_answers_within_the_workato_timeout_when_workato_is_silent() {
+    let silent = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&silent)
+        .await;
+    // --workato.timeout 1s plus a second, and slack for a loaded machine.
+    let (out, took) = timed_check(&silent.uri(), &["--workato.timeout", "1s"], Duration::from_secs(5)).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    eprintln!("check against a silent server with --workato.timeout 1s took {took:?}:\n{table}");
+    assert_eq!(out.status.code(), Some(1), "{table}{}", stderr(&out));
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.contains("unreachable")),
+        "{table}"
+    );
+    assert_eq!(table.matches("not tried").count(), 5, "{table}");
+    // The environment twin sets the same timeout.
+    let mut command = exporter();
+    command
+        .args(["check", "--workato.base-url", &silent.uri()])
+        .env("WORKATO_API_TOKEN", TOKEN)
+        .env("WORKATO_TIMEOUT", "1s");
+    let started = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(5), command.output())
+        .await
+        .expect("WORKATO_TIMEOUT=1s: check answers within 5 s")
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    eprintln!("with WORKATO_TIMEOUT=1s: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn check_and_healthcheck_exit_with_their_status_when_stdout_and_stderr_are_closed() {
+    let closed_port = free_port();
+    for (args, what) in [
+        (
+            vec![
+                "check".to_string(),
+                "--workato.base-url".to_string(),
+                format!("http://127.0.0.1:{closed_port}"),
+            ],
+            "check",
+        ),
+        (
+            vec![
+                "healthcheck".to_string(),
+                "--web.listen-address".to_string(),
+                format!("127.0.0.1:{closed_port}"),
+            ],
+            "healthcheck",
+        ),
+    ] {
+        let (reader, closed) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let mut command = exporter();
+        command
+            .args(&args)
+            .env("WORKATO_API_TOKEN", TOKEN)
+            .stdout(closed.try_clone().expect("a second descriptor"))
+            .stderr(closed);
+        let status = tokio::time::timeout(Duration::from_secs(10), command.status())
+            .await
+            .unwrap_or_else(|_| panic!("{what} with closed stdout and stderr did not exit"))
+            .expect("runs");
+        // 1: the answer. A panic on the closed pipe would be 101.
+        assert_eq!(status.code(), Some(1), "{what} with closed stdout and stderr");
+    }
 }
 
 async fn wait_until_serving(port: u16) {
