@@ -38,6 +38,14 @@ impl Intervals {
             Collector::Recipes | Collector::Connections | Collector::ApiPlatform => self.resources,
         }
     }
+
+    /// When to try a collector again after a failed poll, if sooner than
+    /// its interval: at the poll interval. Workspace details, read every
+    /// 15 minutes, would otherwise read as down for 15 minutes after one
+    /// failure, and "down for 15 minutes" would no longer mean anything.
+    pub fn retry(&self, collector: Collector) -> Option<Duration> {
+        (self.resources < self.of(collector)).then_some(self.resources)
+    }
 }
 
 pub struct Poller {
@@ -295,6 +303,9 @@ impl Poller {
                         }
                     }
                     last_error = Some(text);
+                    if let Some(sooner) = self.intervals.retry(collector) {
+                        ticker.reset_after(sooner);
+                    }
                 }
             }
         }
@@ -372,6 +383,24 @@ fn unix_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_poll_of_a_slow_collector_is_tried_again_at_the_poll_interval() {
+        let intervals = Intervals {
+            resources: Duration::from_secs(60),
+            workspace: Duration::from_secs(900),
+            jobs: Duration::from_secs(60),
+        };
+        assert_eq!(intervals.retry(Collector::Workspace), Some(Duration::from_secs(60)));
+        for collector in [
+            Collector::Recipes,
+            Collector::Jobs,
+            Collector::Connections,
+            Collector::ApiPlatform,
+        ] {
+            assert_eq!(intervals.retry(collector), None, "{collector:?} keeps its interval");
+        }
+    }
 
     #[tokio::test]
     async fn a_panicking_poll_is_an_error_naming_the_collector_not_a_dead_task() {

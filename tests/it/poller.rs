@@ -241,3 +241,44 @@ async fn timeouts_keep_the_last_good_values_with_up_zero_then_recover() {
     assert!(app.poll_all().await.is_empty());
     assert_eq!(app.samples().await.value("workato_up", &[]), 1.0);
 }
+
+#[tokio::test]
+async fn a_failed_workspace_poll_is_tried_again_at_the_poll_interval_not_its_own() {
+    let server = MockServer::start().await;
+    // One poll's worth of 500s (three attempts), then Workato answers.
+    Mock::given(method("GET"))
+        .and(path("/api/users/me"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_workspace(&server).await;
+    let config = crate::helpers::config_with(
+        &server.uri(),
+        &["--poll.interval", "1s", "--poll.workspace-interval", "1h"],
+    );
+    let app = TestApp::spawn_with(config, crate::helpers::fast_options()).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let polling = tokio::spawn(std::sync::Arc::clone(&app.poller).run(shutdown.clone()));
+    let workspace_up = || async {
+        app.samples()
+            .await
+            .value("workato_collector_up", &[("collector", "workspace")])
+    };
+    // A bound on the wait, not a measurement: the retry is due after 1 s;
+    // the collector's own interval is an hour.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut saw_down = false;
+    while workspace_up().await != 1.0 {
+        saw_down = true;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the workspace collector was not tried again within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(saw_down, "the first workspace poll failed");
+    shutdown.cancel();
+    let _ = polling.await;
+}
