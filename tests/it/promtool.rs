@@ -53,6 +53,44 @@ fn the_alerting_and_recording_rules_are_valid() {
     );
 }
 
+/// Where every `runbook_url` points: the README's section of the alert.
+/// README.md ("Alerts and runbooks") says how to point them elsewhere.
+const RUNBOOK_BASE: &str = "https://github.com/workato-exporter/workato_exporter/blob/main/README.md";
+
+/// One alerting rule, read from the YAML's lines: its name, its `for` in
+/// seconds (0 without), and its block of text.
+struct AlertRule {
+    name: String,
+    for_seconds: u64,
+    text: String,
+}
+
+fn alert_rules() -> Vec<AlertRule> {
+    let yaml = std::fs::read_to_string(repo_path("prometheus/rules/workato-alerts.yml")).unwrap();
+    let mut rules: Vec<AlertRule> = Vec::new();
+    for line in yaml.lines() {
+        if let Some(name) = line.trim().strip_prefix("- alert: ") {
+            rules.push(AlertRule {
+                name: name.trim().to_string(),
+                for_seconds: 0,
+                text: String::new(),
+            });
+        } else if line.starts_with("  - name: ") {
+            continue;
+        } else if let Some(rule) = rules.last_mut() {
+            if let Some(duration) = line.trim().strip_prefix("for: ") {
+                rule.for_seconds = workato_exporter::config::parse_duration(duration)
+                    .unwrap_or_else(|e| panic!("{}: for: {duration}: {e}", rule.name))
+                    .as_secs();
+            }
+            rule.text.push_str(line);
+            rule.text.push('\n');
+        }
+    }
+    assert!(rules.len() >= 12, "only {} alerts read", rules.len());
+    rules
+}
+
 #[test]
 fn every_alert_has_a_unit_test_that_passes() {
     let tests = repo_path("prometheus/tests/workato-alerts.test.yml");
@@ -62,16 +100,50 @@ fn every_alert_has_a_unit_test_that_passes() {
         "promtool test rules:
 {printed}"
     );
-    let alerts = std::fs::read_to_string(repo_path("prometheus/rules/workato-alerts.yml")).unwrap();
     let tested = std::fs::read_to_string(&tests).unwrap();
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
-    for name in alerts.lines().filter_map(|l| l.trim().strip_prefix("- alert: ")) {
+    for rule in alert_rules() {
         assert!(
-            tested.contains(&format!("alertname: {name}")),
-            "{name} has no promtool unit test"
+            tested.contains(&format!("alertname: {}", rule.name)),
+            "{} has no promtool unit test",
+            rule.name
         );
+    }
+}
+
+#[test]
+fn every_alert_says_how_bad_what_where_and_links_its_runbook() {
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for rule in alert_rules() {
+        let name = &rule.name;
+        assert!(names.insert(name.clone()), "{name} is defined twice");
+        let severity = rule
+            .text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("severity: "))
+            .unwrap_or_else(|| panic!("{name} has no severity"));
         assert!(
-            readme.contains(&format!("### {name}")),
+            ["critical", "warning", "info"].contains(&severity),
+            "{name}: severity {severity}"
+        );
+        for annotation in ["summary: ", "description: "] {
+            assert!(rule.text.contains(annotation), "{name} has no {annotation}");
+        }
+        let description = rule
+            .text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("description: "))
+            .unwrap_or_default();
+        assert!(
+            description.contains("$labels.workspace")
+                || description.contains("$labels.instance")
+                || name == "WorkatoExporterAbsent",
+            "{name}: the description names neither the workspace nor the exporter"
+        );
+        let runbook = format!("runbook_url: \"{RUNBOOK_BASE}#{}\"", name.to_lowercase());
+        assert!(rule.text.contains(&runbook), "{name}: expected {runbook}");
+        assert!(
+            readme.contains(&format!("\n### {name}\n")),
             "{name} has no runbook section in the README"
         );
     }
