@@ -218,7 +218,7 @@ pub struct Args {
     #[arg(long = "demo.seed", value_name = "N", default_value = "1")]
     pub demo_seed: u64,
 
-    /// Simulated seconds per real second in the demo (10 plays the five-minute incident cycle in 30 s).
+    /// Simulated seconds per real second in the demo (10 plays the two-hour incident cycle in 12 minutes).
     #[arg(long = "demo.speed", value_name = "FACTOR", default_value = "1", value_parser = parse_speed)]
     pub demo_speed: f64,
 

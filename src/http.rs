@@ -341,7 +341,7 @@ fn landing(state: &State) -> Response<Body> {
         path = escape_html(&state.telemetry_path),
         demo = if state.demo {
             "<p><b>Demo mode:</b> these figures come from a simulated Workato workspace built into the exporter, \
-             with incidents scripted to repeat every five minutes. Point it at your own workspace with \
+             with incidents scripted to repeat every two simulated hours. Point it at your own workspace with \
              WORKATO_API_TOKEN and --workato.region.</p>\n"
         } else {
             ""

@@ -1,26 +1,38 @@
 //! How the simulated workspace lives: one tick per simulated second starts
 //! jobs (Poisson arrivals on a slow activity wave, log-normal durations),
 //! completes them into Workato's lifetime counters, and plays the scripted
-//! incidents. Everything draws from the world's seeded generator in tick
-//! order, so a seed gives the same history however often it is observed.
+//! incidents ([`script`]). Everything draws from the world's seeded
+//! generator in tick order, so a seed gives the same history however often
+//! it is observed.
 
 use std::f64::consts::TAU;
 
 use super::world::{JobError, SimJob, World};
 
-/// The incidents repeat with this period, in simulated seconds.
-pub const INCIDENT_CYCLE: u64 = 300;
+/// The incidents repeat with this period, in simulated seconds: two hours,
+/// twelve minutes at `--demo.speed 10`. Prometheus counts an alert's `for`
+/// in real minutes, so each incident lasts long enough at that speed for
+/// its alert to fire; the second hour is calm, and every alert resolves.
+pub const INCIDENT_CYCLE: u64 = 7_200;
 
-/// When, within a cycle, each incident starts and ends (simulated seconds).
+/// When, within a cycle, each incident starts and ends (simulated seconds;
+/// divide by ten for real seconds at `--demo.speed 10`).
 pub mod script {
     /// The storm recipe's failure rate climbs from 0 to 100% over this long.
     pub const STORM_RAMP: u64 = 100;
     /// Failed jobs in a row after which Workato stops a recipe.
     pub const TRIGGER_ERRORS_LIMIT: u32 = 8;
-    pub const STORM_RESTART: u64 = 250;
-    pub const ENDPOINT_DISABLED: (u64, u64) = (20, 170);
-    pub const CONNECTION_LOST: (u64, u64) = (40, 220);
-    pub const QUOTA_STOPPED: (u64, u64) = (60, 230);
+    /// The storm recipe, stopped by Workato within the ramp, starts again:
+    /// stopped for 170 s at speed 10 (`WorkatoRecipeStoppedByWorkato`, `for: 1m`).
+    pub const STORM_RESTART: u64 = 1_800;
+    /// 298 s at speed 10 (`WorkatoApiEndpointDisabledWhileRecipeRuns`, `for: 3m`).
+    pub const ENDPOINT_DISABLED: (u64, u64) = (20, 3_000);
+    /// 416 s at speed 10: `WorkatoConnectionBroken` (`for: 3m`), and the
+    /// failure alerts, whose 5-minute ratio first has to pass a half
+    /// (`WorkatoRecipeJobsFailing`, `WorkatoManyRecipesFailing`, `for: 2m`).
+    pub const CONNECTION_LOST: (u64, u64) = (40, 4_200);
+    /// 234 s at speed 10 (`WorkatoRecipeStoppedByWorkato`, `for: 1m`).
+    pub const QUOTA_STOPPED: (u64, u64) = (60, 2_400);
 }
 
 const ERRORS: [(&str, &str); 5] = [

@@ -5,7 +5,7 @@
 //! - [`world`] builds the workspace from a seed: folders, projects, recipes,
 //!   connections, API collections and endpoints, properties.
 //! - [`life`] plays it forward, one tick per simulated second: jobs arrive,
-//!   run and complete; scripted incidents repeat every five minutes.
+//!   run and complete; scripted incidents repeat every two simulated hours.
 //! - [`json`] renders it the way Workato does; [`api`] routes requests,
 //!   checks auth and enforces Workato's per-group rate limits with 429s.
 //!

@@ -146,5 +146,88 @@ fn every_alert_says_how_bad_what_where_and_links_its_runbook() {
             readme.contains(&format!("\n### {name}\n")),
             "{name} has no runbook section in the README"
         );
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is missing from the README's table of alerts in the demo"
+        );
     }
+}
+
+/// Each scripted incident of the demo outlasts, at `--demo.speed 10`, the
+/// `for` of the alerts it drives, plus a minute for the demo's 10-second
+/// polls and a scrape and an evaluation of up to 30 s each (and, for the
+/// failure alerts, the 2.5 minutes a 5-minute ratio takes to pass a half).
+/// The end-to-end test watches the first cycle; this keeps every cycle so.
+#[test]
+fn every_incident_of_the_demo_outlasts_its_alerts_at_speed_10() {
+    use workato_exporter::sim::script;
+    let rules = alert_rules();
+    let for_of = |name: &str| {
+        rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no alert {name}"))
+            .for_seconds
+    };
+    let incidents = [
+        (
+            "storm recipe stopped",
+            // Workato stops it within a minute of the ramp's end at the latest.
+            script::STORM_RESTART - script::STORM_RAMP - 60,
+            "WorkatoRecipeStoppedByWorkato",
+            0,
+        ),
+        (
+            "transaction quota",
+            script::QUOTA_STOPPED.1 - script::QUOTA_STOPPED.0,
+            "WorkatoRecipeStoppedByWorkato",
+            0,
+        ),
+        (
+            "endpoint disabled",
+            script::ENDPOINT_DISABLED.1 - script::ENDPOINT_DISABLED.0,
+            "WorkatoApiEndpointDisabledWhileRecipeRuns",
+            0,
+        ),
+        (
+            "connection lost",
+            script::CONNECTION_LOST.1 - script::CONNECTION_LOST.0,
+            "WorkatoConnectionBroken",
+            0,
+        ),
+        (
+            "connection lost",
+            script::CONNECTION_LOST.1 - script::CONNECTION_LOST.0,
+            "WorkatoRecipeJobsFailing",
+            150,
+        ),
+        (
+            "connection lost",
+            script::CONNECTION_LOST.1 - script::CONNECTION_LOST.0,
+            "WorkatoManyRecipesFailing",
+            150,
+        ),
+    ];
+    for (incident, simulated, alert, rise) in incidents {
+        let real = simulated / 10;
+        let needed = for_of(alert) + 60 + rise;
+        assert!(
+            real >= needed,
+            "{incident} lasts {real} s at speed 10; {alert} needs {needed} s"
+        );
+    }
+    let last_end = [
+        script::STORM_RESTART,
+        script::QUOTA_STOPPED.1,
+        script::ENDPOINT_DISABLED.1,
+        script::CONNECTION_LOST.1,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or_default();
+    // The failure alerts' 5-minute ratios fade within 5 real minutes.
+    assert!(
+        workato_exporter::sim::INCIDENT_CYCLE >= last_end + 5 * 60 * 10,
+        "the cycle leaves no calm for the alerts to resolve"
+    );
 }
