@@ -12,6 +12,7 @@ mod jobs;
 mod metrics;
 mod packaging;
 mod poller;
+mod prometheus;
 mod promtool;
 mod real_workato;
 mod restarts;
