@@ -232,15 +232,17 @@ async fn walk_back(
     })
 }
 
-/// Re-checks old pending jobs: one read by id when there is one, else the
-/// `status=pending` list and a read by id of each job no longer in it.
+/// Re-checks old pending jobs: one read by id when there is one, else one
+/// `status=pending` page and a read by id of each job not on it (a job
+/// still running beyond that page is read and found pending: a call, not a
+/// loss, which is why one page is enough here and not at calibration).
 async fn check_pending(client: &Client, tracker: &JobsTracker, id: u64, pending: &[String]) -> Result<()> {
     let still: HashSet<String> = if pending.len() > 1 {
-        all_pending(client, tracker, id)
-            .await?
-            .into_iter()
-            .map(|j| j.id)
-            .collect()
+        let query = JobsQuery {
+            status: Some("pending"),
+            ..JobsQuery::default()
+        };
+        client.jobs(id, query).await?.0.into_iter().map(|j| j.id).collect()
     } else {
         HashSet::new()
     };
