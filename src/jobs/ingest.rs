@@ -14,7 +14,11 @@
 //!   read by id; several cost one `status=pending` read, and each tracked
 //!   job no longer listed has completed (or expired) and is read once by id.
 //! - **Calibrate**: a recipe seen for the first time costs one read of its
-//!   newest page, plus one `status=pending` read when that page is full.
+//!   newest page, plus, when that page is full, the `status=pending` list
+//!   (every page of it: a pending job left out would never be counted).
+//! - **Caps**: a recipe's walk reads at most [`MAX_WALK_PAGES`] in a cycle,
+//!   its pending list at most [`MAX_PENDING_PAGES`]; past them the recipe's
+//!   share ends with an error (what was read is kept) and the others go on.
 
 use std::collections::HashSet;
 
@@ -164,41 +168,7 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
 /// are new. Reads newest first back to the oldest, then applies them all at
 /// once, so a failure half-way ingests nothing and the next cycle retries.
 async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
-    let mut all: Vec<Job> = Vec::new();
-    let mut met = HashSet::new();
-    let mut finished = false;
-    for page_number in 1..=MAX_WALK_PAGES {
-        let offset = all.last().map(|j| j.id.clone());
-        let query = JobsQuery {
-            offset_job_id: offset.as_deref(),
-            newer: false,
-            status: None,
-        };
-        let (page, raw_len) = client.jobs(id, query).await?;
-        tracker.learn_page_size(raw_len);
-        if page.is_empty() {
-            finished = true;
-            break;
-        }
-        if page.iter().all(|j| met.contains(&j.id)) {
-            return Err(Error::PaginationStuck {
-                endpoint: LIST_JOBS.label,
-                page: page_number,
-            });
-        }
-        met.extend(page.iter().map(|j| j.id.clone()));
-        all.extend(page);
-        if tracker.is_last_page(raw_len) {
-            finished = true;
-            break;
-        }
-    }
-    if !finished {
-        return Err(Error::PageLimit {
-            endpoint: LIST_JOBS.label,
-            pages: MAX_WALK_PAGES,
-        });
-    }
+    let all = walk_back(client, tracker, id, None, MAX_WALK_PAGES).await?;
     tracker.apply_page(id, &all, &mut Walk::everything_new());
     Ok(())
 }
@@ -213,19 +183,31 @@ pub const MAX_WALK_PAGES: u32 = 100;
 /// Workato's observed page size: 1,000 jobs running at once).
 pub const MAX_PENDING_PAGES: u32 = 20;
 
-/// Every pending job of a recipe, page after page (newest first, each page
-/// older than the last job of the one before) until a short or empty page.
-/// A recipe with more than [`MAX_PENDING_PAGES`] pages of running jobs is an
-/// error: tracking a part of them would count the rest as lost.
+/// Every pending job of a recipe. A recipe with more than
+/// [`MAX_PENDING_PAGES`] pages of running jobs is an error: tracking a part
+/// of them would count the rest as lost.
 async fn all_pending(client: &Client, tracker: &JobsTracker, id: u64) -> Result<Vec<Job>> {
+    walk_back(client, tracker, id, Some("pending"), MAX_PENDING_PAGES).await
+}
+
+/// A recipe's jobs (in one `status`, or all), page after page, newest first,
+/// each page older than the last job of the one before, until a short or
+/// empty page; past `max_pages` an error.
+async fn walk_back(
+    client: &Client,
+    tracker: &JobsTracker,
+    id: u64,
+    status: Option<&str>,
+    max_pages: u32,
+) -> Result<Vec<Job>> {
     let mut all: Vec<Job> = Vec::new();
     let mut met = HashSet::new();
-    for page_number in 1..=MAX_PENDING_PAGES {
+    for page_number in 1..=max_pages {
         let offset = all.last().map(|j| j.id.clone());
         let query = JobsQuery {
             offset_job_id: offset.as_deref(),
             newer: false,
-            status: Some("pending"),
+            status,
         };
         let (page, raw_len) = client.jobs(id, query).await?;
         tracker.learn_page_size(raw_len);
@@ -246,19 +228,21 @@ async fn all_pending(client: &Client, tracker: &JobsTracker, id: u64) -> Result<
     }
     Err(Error::PageLimit {
         endpoint: LIST_JOBS.label,
-        pages: MAX_PENDING_PAGES,
+        pages: max_pages,
     })
 }
 
-/// Re-checks old pending jobs: one read by id when there is one, else the
-/// `status=pending` list and a read by id of each job no longer in it.
+/// Re-checks old pending jobs: one read by id when there is one, else one
+/// `status=pending` page and a read by id of each job not on it (a job
+/// still running beyond that page is read and found pending: a call, not a
+/// loss, which is why one page is enough here and not at calibration).
 async fn check_pending(client: &Client, tracker: &JobsTracker, id: u64, pending: &[String]) -> Result<()> {
     let still: HashSet<String> = if pending.len() > 1 {
-        all_pending(client, tracker, id)
-            .await?
-            .into_iter()
-            .map(|j| j.id)
-            .collect()
+        let query = JobsQuery {
+            status: Some("pending"),
+            ..JobsQuery::default()
+        };
+        client.jobs(id, query).await?.0.into_iter().map(|j| j.id).collect()
     } else {
         HashSet::new()
     };

@@ -204,7 +204,11 @@ impl RecipeJobs {
             };
             *self.errors.entry(key).or_default() += 1;
         }
-        let minute = (job.completed_at.unwrap_or_else(unix_now) / 60.0).floor() as i64;
+        // A completion time ahead of our clock (a skewed server, or the
+        // simulator playing faster than life) counts as now: the window then
+        // holds at most its own length in minutes, whatever Workato sends.
+        let now = unix_now();
+        let minute = (job.completed_at.unwrap_or(now).min(now) / 60.0).floor() as i64;
         match self.window.iter_mut().rev().find(|m| m.minute == minute) {
             Some(bucket) if failed => bucket.failed += 1,
             Some(bucket) => bucket.succeeded += 1,
@@ -339,6 +343,22 @@ mod tests {
         assert_eq!(jobs.errors.get(&key("Bad request")), Some(&1));
         assert_eq!(jobs.errors.get(&key(OTHER_ERROR_TYPE)), Some(&2));
         assert_eq!(jobs.errors.len(), 3);
+    }
+
+    #[test]
+    fn completion_times_from_the_future_do_not_grow_the_window() {
+        let config = JobsConfig::default();
+        let mut jobs = RecipeJobs::default();
+        let now = unix_now();
+        for hour in 0..100 {
+            let end = now + 3600.0 * f64::from(hour);
+            jobs.observe(
+                &job(&format!("j{hour}"), JobStatus::Succeeded, end - 1.0, Some(end), None),
+                &config,
+            );
+        }
+        assert!(jobs.window.len() <= 2, "{} minutes kept", jobs.window.len());
+        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.0));
     }
 
     #[test]

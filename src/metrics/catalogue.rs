@@ -77,7 +77,7 @@ spec!(
 );
 spec!(
     COUNTER_DECREASES,
-    "workato_recipe_counter_decreases_total",
+    "workato_recipe_lifetime_decreases_total",
     Counter,
     &[],
     "Times one of Workato's lifetime recipe counters read lower than before; the previous value is kept, so the exported counters never go back."

@@ -248,7 +248,7 @@ async fn counters_never_go_back_when_workatos_do() {
         s.value("workato_recipe_jobs_succeeded_total", &[("recipe_id", "7")]),
         51.0
     );
-    assert_eq!(s.value("workato_recipe_counter_decreases_total", &[]), 2.0);
+    assert_eq!(s.value("workato_recipe_lifetime_decreases_total", &[]), 2.0);
 }
 
 #[tokio::test]
