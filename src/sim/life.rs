@@ -12,7 +12,7 @@ use super::world::{JobError, SimJob, World};
 /// The incidents repeat with this period, in simulated seconds: two hours,
 /// twelve minutes at `--demo.speed 10`. Prometheus counts an alert's `for`
 /// in real minutes, so each incident lasts long enough at that speed for
-/// its alert to fire; the second hour is calm, and every alert resolves.
+/// its alert to fire; the last 50 minutes are calm, and every alert resolves.
 pub const INCIDENT_CYCLE: u64 = 7_200;
 
 /// When, within a cycle, each incident starts and ends (simulated seconds;
