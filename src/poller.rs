@@ -43,7 +43,7 @@ impl Intervals {
     /// its interval: at the poll interval. Workspace details, read every
     /// 15 minutes, would otherwise read as down for 15 minutes after one
     /// failure, and "down for 15 minutes" would no longer mean anything.
-    pub fn retry(&self, collector: Collector) -> Option<Duration> {
+    fn retry(&self, collector: Collector) -> Option<Duration> {
         (self.resources < self.of(collector)).then_some(self.resources)
     }
 }
