@@ -172,10 +172,11 @@ async fn version_prints_version_revision_build_date_rustc_and_target() {
     }
 }
 
-#[tokio::test]
-async fn check_names_the_missing_privilege_and_exits_1() {
+/// Runs `check` against the fixture workspace with `route` answering 403;
+/// returns the mock server, what `check` printed and its exit status.
+async fn check_with_forbidden(route: &str) -> (MockServer, String, Output) {
     let server = MockServer::start().await;
-    forbid(&server, "/api/api_collections").await;
+    forbid(&server, route).await;
     mount_workspace(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/properties"))
@@ -183,7 +184,13 @@ async fn check_names_the_missing_privilege_and_exits_1() {
         .mount(&server)
         .await;
     let out = run(&["check", "--workato.base-url", &server.uri()], Some(TOKEN)).await;
-    let table = String::from_utf8_lossy(&out.stdout);
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    (server, table, out)
+}
+
+#[tokio::test]
+async fn check_names_the_missing_privilege_and_exits_1() {
+    let (server, table, out) = check_with_forbidden("/api/api_collections").await;
     assert_eq!(out.status.code(), Some(1), "{table}{}", stderr(&out));
     let line = |group: &str| {
         table
@@ -206,16 +213,7 @@ async fn check_names_the_missing_privilege_and_exits_1() {
 
 #[tokio::test]
 async fn check_exits_0_for_an_api_client_without_dev_access() {
-    let server = MockServer::start().await;
-    forbid(&server, "/api/users/me").await;
-    mount_workspace(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/api/properties"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
-    let out = run(&["check", "--workato.base-url", &server.uri()], Some(TOKEN)).await;
-    let table = String::from_utf8_lossy(&out.stdout);
+    let (_server, table, out) = check_with_forbidden("/api/users/me").await;
     assert_eq!(out.status.code(), Some(0), "{table}{}", stderr(&out));
     let workspace = table
         .lines()
