@@ -1,6 +1,7 @@
 //! One integration binary: wiremock stands in for Workato.
 
 mod admin;
+mod alertmanager;
 mod binary;
 mod client;
 mod dashboards;
