@@ -4,6 +4,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# The workspace's other crates: the simulator behind --demo, and the two
+# small crates it shares with the exporter.
+COPY crates ./crates
 # Cargo.toml declares the criterion bench target; cargo wants its file present.
 COPY benches ./benches
 # The image has no .git: pass the revision for workato_exporter_build_info.

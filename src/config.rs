@@ -21,9 +21,8 @@ pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 
-/// The default of `--web.max-connections`: well under the usual 1,024 file
-/// descriptors, far above what Prometheus and a few browsers need.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// The default of `--web.max-connections`, the serving leaf's default.
+pub use http_server::DEFAULT_MAX_CONNECTIONS;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -25,6 +25,12 @@
 //! - [`version`] is what `--version` and `workato_exporter_build_info` say.
 //!
 //! Errors are one enum, [`error::Error`].
+//!
+//! Beside this crate, in `crates/`: `workato_api` holds the facts about
+//! Workato's API that the client and the simulator share (endpoint groups,
+//! the rate-limit [`client::Budget`], property limits), and `http_server`
+//! the serving leaf under [`http`], [`admin`] and [`sim`] (accept loop,
+//! connection limit, response body). Neither imports this crate.
 
 pub mod admin;
 pub mod check;

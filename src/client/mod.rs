@@ -4,7 +4,6 @@
 //! metrics: it reports each request to an [`Observer`].
 
 mod api_platform;
-mod budget;
 mod connections;
 mod group;
 mod jobs;
@@ -24,10 +23,10 @@ use reqwest::{StatusCode, Url};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
-pub use budget::{Budget, MAX_HOLD};
 pub use group::{Group, Route};
 pub use jobs::{JobsQuery, LIST_JOBS};
 pub use recipes::{ActionOutcome, MAX_RECIPES, RecipeList, decode_recipes};
+pub use workato_api::{Budget, MAX_HOLD};
 
 use crate::config::{Auth, Config};
 use crate::error::{Error, Result};

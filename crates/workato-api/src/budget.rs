@@ -1,6 +1,8 @@
-//! The client-side request budget: per Workato endpoint group, at most N
-//! requests in any sliding minute, plus a "hold" set when Workato answers 429
-//! with `Retry-After`.
+//! The request budget: per Workato endpoint group, at most N requests in
+//! any sliding minute, plus a "hold" set when Workato answers 429 with
+//! `Retry-After`. The exporter's client paces itself with it; the simulator
+//! enforces Workato's limit with the same window, answering 429 when
+//! [`Budget::try_acquire`] has no room.
 //!
 //! Why not a token bucket (e.g. `governor`'s GCRA)? Workato counts requests
 //! per minute. A bucket that allows a burst of N and refills N a minute lets
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Group;
+use crate::group::Group;
 
 const WINDOW: Duration = Duration::from_secs(60);
 

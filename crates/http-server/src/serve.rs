@@ -1,0 +1,179 @@
+//! The accept loop: one task per connection, at most a given number of
+//! them open at once, HTTP/1.1 with a header read timeout, and a graceful
+//! stop when the shutdown token is cancelled.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::body::Body;
+
+/// The default limit of open connections (the exporter's
+/// `--web.max-connections`): well under the usual 1,024 file descriptors,
+/// far above what Prometheus and a few browsers need.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// How long open connections get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// Answers requests; implemented by the exporter's routes, its admin
+/// route and the simulated Workato API.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// At most one log line per this long about failing accepts or a full
+/// connection limit; the lines in between are counted, not written.
+pub const ACCEPT_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long the accept loop rests after a failed accept (out of file
+/// descriptors, say) before it tries again, so it does not spin.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Says a recurring condition at most once per [`ACCEPT_LOG_INTERVAL`], with
+/// how many times it happened unsaid since. Time is a parameter.
+#[derive(Debug, Default)]
+pub struct LogLimiter {
+    last_said: Option<Instant>,
+    unsaid: u64,
+}
+
+impl LogLimiter {
+    /// Notes one occurrence at `now`. `Some(n)` means: log it now, adding
+    /// that it happened `n` more times since the last line; `None`: stay quiet.
+    pub fn note(&mut self, now: Instant) -> Option<u64> {
+        match self.last_said {
+            Some(said) if now.saturating_duration_since(said) < ACCEPT_LOG_INTERVAL => {
+                self.unsaid += 1;
+                None
+            }
+            _ => {
+                self.last_said = Some(now);
+                Some(std::mem::take(&mut self.unsaid))
+            }
+        }
+    }
+}
+
+/// Serves until `shutdown` is cancelled, then lets open connections finish
+/// for up to [`SHUTDOWN_GRACE`].
+///
+/// At most `max_connections` are open at once: the loop takes a permit
+/// before it accepts, so beyond the limit new connections wait in the
+/// kernel's backlog (back-pressure) instead of taking file descriptors
+/// until `/metrics` itself cannot be served.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+    max_connections: usize,
+) {
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut full = LogLimiter::default();
+    let mut failing = LogLimiter::default();
+    'serving: loop {
+        if permits.available_permits() == 0
+            && let Some(unsaid) = full.note(Instant::now())
+        {
+            tracing::warn!(
+                max_connections,
+                times_since_last_said = unsaid,
+                "connection limit reached: no new connection is accepted until one closes (--web.max-connections)"
+            );
+        }
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break 'serving,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => break accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: say so now
+                        // and then, and rest before trying again.
+                        if let Some(unsaid) = failing.note(Instant::now()) {
+                            tracing::warn!(%error, times_since_last_said = unsaid, "accepting a connection failed");
+                        }
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break 'serving,
+                            _ = tokio::time::sleep(ACCEPT_PAUSE) => {}
+                        }
+                    }
+                },
+            }
+        };
+        // Responses leave in a few writes (the cached exposition, then the
+        // fresh part): without NODELAY the last would wait for the
+        // client's delayed ACK, some 40 ms.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let handler = Arc::clone(&handler);
+        let service = service_fn(move |request| {
+            let handler = Arc::clone(&handler);
+            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+            // The connection's file descriptor is closed: make room.
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_are_said_once_per_interval_with_a_count() {
+        let start = Instant::now();
+        let mut limiter = LogLimiter::default();
+        assert_eq!(limiter.note(start), Some(0), "the first is said");
+        for ms in [1, 50, 5_000, 9_999] {
+            assert_eq!(limiter.note(start + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(
+            limiter.note(start + ACCEPT_LOG_INTERVAL),
+            Some(4),
+            "then once per interval, with what went unsaid"
+        );
+        assert_eq!(limiter.note(start + ACCEPT_LOG_INTERVAL * 3), Some(0));
+        // 500 failures a second for a minute: six lines.
+        let mut limiter = LogLimiter::default();
+        let said = (0..60_000u64)
+            .step_by(2)
+            .filter(|ms| limiter.note(start + Duration::from_millis(*ms)).is_some())
+            .count();
+        assert_eq!(said, 6);
+    }
+}
