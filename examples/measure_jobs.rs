@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use workato_exporter::client::ClientOptions;
 use workato_exporter::config::{Config, parse_cli};
 use workato_exporter::jobs::Counts;
-use workato_exporter::sim::{self, SimConfig};
 use workato_exporter::snapshot::Collector;
+use workato_sim::{self as sim, SimConfig};
 
 /// Counts the bytes currently allocated on the heap.
 struct Counting;

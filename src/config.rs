@@ -86,23 +86,6 @@ pub struct SimulateArgs {
     pub no_incidents: bool,
 }
 
-impl SimulateArgs {
-    pub fn sim_config(&self) -> crate::sim::SimConfig {
-        crate::sim::SimConfig {
-            seed: self.seed,
-            recipes: self.recipes as usize,
-            connections: self.connections as usize,
-            endpoints: self.endpoints as usize,
-            jobs_per_minute: self.jobs_per_minute,
-            speed: self.speed,
-            token: self.token.clone(),
-            rate_limit: self.rate_limit,
-            incidents: !self.no_incidents,
-            ..crate::sim::SimConfig::demo()
-        }
-    }
-}
-
 fn parse_rate(text: &str) -> Result<f64, String> {
     text.trim()
         .parse::<f64>()

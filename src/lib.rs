@@ -18,8 +18,10 @@
 //!   enable and disable API endpoints, read and upsert properties, through
 //!   the same client and budget, refreshing the snapshot it touched.
 //! - [`check`] is the `check` subcommand: what may this API client read?
-//! - [`sim`] is a simulated Workato workspace served over HTTP: `--demo`
-//!   points the unchanged client at it; `simulate` serves it alone.
+//! - `demo` is the glue to the simulated Workato workspace, which is a
+//!   crate of its own (`crates/workato-sim`, behind the default cargo
+//!   feature `demo`): `--demo` points the unchanged client at it over HTTP;
+//!   `simulate` serves it alone.
 //! - [`logging`] sets up the logs, written to stderr by a thread of their
 //!   own so that no stderr can stall the process.
 //! - [`version`] is what `--version` and `workato_exporter_build_info` say.
@@ -29,13 +31,14 @@
 //! Beside this crate, in `crates/`: `workato_api` holds the facts about
 //! Workato's API that the client and the simulator share (endpoint groups,
 //! the rate-limit [`client::Budget`], property limits), and `http_server`
-//! the serving leaf under [`http`], [`admin`] and [`sim`] (accept loop,
-//! connection limit, response body). Neither imports this crate.
+//! the serving leaf under [`http`], [`admin`] and the simulator (accept
+//! loop, connection limit, response body). Neither imports this crate.
 
 pub mod admin;
 pub mod check;
 pub mod client;
 pub mod config;
+mod demo;
 pub mod error;
 pub mod http;
 pub mod jobs;
@@ -43,7 +46,6 @@ pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod shutdown;
-pub mod sim;
 pub mod snapshot;
 pub mod version;
 
@@ -178,27 +180,7 @@ async fn bind(address: std::net::SocketAddr) -> Result<TcpListener> {
 pub async fn serve(mut config: Config) -> Result<()> {
     let listener = bind(config.listen_address).await?;
     let _demo = match config.demo {
-        Some(config::Demo { seed, speed }) => {
-            let token = match &config.auth {
-                config::Auth::Bearer(token) | config::Auth::Legacy { token, .. } => {
-                    secrecy::ExposeSecret::expose_secret(token).to_string()
-                }
-            };
-            let sim_config = sim::SimConfig {
-                seed,
-                speed,
-                token: Some(token),
-                ..sim::SimConfig::demo()
-            };
-            let running = sim::spawn(sim_config).await.map_err(|e| Error::Listen {
-                address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                reason: format!("cannot start the demo workspace: {e}"),
-            })?;
-            config.base_url = reqwest::Url::parse(&running.base_url())
-                .map_err(|e| Error::Config(format!("demo workspace address: {e}")))?;
-            tracing::info!(workato = %config.base_url, seed, "demo mode: polling a simulated Workato workspace");
-            Some(running)
-        }
+        Some(demo) => Some(demo::start(&mut config, demo).await?),
         None => None,
     };
     let address = listener.local_addr().unwrap_or(config.listen_address);
@@ -226,9 +208,9 @@ pub async fn serve(mut config: Config) -> Result<()> {
 
 /// Serves the simulated Workato API alone until SIGINT/SIGTERM.
 pub async fn simulate(args: &config::SimulateArgs) -> Result<()> {
+    let simulator = demo::simulator(args)?;
     let listener = bind(args.listen).await?;
     let address = listener.local_addr().unwrap_or(args.listen);
-    let simulator = sim::Simulator::new(args.sim_config());
     tracing::info!(
         %address,
         recipes = args.recipes,
@@ -238,7 +220,7 @@ pub async fn simulate(args: &config::SimulateArgs) -> Result<()> {
         speed = args.speed,
         "serving a simulated Workato API; point the exporter at --workato.base-url http://{address}"
     );
-    sim::serve(listener, simulator, shutdown::on_signal()).await;
+    demo::serve(listener, simulator, shutdown::on_signal()).await;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use workato_exporter::sim::{self, SimConfig};
+use workato_sim::{self as sim, SimConfig};
 
 use crate::helpers::{ADMIN_TOKEN, ListPages, TOKEN, TestApp, admin_config, fast_options, fixture, mount_workspace};
 

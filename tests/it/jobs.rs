@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use workato_exporter::sim::{self, SimConfig};
 use workato_exporter::snapshot::Collector;
+use workato_sim::{self as sim, SimConfig};
 
 use crate::helpers::{ListPages, Samples, TOKEN, TestApp, config_with, fast_options};
 

@@ -160,7 +160,7 @@ fn every_alert_says_how_bad_what_where_and_links_its_runbook() {
 /// The end-to-end test watches the first cycle; this keeps every cycle so.
 #[test]
 fn every_incident_of_the_demo_outlasts_its_alerts_at_speed_10() {
-    use workato_exporter::sim::script;
+    use workato_sim::script;
     let rules = alert_rules();
     let for_of = |name: &str| {
         rules
@@ -227,7 +227,7 @@ fn every_incident_of_the_demo_outlasts_its_alerts_at_speed_10() {
     .unwrap_or_default();
     // The failure alerts' 5-minute ratios fade within 5 real minutes.
     assert!(
-        workato_exporter::sim::INCIDENT_CYCLE >= last_end + 5 * 60 * 10,
+        workato_sim::INCIDENT_CYCLE >= last_end + 5 * 60 * 10,
         "the cycle leaves no calm for the alerts to resolve"
     );
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
-use workato_exporter::sim::{self, SimConfig};
+use workato_sim::{self as sim, SimConfig};
 
 use crate::helpers::{Samples, TOKEN, free_port, wait_for};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use workato_exporter::client::{Client, NoObserver};
-use workato_exporter::sim::{self, SimConfig};
+use workato_sim::{self as sim, SimConfig};
 
 use crate::helpers::{TOKEN, TestApp, config_with, fast_options, fixture};
 

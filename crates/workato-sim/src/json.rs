@@ -6,7 +6,7 @@
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde_json::{Value, json};
 
-use super::world::{SimCollection, SimConnection, SimEndpoint, SimJob, SimRecipe, World};
+use crate::world::{SimCollection, SimConnection, SimEndpoint, SimJob, SimRecipe, World};
 
 /// Workato answers in the workspace's time zone; the demo's is US Pacific.
 fn time(unix: f64) -> Value {

@@ -7,7 +7,7 @@
 
 use std::f64::consts::TAU;
 
-use super::world::{JobError, SimJob, World};
+use crate::world::{JobError, Pending, SimJob, World};
 
 /// The incidents repeat with this period, in simulated seconds: two hours,
 /// twelve minutes at `--demo.speed 10`. Prometheus counts an alert's `for`
@@ -42,14 +42,6 @@ const ERRORS: [(&str, &str); 5] = [
     ("Record not found", "No record matches the lookup criteria"),
     ("Server error", "500 Internal Server Error"),
 ];
-
-/// A pending job's fate, kept apart from the listing so Workato's
-/// retention of old jobs never loses a completion.
-#[derive(Debug, Clone, Copy)]
-pub struct Pending {
-    pub completed_at: f64,
-    pub failed: bool,
-}
 
 impl World {
     /// Plays simulated seconds until `elapsed` of them have passed.
@@ -273,7 +265,7 @@ pub fn job_seq(id: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimConfig;
+    use crate::config::SimConfig;
 
     fn world(seed: u64) -> World {
         World::build(

@@ -11,12 +11,14 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::life::job_seq;
-use super::world::World;
-use super::{Simulator, json as render};
-use crate::client::Group;
-use crate::client::properties::{MAX_PROPERTIES, check_property};
-use crate::http::{Body, Handler, json_message};
+use http_server::{Body, Handler, json_message};
+use workato_api::Group;
+use workato_api::properties::{MAX_PROPERTIES, check_property};
+
+use crate::json as render;
+use crate::life::job_seq;
+use crate::simulator::Simulator;
+use crate::world::{SimJob, World};
 
 type Reply = Result<Value, (StatusCode, String)>;
 
@@ -45,7 +47,7 @@ impl Handler for Simulator {
     async fn handle(&self, request: Request<Incoming>, _peer: SocketAddr) -> Response<Body> {
         let path = request.uri().path().to_string();
         if path == "/sim/stats" {
-            return crate::http::json(StatusCode::OK, &self.stats());
+            return http_server::json(StatusCode::OK, &self.stats());
         }
         let Some(rest) = path.strip_prefix("/api/") else {
             return json_message(StatusCode::NOT_FOUND, "Not found");
@@ -88,7 +90,7 @@ impl Handler for Simulator {
         };
         let reply = self.with_world(|w| route(w, &method, &segments, &query, body.as_deref()));
         match reply {
-            Ok(value) => crate::http::json(StatusCode::OK, &value),
+            Ok(value) => http_server::json(StatusCode::OK, &value),
             Err((status, message)) => json_message(status, &message),
         }
     }
@@ -210,7 +212,7 @@ fn list_jobs(w: &World, id: u64, q: &HashMap<String, String>) -> Reply {
         Some(s @ ("succeeded" | "failed" | "pending")) => Some(s),
         Some(other) => return Err(bad_request(format!("Invalid status: {other}"))),
     };
-    let scope: Vec<&super::world::SimJob> = recipe
+    let scope: Vec<&SimJob> = recipe
         .jobs
         .iter()
         .filter(|j| status.is_none_or(|s| j.status(now) == s))
@@ -228,7 +230,7 @@ fn list_jobs(w: &World, id: u64, q: &HashMap<String, String>) -> Reply {
         None => None,
     };
     let size = w.jobs_page_size;
-    let mut chosen: Vec<&super::world::SimJob> = match (offset, q.get("prev").is_some_and(|p| p == "true")) {
+    let mut chosen: Vec<&SimJob> = match (offset, q.get("prev").is_some_and(|p| p == "true")) {
         (Some(offset), true) => scope.iter().filter(|j| j.seq > offset).take(size).copied().collect(),
         (Some(offset), false) => scope
             .iter()

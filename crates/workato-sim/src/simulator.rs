@@ -1,25 +1,10 @@
-//! A simulated Workato workspace, served over HTTP exactly as the developer
-//! API describes (WORKATO_API.md): the demo (`--demo`), the `simulate`
-//! subcommand, and the tests and benchmarks all use it.
-//!
-//! - [`world`] builds the workspace from a seed: folders, projects, recipes,
-//!   connections, API collections and endpoints, properties.
-//! - [`life`] plays it forward, one tick per simulated second: jobs arrive,
-//!   run and complete; scripted incidents repeat every two simulated hours.
-//! - [`json`] renders it the way Workato does; [`api`] routes requests,
-//!   checks auth and enforces Workato's per-group rate limits with 429s.
+//! The simulator: the world behind a lock, its clock, Workato's per-group
+//! rate limit and the counters `/sim/stats` reports.
 //!
 //! Time advances lazily: each request first plays the ticks that have
 //! elapsed since the last one, so the history depends only on the seed and
 //! the clock, not on who asks when.
 
-mod api;
-mod json;
-mod life;
-mod world;
-
-use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,69 +12,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hyper::body::Incoming;
 use hyper::header;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use workato_api::{Budget, Group};
 
-pub use life::{INCIDENT_CYCLE, script};
-
-use crate::client::{Budget, Group};
-use world::World;
-
-/// What to simulate.
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    pub seed: u64,
-    pub recipes: usize,
-    pub connections: usize,
-    pub endpoints: usize,
-    /// Jobs a minute across the workspace, on average.
-    pub jobs_per_minute: f64,
-    /// Simulated seconds per real second; 0 stops the clock, which then
-    /// moves only by [`Simulator::advance`] (tests).
-    pub speed: f64,
-    /// The accepted API token; `None` accepts any non-empty one.
-    pub token: Option<String>,
-    /// Requests a minute per endpoint group before 429 (Workato: 60).
-    pub rate_limit: NonZeroU32,
-    /// Play the scripted incidents.
-    pub incidents: bool,
-    /// Jobs kept per recipe for the jobs API.
-    pub job_retention: usize,
-    /// The jobs API's page size (undocumented by Workato).
-    pub jobs_page_size: usize,
-    /// Share of jobs requests answered with an injected 500 or 429 (tests).
-    pub jobs_fault_rate: f64,
-    /// How long each jobs request takes to answer (tests: a slow walk is
-    /// one a restart can cut in the middle).
-    pub jobs_latency: std::time::Duration,
-}
-
-impl SimConfig {
-    /// The demo workspace: about 40 recipes, a dozen connections, ten API
-    /// endpoints, a couple of jobs a second, incidents on.
-    pub fn demo() -> SimConfig {
-        SimConfig {
-            seed: 1,
-            recipes: 40,
-            connections: 12,
-            endpoints: 10,
-            jobs_per_minute: 120.0,
-            speed: 1.0,
-            token: None,
-            rate_limit: NonZeroU32::new(60).expect("non-zero"),
-            incidents: true,
-            job_retention: 5_000,
-            jobs_page_size: 50,
-            jobs_fault_rate: 0.0,
-            jobs_latency: std::time::Duration::ZERO,
-        }
-    }
-}
+use crate::config::SimConfig;
+use crate::world::World;
 
 /// The simulated API: the world, its clock, rate limits and counters.
 pub struct Simulator {
-    config: SimConfig,
+    pub(crate) config: SimConfig,
     world: Mutex<World>,
     started: Instant,
     limits: Budget,
@@ -122,7 +53,7 @@ impl Simulator {
     }
 
     /// Runs `f` on the world brought up to the current simulated time.
-    fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let elapsed =
             (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed);
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
@@ -131,7 +62,7 @@ impl Simulator {
     }
 
     /// Bearer token, or the legacy `X-USER-EMAIL` + `X-USER-TOKEN` pair.
-    fn authorized(&self, request: &hyper::Request<Incoming>) -> bool {
+    pub(crate) fn authorized(&self, request: &hyper::Request<Incoming>) -> bool {
         let headers = request.headers();
         let header_text = |name| {
             headers
@@ -152,7 +83,7 @@ impl Simulator {
 
     /// Counts the request against its group's limit; `Err(seconds)` is the
     /// `Retry-After` of a 429.
-    fn admit(&self, group: Group) -> Result<(), u64> {
+    pub(crate) fn admit(&self, group: Group) -> Result<(), u64> {
         self.requests[group as usize].fetch_add(1, Ordering::Relaxed);
         self.limits.try_acquire(group).map_err(|at| {
             self.throttled[group as usize].fetch_add(1, Ordering::Relaxed);
@@ -170,7 +101,7 @@ impl Simulator {
 
     /// Decides whether to fail this jobs request on purpose: `Some(true)`
     /// for a 429, `Some(false)` for a 500.
-    fn inject_fault(&self, group: Group) -> Option<bool> {
+    pub(crate) fn inject_fault(&self, group: Group) -> Option<bool> {
         if group != Group::Jobs || self.config.jobs_fault_rate <= 0.0 {
             return None;
         }
@@ -256,37 +187,4 @@ pub struct CompletedJob {
     pub id: String,
     pub duration: f64,
     pub failed: bool,
-}
-
-/// A simulator serving on a loopback port until its token is cancelled.
-pub struct Running {
-    pub address: SocketAddr,
-    pub simulator: Arc<Simulator>,
-    pub shutdown: CancellationToken,
-}
-
-impl Running {
-    /// The base URL to point the client at.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-}
-
-/// Serves the simulator on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, simulator: Arc<Simulator>, shutdown: CancellationToken) {
-    crate::http::serve(listener, simulator, shutdown, crate::config::DEFAULT_MAX_CONNECTIONS).await;
-}
-
-/// Starts a simulator on `127.0.0.1:0` in the background.
-pub async fn spawn(config: SimConfig) -> std::io::Result<Running> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let address = listener.local_addr()?;
-    let simulator = Simulator::new(config);
-    let shutdown = CancellationToken::new();
-    tokio::spawn(serve(listener, Arc::clone(&simulator), shutdown.clone()));
-    Ok(Running {
-        address,
-        simulator,
-        shutdown,
-    })
 }

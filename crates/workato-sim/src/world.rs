@@ -1,0 +1,169 @@
+//! The simulated workspace's state: the whole [`World`] and the entities
+//! it holds, as Workato keeps them. `seed` builds it, `life` plays it
+//! forward, `json` renders it; each of them imports this file, and this
+//! file imports none of them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// A recipe and the counters Workato keeps for it.
+#[derive(Debug, Clone)]
+pub struct SimRecipe {
+    pub id: u64,
+    pub name: String,
+    pub folder_id: u64,
+    pub project_id: Option<u64>,
+    pub trigger_application: String,
+    pub action_applications: Vec<String>,
+    /// `(application, connection id)` per app the recipe uses.
+    pub config: Vec<(String, Option<u64>)>,
+    pub created_at: f64,
+    pub updated_at: f64,
+    pub running: bool,
+    pub stopped_at: Option<f64>,
+    pub stop_cause: Option<&'static str>,
+    pub version_no: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub tasks: u64,
+    /// As Workato: moved when a job completes, not when one starts.
+    pub last_run_at: Option<f64>,
+    /// When the newest job started.
+    pub last_job_started_at: Option<f64>,
+    /// A start is refused with these (a draft with an incomplete step).
+    pub broken: bool,
+    /// Mean jobs a minute while running, before the activity wave.
+    pub jobs_per_minute: f64,
+    /// Chance that a job fails in normal times.
+    pub failure_rate: f64,
+    /// Median job duration in seconds; durations are log-normal around it.
+    pub median_duration: f64,
+    /// Failed jobs in a row, for Workato's trigger error limit.
+    pub consecutive_failures: u32,
+    /// Jobs kept for the jobs API, oldest first (Workato's retention).
+    pub jobs: VecDeque<SimJob>,
+    /// Jobs not yet completed: `(seq, fate)`.
+    pub pending: Vec<(u64, Pending)>,
+}
+
+/// One job. Its status at a given time follows from when it started and
+/// how long it runs.
+#[derive(Debug, Clone)]
+pub struct SimJob {
+    /// Global start order; newer jobs have higher sequence numbers.
+    pub seq: u64,
+    pub id: String,
+    pub started_at: f64,
+    pub completed_at: f64,
+    pub error: Option<JobError>,
+}
+
+impl SimJob {
+    pub fn completed_by(&self, now: f64) -> bool {
+        self.completed_at <= now
+    }
+
+    /// Workato's `status` of the job at `now`.
+    pub fn status(&self, now: f64) -> &'static str {
+        match (self.completed_by(now), self.error.is_some()) {
+            (false, _) => "pending",
+            (true, true) => "failed",
+            (true, false) => "succeeded",
+        }
+    }
+}
+
+/// Workato's `error_parts` of a failed job.
+#[derive(Debug, Clone)]
+pub struct JobError {
+    pub adapter: String,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConnection {
+    pub id: u64,
+    pub name: String,
+    pub application: String,
+    pub folder_id: u64,
+    pub created_at: f64,
+    pub authorized_at: Option<f64>,
+    /// `success`, `failed`, or `None` when never authorised.
+    pub authorization_status: Option<&'static str>,
+    pub authorization_error: Option<String>,
+    pub lost_at: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimCollection {
+    pub id: u64,
+    pub name: String,
+    pub version: String,
+    pub project_id: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimEndpoint {
+    pub id: u64,
+    pub collection_id: u64,
+    pub recipe_id: u64,
+    pub name: String,
+    pub method: &'static str,
+    pub path: String,
+    pub active: bool,
+}
+
+/// Which entities the scripted incidents act on (indices into the lists).
+#[derive(Debug, Clone, Copy)]
+pub struct Cast {
+    /// Failures climb until Workato stops it with `trigger_errors_limit`.
+    pub storm_recipe: usize,
+    /// Stopped by `txn_quota_limit` for part of each cycle.
+    pub quota_recipe: usize,
+    /// Loses its authorisation for part of each cycle.
+    pub lost_connection: usize,
+    /// Disabled for part of each cycle while its recipe runs.
+    pub disabled_endpoint: usize,
+}
+
+/// The whole simulated workspace.
+pub struct World {
+    pub rng: fastrand::Rng,
+    /// Unix seconds of simulated time zero.
+    pub epoch: f64,
+    /// Whole simulated seconds already played.
+    pub elapsed: u64,
+    pub workspace_id: u64,
+    pub workspace_name: String,
+    pub root_folder_id: u64,
+    pub recipes: Vec<SimRecipe>,
+    pub connections: Vec<SimConnection>,
+    pub collections: Vec<SimCollection>,
+    pub endpoints: Vec<SimEndpoint>,
+    pub properties: BTreeMap<String, String>,
+    pub next_job_seq: u64,
+    pub cast: Option<Cast>,
+    pub incidents: bool,
+    pub job_retention: usize,
+    pub jobs_page_size: usize,
+}
+
+/// A pending job's fate, kept apart from the listing so Workato's
+/// retention of old jobs never loses a completion.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    pub completed_at: f64,
+    pub failed: bool,
+}
+
+impl World {
+    /// Unix seconds at the current simulated moment.
+    pub fn now(&self) -> f64 {
+        self.epoch + self.elapsed as f64
+    }
+
+    pub fn recipe_index(&self, id: u64) -> Option<usize> {
+        // Recipes are created with increasing ids and never reordered.
+        self.recipes.binary_search_by_key(&id, |r| r.id).ok()
+    }
+}

@@ -1,0 +1,95 @@
+//! The glue to the simulated workspace, the `workato_sim` crate: `--demo`
+//! starts it on a loopback port and points the unchanged client at it over
+//! HTTP, like at Workato; `simulate` serves it alone. The crate comes with
+//! the default cargo feature `demo`; a binary built without it answers both
+//! with an error saying so, and nothing else changes.
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[cfg(feature = "demo")]
+use crate::config::Auth;
+use crate::config::{Config, Demo, SimulateArgs};
+use crate::error::{Error, Result};
+
+/// A demo workspace serving in the background for as long as this is held.
+#[cfg(feature = "demo")]
+pub type Workspace = workato_sim::Running;
+/// Without the simulator no demo workspace can exist.
+#[cfg(not(feature = "demo"))]
+pub type Workspace = std::convert::Infallible;
+
+/// The simulated API that `simulate` serves.
+#[cfg(feature = "demo")]
+pub type Simulator = std::sync::Arc<workato_sim::Simulator>;
+#[cfg(not(feature = "demo"))]
+pub type Simulator = std::convert::Infallible;
+
+/// Starts the demo workspace, accepting the token `config` holds (made up
+/// for the demo), and points `config.base_url` at it.
+#[cfg(feature = "demo")]
+pub async fn start(config: &mut Config, demo: Demo) -> Result<Workspace> {
+    let token = match &config.auth {
+        Auth::Bearer(token) | Auth::Legacy { token, .. } => secrecy::ExposeSecret::expose_secret(token).to_string(),
+    };
+    let sim_config = workato_sim::SimConfig {
+        seed: demo.seed,
+        speed: demo.speed,
+        token: Some(token),
+        ..workato_sim::SimConfig::demo()
+    };
+    let running = workato_sim::spawn(sim_config).await.map_err(|e| Error::Listen {
+        address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        reason: format!("cannot start the demo workspace: {e}"),
+    })?;
+    config.base_url =
+        reqwest::Url::parse(&running.base_url()).map_err(|e| Error::Config(format!("demo workspace address: {e}")))?;
+    tracing::info!(workato = %config.base_url, seed = demo.seed, "demo mode: polling a simulated Workato workspace");
+    Ok(running)
+}
+
+#[cfg(not(feature = "demo"))]
+pub async fn start(_config: &mut Config, _demo: Demo) -> Result<Workspace> {
+    Err(built_without("--demo"))
+}
+
+/// The simulated API `simulate` serves, sized by its flags.
+#[cfg(feature = "demo")]
+pub fn simulator(args: &SimulateArgs) -> Result<Simulator> {
+    Ok(workato_sim::Simulator::new(workato_sim::SimConfig {
+        seed: args.seed,
+        recipes: args.recipes as usize,
+        connections: args.connections as usize,
+        endpoints: args.endpoints as usize,
+        jobs_per_minute: args.jobs_per_minute,
+        speed: args.speed,
+        token: args.token.clone(),
+        rate_limit: args.rate_limit,
+        incidents: !args.no_incidents,
+        ..workato_sim::SimConfig::demo()
+    }))
+}
+
+#[cfg(not(feature = "demo"))]
+pub fn simulator(_args: &SimulateArgs) -> Result<Simulator> {
+    Err(built_without("simulate"))
+}
+
+/// Serves `simulator` on `listener` until `shutdown` is cancelled.
+#[cfg(feature = "demo")]
+pub async fn serve(listener: TcpListener, simulator: Simulator, shutdown: CancellationToken) {
+    workato_sim::serve(listener, simulator, shutdown).await;
+}
+
+#[cfg(not(feature = "demo"))]
+pub async fn serve(_listener: TcpListener, simulator: Simulator, _shutdown: CancellationToken) {
+    match simulator {}
+}
+
+#[cfg(not(feature = "demo"))]
+fn built_without(what: &str) -> Error {
+    Error::Config(format!(
+        "{what}: this workato_exporter was built without the simulated workspace \
+         (cargo feature `demo`); rebuild it with default features to use {what}"
+    ))
+}
