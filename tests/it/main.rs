@@ -9,6 +9,7 @@ mod helpers;
 mod hostile_clients;
 mod hostile_server;
 mod http;
+mod imports;
 mod jobs;
 mod metrics;
 mod packaging;
