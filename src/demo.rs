@@ -44,7 +44,8 @@ pub async fn start(config: &mut Config, demo: Demo) -> Result<Workspace> {
     })?;
     config.base_url =
         reqwest::Url::parse(&running.base_url()).map_err(|e| Error::Config(format!("demo workspace address: {e}")))?;
-    tracing::info!(workato = %config.base_url, seed = demo.seed, "demo mode: polling a simulated Workato workspace");
+    // Logged as from the crate root, where this line was written before.
+    tracing::info!(target: "workato_exporter", workato = %config.base_url, seed = demo.seed, "demo mode: polling a simulated Workato workspace");
     Ok(running)
 }
 

@@ -228,12 +228,12 @@ fn the_crates_beside_the_exporter_never_import_it() {
         let mut files = Vec::new();
         rust_files(Path::new(&repo_path(&format!("{krate}/src"))), &mut files);
         for file in files {
-            let text = std::fs::read_to_string(&file).unwrap();
-            assert!(
-                !text.contains("workato_exporter::"),
-                "{} imports the exporter",
-                file.display()
-            );
+            let text = code(&std::fs::read_to_string(&file).unwrap());
+            // A path into the exporter; a string such as a log target is not one.
+            let imports = text
+                .match_indices("workato_exporter::")
+                .any(|(at, _)| !text[..at].ends_with('"'));
+            assert!(!imports, "{} imports the exporter", file.display());
         }
     }
 }

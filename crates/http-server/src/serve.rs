@@ -24,6 +24,11 @@ use crate::body::Body;
 /// far above what Prometheus and a few browsers need.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
+/// The target of this loop's log lines: the module it lived in inside the
+/// exporter, so that log filters (`workato_exporter=debug`) and the
+/// `module` field of each line read as they did.
+const LOG_TARGET: &str = "workato_exporter::http";
+
 /// How long open connections get to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
@@ -88,6 +93,7 @@ pub async fn serve<H: Handler>(
             && let Some(unsaid) = full.note(Instant::now())
         {
             tracing::warn!(
+                target: LOG_TARGET,
                 max_connections,
                 times_since_last_said = unsaid,
                 "connection limit reached: no new connection is accepted until one closes (--web.max-connections)"
@@ -109,7 +115,7 @@ pub async fn serve<H: Handler>(
                         // Out of file descriptors and the like: say so now
                         // and then, and rest before trying again.
                         if let Some(unsaid) = failing.note(Instant::now()) {
-                            tracing::warn!(%error, times_since_last_said = unsaid, "accepting a connection failed");
+                            tracing::warn!(target: LOG_TARGET, %error, times_since_last_said = unsaid, "accepting a connection failed");
                         }
                         tokio::select! {
                             _ = shutdown.cancelled() => break 'serving,
@@ -123,7 +129,7 @@ pub async fn serve<H: Handler>(
         // fresh part): without NODELAY the last would wait for the
         // client's delayed ACK, some 40 ms.
         if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
+            tracing::debug!(target: LOG_TARGET, %error, "cannot set TCP_NODELAY");
         }
         let handler = Arc::clone(&handler);
         let service = service_fn(move |request| {
@@ -137,7 +143,7 @@ pub async fn serve<H: Handler>(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+                tracing::debug!(target: LOG_TARGET, %error, %peer, "connection ended with an error");
             }
             // The connection's file descriptor is closed: make room.
             drop(permit);
@@ -146,7 +152,7 @@ pub async fn serve<H: Handler>(
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!(target: LOG_TARGET, "connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
 }
 
