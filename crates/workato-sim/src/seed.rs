@@ -226,6 +226,19 @@ impl World {
                     .enumerate()
                     .position(|(i, r)| i > storm_recipe && r.running && r.trigger_application != "workato_api_platform")
                     .unwrap_or(2);
+                // The scripted recipes do without the connection lost for
+                // days: on it they would fail every job after their
+                // incident, and the calm part of the cycle would not be calm.
+                let long_lost: Vec<u64> = connections
+                    .iter()
+                    .filter(|c| c.lost_at.is_some())
+                    .map(|c| c.id)
+                    .collect();
+                for index in [storm_recipe, quota_recipe] {
+                    recipes[index]
+                        .config
+                        .retain(|(_, id)| !id.is_some_and(|id| long_lost.contains(&id)));
+                }
                 // The connection that the most running recipes use makes the
                 // loudest outage.
                 let lost_connection = (0..connections.len())
