@@ -25,9 +25,9 @@ use subtle::ConstantTimeEq;
 use crate::client::Client;
 use crate::config::AdminConfig;
 use crate::error::Error;
-use crate::http::{Body, Handler, json as json_response, json_message};
 use crate::metrics::SelfMetrics;
 use crate::snapshot::SharedSnapshot;
+use http_server::{Body, Handler, json as json_response, json_message};
 
 /// How long an admin call may wait for the rate budget before it answers
 /// 429 instead of holding the caller.
