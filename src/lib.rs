@@ -76,7 +76,7 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> Result<App> {
-        let options = ClientOptions::for_config(&config);
+        let options = ClientOptions::with_timeout(config.timeout);
         App::with_client_options(config, options)
     }
 
@@ -261,7 +261,7 @@ pub async fn healthcheck(address: std::net::SocketAddr) -> bool {
 pub async fn check(config: Config) -> Result<bool> {
     let options = ClientOptions {
         max_attempts: 1,
-        ..ClientOptions::for_config(&config)
+        ..ClientOptions::with_timeout(config.timeout)
     };
     let client = Client::with_options(
         &config.base_url,
