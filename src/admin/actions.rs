@@ -11,7 +11,9 @@ use hyper::header;
 use hyper::{Request, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{Action, Admin, MAX_BODY, Reply};
+use super::reply::Reply;
+use super::route::Action;
+use super::{Admin, MAX_BODY};
 use crate::client::ActionOutcome;
 use crate::client::properties::{MAX_PROPERTIES, check_property};
 use crate::error::Error;

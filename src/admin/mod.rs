@@ -6,28 +6,36 @@
 //! time) before anything else is looked at, audited in the log and counted
 //! in `workato_admin_requests_total`. Input is checked before Workato is
 //! called; Workato's answers are passed on (its 5xx as 502, its throttling
-//! and our budget's as 429 with `Retry-After`). [`actions`] holds the
-//! routes themselves.
+//! and our budget's as 429 with `Retry-After`).
+//!
+//! From the bottom up: `route` is the table of paths and actions, `reply`
+//! what an answer holds and how Workato's failures read to the caller,
+//! this file the [`Admin`] handler (authentication, dispatch, deadline,
+//! audit), and `actions` the actions themselves.
 
 mod actions;
+mod reply;
+mod route;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_server::{Body, Handler, json_message};
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Method, Request, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use self::reply::{Reply, respond};
+pub use self::route::is_admin_path;
+use self::route::{Action, parse_id};
 use crate::client::Client;
 use crate::config::AdminConfig;
-use crate::error::Error;
 use crate::metrics::SelfMetrics;
 use crate::snapshot::SharedSnapshot;
-use http_server::{Body, Handler, json as json_response, json_message};
 
 /// How long an admin call may wait for the rate budget before it answers
 /// 429 instead of holding the caller.
@@ -35,149 +43,6 @@ pub const PATIENCE: Duration = Duration::from_secs(3);
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// What a request asks for; its name is the `action` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Index,
-    RecipeStart,
-    RecipeStop,
-    EndpointEnable,
-    EndpointDisable,
-    PropertiesGet,
-    PropertiesUpsert,
-    Unknown,
-}
-
-impl Action {
-    fn name(self) -> &'static str {
-        match self {
-            Action::Index => "index",
-            Action::RecipeStart => "recipe_start",
-            Action::RecipeStop => "recipe_stop",
-            Action::EndpointEnable => "endpoint_enable",
-            Action::EndpointDisable => "endpoint_disable",
-            Action::PropertiesGet => "properties_get",
-            Action::PropertiesUpsert => "properties_upsert",
-            Action::Unknown => "unknown",
-        }
-    }
-
-    /// The API client role privilege (Workspace admin › API clients ›
-    /// Client roles) the action needs, named when Workato answers 403.
-    fn privilege(self) -> &'static str {
-        match self {
-            Action::RecipeStart | Action::RecipeStop => "Projects › Recipes › Start/stop recipes",
-            Action::EndpointEnable | Action::EndpointDisable => {
-                "API Platform › API collections and endpoints › Enable/disable API endpoints"
-            }
-            Action::PropertiesGet => "Projects › Project properties › Get project properties",
-            Action::PropertiesUpsert => "Projects › Project properties › Upsert project properties",
-            Action::Index | Action::Unknown => "none (the exporter does not call Workato for this)",
-        }
-    }
-
-    fn writes(self) -> bool {
-        !matches!(self, Action::Index | Action::PropertiesGet | Action::Unknown)
-    }
-
-    /// The route a path names, its target id text, and the methods it takes.
-    fn route(path: &str) -> (Action, Option<&str>, &'static [Method]) {
-        const ACT: &[Method] = &[Method::PUT, Method::POST];
-        let rest = path.strip_prefix("/admin").unwrap_or(path).trim_matches('/');
-        let segments: Vec<&str> = if rest.is_empty() {
-            Vec::new()
-        } else {
-            rest.split('/').collect()
-        };
-        match segments.as_slice() {
-            [] => (Action::Index, None, &[Method::GET, Method::HEAD]),
-            ["recipes", id, "start"] => (Action::RecipeStart, Some(id), ACT),
-            ["recipes", id, "stop"] => (Action::RecipeStop, Some(id), ACT),
-            ["api-endpoints", id, "enable"] => (Action::EndpointEnable, Some(id), ACT),
-            ["api-endpoints", id, "disable"] => (Action::EndpointDisable, Some(id), ACT),
-            ["properties"] => (Action::PropertiesGet, None, &[Method::GET, Method::POST]),
-            _ => (Action::Unknown, None, &[]),
-        }
-    }
-}
-
-/// An admin answer before it becomes a response.
-struct Reply {
-    status: StatusCode,
-    body: Value,
-    retry_after: Option<Duration>,
-}
-
-impl Reply {
-    fn ok(body: Value) -> Reply {
-        Reply {
-            status: StatusCode::OK,
-            body,
-            retry_after: None,
-        }
-    }
-
-    fn error(status: StatusCode, message: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            body: json!({ "message": message.into() }),
-            retry_after: None,
-        }
-    }
-
-    /// A Workato or budget failure of `action` as the admin caller should
-    /// see it: Workato's 4xx passed on with its message, anything else it
-    /// answered (5xx, or a 1xx, 2xx or 3xx the client did not take) as 502
-    /// with a message, never a status without a body. Workato's error id,
-    /// when it sent one, is kept as `workato_error_id`.
-    fn from_error(error: &Error, action: Action) -> Reply {
-        let mut reply = match error {
-            Error::Status { status, message, .. } if *status >= 500 => Reply::error(
-                StatusCode::BAD_GATEWAY,
-                format!("Workato answered HTTP {status}: {message}"),
-            ),
-            Error::Status { status, message, .. } if (400..500).contains(status) => Reply::error(
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
-                message.clone(),
-            ),
-            Error::Status { status, endpoint, .. } => Reply::error(
-                StatusCode::BAD_GATEWAY,
-                format!("Workato answered {endpoint} with HTTP {status}, which is not an answer to this request"),
-            ),
-            Error::Forbidden { endpoint, .. } => Reply::error(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "Workato refused {endpoint} (HTTP 403): the API client's role lacks the privilege {:?}",
-                    action.privilege()
-                ),
-            ),
-            Error::Unauthorized { .. } => Reply::error(
-                StatusCode::BAD_GATEWAY,
-                "Workato rejected the exporter's API token; check WORKATO_API_TOKEN",
-            ),
-            Error::Throttled { retry_after, .. } | Error::Busy { retry_after, .. } => Reply {
-                retry_after: Some(*retry_after),
-                ..Reply::error(StatusCode::TOO_MANY_REQUESTS, error.to_string())
-            },
-            Error::Transport { reason, .. } if reason.contains("timed out") => {
-                Reply::error(StatusCode::GATEWAY_TIMEOUT, error.to_string())
-            }
-            _ => Reply::error(StatusCode::BAD_GATEWAY, error.to_string()),
-        };
-        reply.keep_error_id(error);
-        reply
-    }
-
-    /// Adds Workato's error id, when `error` carries one, as
-    /// `workato_error_id`: what Workato support asks for.
-    fn keep_error_id(&mut self, error: &Error) {
-        if let Error::Status { error_id: Some(id), .. } = error {
-            self.body["workato_error_id"] = json!(id);
-        }
-    }
-}
-
 /// The admin route, with what its actions need.
 pub struct Admin {
     token: SecretString,
@@ -344,38 +209,6 @@ impl Admin {
     }
 }
 
-fn respond(reply: Reply) -> Response<Body> {
-    let mut response = json_response(reply.status, &reply.body);
-    let headers = response.headers_mut();
-    if reply.status == StatusCode::UNAUTHORIZED {
-        headers.insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"workato_exporter admin\""),
-        );
-    }
-    if let Some(wait) = reply.retry_after {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    if reply.status == StatusCode::METHOD_NOT_ALLOWED {
-        headers.insert(header::ALLOW, HeaderValue::from_static("GET, PUT, POST"));
-    }
-    response
-}
-
-/// An id as Workato writes them: ASCII digits without sign, space or
-/// leading zero, within u64. `+5`, ` 5`, `05` and `0` are refused rather
-/// than read as 5 (or 0): the audit log shows the target as it was sent.
-fn parse_id(text: &str) -> Option<u64> {
-    let plain = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
-    if plain { text.parse().ok() } else { None }
-}
-
-/// Whether a path belongs to the admin route.
-pub fn is_admin_path(path: &str) -> bool {
-    path == "/admin" || path.starts_with("/admin/")
-}
-
 /// The admin route alone, on `--admin.listen-address`.
 impl Handler for Admin {
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -383,34 +216,6 @@ impl Handler for Admin {
             Admin::handle(self, request, peer).await
         } else {
             json_message(StatusCode::NOT_FOUND, "this listener serves only /admin")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_plain_digits_without_sign_space_or_leading_zero() {
-        assert_eq!(parse_id("5"), Some(5));
-        assert_eq!(parse_id("1913514"), Some(1_913_514));
-        assert_eq!(parse_id("18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            "",
-            "+5",
-            "-5",
-            " 5",
-            "5 ",
-            "05",
-            "0",
-            "5.0",
-            "5e3",
-            "٥",
-            "18446744073709551616",
-            "%35",
-        ] {
-            assert_eq!(parse_id(bad), None, "{bad:?}");
         }
     }
 }
