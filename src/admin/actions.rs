@@ -10,12 +10,13 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, StatusCode};
 use serde_json::{Map, Value, json};
+// Workato's limits on account properties, shared with the simulator.
+use workato_api::properties::{MAX_PROPERTIES, check_property};
 
 use super::reply::Reply;
 use super::route::Action;
 use super::{Admin, MAX_BODY};
 use crate::client::ActionOutcome;
-use crate::client::properties::{MAX_PROPERTIES, check_property};
 use crate::error::Error;
 use crate::snapshot::{ApiEndpoint, Recipe};
 

@@ -28,7 +28,7 @@ mod jobs;
 mod options;
 mod outcome;
 mod probe;
-pub mod properties;
+mod properties;
 mod recipes;
 mod transport;
 mod wire;
