@@ -10,8 +10,10 @@
 //!
 //! From the bottom up: `route` is the table of paths and actions, `reply`
 //! what an answer holds and how Workato's failures read to the caller,
-//! this file the [`Admin`] handler (authentication, dispatch, deadline,
-//! audit), and `actions` the actions themselves.
+//! `actions` the actions themselves (Workato's part: the impatient client
+//! and the snapshot they refresh), and this file on top, the [`Admin`]
+//! handler: authentication, dispatch, deadline, audit. The actions never
+//! reach back into the handler.
 
 mod actions;
 mod reply;
@@ -29,6 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use self::actions::{Actions, read_properties};
 use self::reply::{Reply, respond};
 pub use self::route::is_admin_path;
 use self::route::{Action, parse_id};
@@ -41,16 +44,13 @@ use crate::snapshot::SharedSnapshot;
 /// 429 instead of holding the caller.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 
-/// Largest request body accepted.
-pub const MAX_BODY: usize = 64 * 1024;
 /// The admin route, with what its actions need.
 pub struct Admin {
     token: SecretString,
     read_only: bool,
     deadline: Duration,
     body_timeout: Duration,
-    client: Client,
-    snapshot: Arc<SharedSnapshot>,
+    actions: Actions,
     metrics: Arc<SelfMetrics>,
 }
 
@@ -66,8 +66,7 @@ impl Admin {
             read_only: config.read_only,
             deadline: config.deadline,
             body_timeout: config.body_timeout,
-            client: client.impatient(PATIENCE),
-            snapshot,
+            actions: Actions::new(client.impatient(PATIENCE), snapshot),
             metrics,
         }
     }
@@ -149,21 +148,30 @@ impl Admin {
         match action {
             Action::Index => Reply::ok(self.index()),
             Action::RecipeStart | Action::RecipeStop => {
-                self.within_deadline(action, self.start_stop(id, action == Action::RecipeStart))
+                self.within_deadline(action, self.actions.start_stop(id, action == Action::RecipeStart))
                     .await
             }
             Action::EndpointEnable | Action::EndpointDisable => {
-                self.within_deadline(action, self.enable_disable(id, action == Action::EndpointEnable))
-                    .await
+                self.within_deadline(
+                    action,
+                    self.actions.enable_disable(id, action == Action::EndpointEnable),
+                )
+                .await
             }
             Action::PropertiesGet => {
                 let query = request.uri().query().map(str::to_string);
-                self.within_deadline(action, self.get_properties(query.as_deref()))
+                self.within_deadline(action, self.actions.get_properties(query.as_deref()))
                     .await
             }
             // Reads the body first, on its own clock, then calls Workato
             // within the deadline.
-            Action::PropertiesUpsert => self.upsert_properties(request).await,
+            Action::PropertiesUpsert => match read_properties(request, self.body_timeout).await {
+                Ok(properties) => {
+                    self.within_deadline(action, self.actions.upsert_properties(properties))
+                        .await
+                }
+                Err(reply) => reply,
+            },
             Action::Unknown => Reply::error(StatusCode::NOT_FOUND, "no such admin route"),
         }
     }
