@@ -4,9 +4,12 @@
 //! DESIGN.md, each value checked as it is parsed); [`Config::from_args`]
 //! reads the secrets and settles the defaults, once, so the rest of the
 //! program holds typed values: a `Url`, `Duration`s, a `SocketAddr`, a
-//! secret token. `region` holds Workato's data centers.
+//! secret token. `region` holds Workato's data centers, `log` what the
+//! log flags accept. Nothing here imports the rest of the crate but its
+//! error type (and, until the jobs module gives it up, `JobsConfig`).
 
 mod cli;
+mod log;
 mod region;
 
 use std::net::SocketAddr;
@@ -18,6 +21,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 pub use cli::{Args, Cli, Command, DEFAULT_MAX_CONNECTIONS, SimulateArgs, one_line, parse_cli, parse_duration};
+pub use log::{LogFormat, parse_filter};
 pub use region::Region;
 
 use crate::error::Error;

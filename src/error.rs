@@ -1,10 +1,11 @@
 //! The crate's one error type. Every failure the exporter can meet while
-//! talking to Workato or reading its configuration is a variant here, and
-//! each variant has a short `kind()` used as a metric label and in `check`.
+//! talking to Workato or reading its configuration is a variant here. It
+//! stands at the bottom of the crate: it names Workato's endpoint groups
+//! from `workato_api` and nothing of this crate.
 
 use std::time::Duration;
 
-use crate::client::Group;
+use workato_api::Group;
 
 /// Everything that can go wrong in the exporter.
 #[derive(Debug, thiserror::Error)]
@@ -79,27 +80,6 @@ pub enum Error {
         address: std::net::SocketAddr,
         reason: String,
     },
-}
-
-impl Error {
-    /// A stable, low-cardinality name for the error, for logs and labels.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Config(_) => "config",
-            Error::Unauthorized { .. } => "unauthorized",
-            Error::Forbidden { .. } => "forbidden",
-            Error::Throttled { .. } => "throttled",
-            Error::Busy { .. } => "busy",
-            Error::Status { .. } => "status",
-            Error::Transport { .. } => "transport",
-            Error::Decode { .. } => "decode",
-            Error::TooLarge { .. } => "too_large",
-            Error::PaginationStuck { .. } => "pagination",
-            Error::PageLimit { .. } => "page_limit",
-            Error::Listen { .. } => "listen",
-            Error::Panicked { .. } => "panicked",
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,7 +5,8 @@
 //!
 //! - [`config`] turns flags and environment into a validated [`config::Config`].
 //! - [`client`] talks to the Workato developer API: auth, paging, lenient
-//!   decoding, a per-endpoint-group request budget and retries.
+//!   decoding, a per-endpoint-group request budget and retries. It is built
+//!   from plain settings (URL, auth, budget, timeout), not from the config.
 //! - [`poller`] runs one background task per resource on its own interval
 //!   and publishes what it fetched into the [`snapshot`], our own typed model
 //!   of the workspace, swapped atomically; after each recipes sweep, [`jobs`]
@@ -13,11 +14,11 @@
 //! - [`metrics`] renders the snapshot into fresh metric families on every
 //!   scrape, beside the exporter's self-metrics.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
-//!   [`shutdown`] stops everything on SIGINT or SIGTERM.
-//! - [`admin`] is the authenticated admin route: start and stop recipes,
+//!   `shutdown` stops everything on SIGINT or SIGTERM.
+//! - `admin` is the authenticated admin route: start and stop recipes,
 //!   enable and disable API endpoints, read and upsert properties, through
 //!   the same client and budget, refreshing the snapshot it touched.
-//! - [`check`] is the `check` subcommand: what may this API client read?
+//! - `check` is the `check` subcommand: what may this API client read?
 //! - `demo` is the glue to the simulated Workato workspace, which is a
 //!   crate of its own (`crates/workato-sim`, behind the default cargo
 //!   feature `demo`): `--demo` points the unchanged client at it over HTTP;
@@ -28,14 +29,19 @@
 //!
 //! Errors are one enum, [`error::Error`].
 //!
+//! No module imports one that imports it back: `error` and the facts of
+//! `workato_api` are at the bottom, `config` above them, the client above
+//! that, and `admin` stands on the serving leaf, not on [`http`], which
+//! mounts it. `tests/it/imports.rs` checks it (`cargo test --test it imports`).
+//!
 //! Beside this crate, in `crates/`: `workato_api` holds the facts about
 //! Workato's API that the client and the simulator share (endpoint groups,
 //! the rate-limit [`client::Budget`], property limits), and `http_server`
-//! the serving leaf under [`http`], [`admin`] and the simulator (accept
+//! the serving leaf under [`http`], `admin` and the simulator (accept
 //! loop, connection limit, response body). Neither imports this crate.
 
-pub mod admin;
-pub mod check;
+mod admin;
+mod check;
 pub mod client;
 pub mod config;
 mod demo;
@@ -45,7 +51,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod poller;
-pub mod shutdown;
+mod shutdown;
 pub mod snapshot;
 pub mod version;
 
@@ -65,18 +71,17 @@ use crate::snapshot::SharedSnapshot;
 /// The exporter, wired but not yet running.
 pub struct App {
     pub config: Config,
-    pub client: Client,
     /// The admin route, when an admin token is configured.
-    pub admin: Option<Arc<admin::Admin>>,
+    admin: Option<Arc<admin::Admin>>,
     pub jobs: Arc<jobs::JobsTracker>,
     pub snapshot: Arc<SharedSnapshot>,
-    pub metrics: Arc<Metrics>,
+    metrics: Arc<Metrics>,
     pub poller: Arc<Poller>,
 }
 
 impl App {
     pub fn new(config: Config) -> Result<App> {
-        let options = ClientOptions::for_config(&config);
+        let options = ClientOptions::with_timeout(config.timeout);
         App::with_client_options(config, options)
     }
 
@@ -118,7 +123,6 @@ impl App {
         Ok(App {
             admin,
             config,
-            client,
             jobs,
             snapshot,
             metrics,
@@ -261,7 +265,7 @@ pub async fn healthcheck(address: std::net::SocketAddr) -> bool {
 pub async fn check(config: Config) -> Result<bool> {
     let options = ClientOptions {
         max_attempts: 1,
-        ..ClientOptions::for_config(&config)
+        ..ClientOptions::with_timeout(config.timeout)
     };
     let client = Client::with_options(
         &config.base_url,

@@ -10,14 +10,31 @@ use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Request, StatusCode};
 use serde_json::{Map, Value, json};
+// Workato's limits on account properties, shared with the simulator.
+use workato_api::properties::{MAX_PROPERTIES, check_property};
 
-use super::{Action, Admin, MAX_BODY, Reply};
+use super::reply::Reply;
+use super::route::Action;
 use crate::client::ActionOutcome;
-use crate::client::properties::{MAX_PROPERTIES, check_property};
+use crate::client::Client;
 use crate::error::Error;
-use crate::snapshot::{ApiEndpoint, Recipe};
+use crate::snapshot::{ApiEndpoint, Recipe, SharedSnapshot};
 
-impl Admin {
+/// Largest request body accepted.
+pub(super) const MAX_BODY: usize = 64 * 1024;
+
+/// What the actions need: the impatient client and the snapshot they
+/// refresh. The admin handler holds one and knows nothing of Workato.
+pub(super) struct Actions {
+    client: Client,
+    snapshot: Arc<SharedSnapshot>,
+}
+
+impl Actions {
+    pub(super) fn new(client: Client, snapshot: Arc<SharedSnapshot>) -> Actions {
+        Actions { client, snapshot }
+    }
+
     pub(super) async fn start_stop(&self, id: u64, start: bool) -> Reply {
         let verb = if start { "start" } else { "stop" };
         let action = if start { Action::RecipeStart } else { Action::RecipeStop };
@@ -157,18 +174,12 @@ impl Admin {
         }
     }
 
-    pub(super) async fn upsert_properties(&self, request: Request<Incoming>) -> Reply {
-        let properties = match read_properties(request, self.body_timeout).await {
-            Ok(properties) => properties,
-            Err(reply) => return reply,
-        };
-        let upsert = async {
-            match self.client.upsert_properties(&properties).await {
-                Ok(()) => Reply::ok(json!({ "success": true })),
-                Err(error) => Reply::from_error(&error, Action::PropertiesUpsert),
-            }
-        };
-        self.within_deadline(Action::PropertiesUpsert, upsert).await
+    /// Upserts properties already read and checked by [`read_properties`].
+    pub(super) async fn upsert_properties(&self, properties: Map<String, Value>) -> Reply {
+        match self.client.upsert_properties(&properties).await {
+            Ok(()) => Reply::ok(json!({ "success": true })),
+            Err(error) => Reply::from_error(&error, Action::PropertiesUpsert),
+        }
     }
 }
 
@@ -200,7 +211,10 @@ fn applied_despite(error: &Error, action: Action, applied: bool, state: &str) ->
 /// Reads and checks `{"properties": {"name": "value", ...}}` within
 /// Workato's limits, before anything is sent to Workato. A body that has not
 /// all arrived within `timeout` is answered 408.
-async fn read_properties(request: Request<Incoming>, timeout: Duration) -> Result<Map<String, Value>, Reply> {
+pub(super) async fn read_properties(
+    request: Request<Incoming>,
+    timeout: Duration,
+) -> Result<Map<String, Value>, Reply> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)

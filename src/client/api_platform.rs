@@ -4,10 +4,12 @@
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use super::recipes::ActionOutcome;
+use super::decode::{decode_list, decode_one};
+use super::group::{Group, Route};
+use super::outcome::ActionOutcome;
 use super::recipes::PER_PAGE;
-use super::wire::{ActionReply, ApiCollectionWire, ApiEndpointWire, decode_list, decode_one};
-use super::{Client, Group, Route};
+use super::transport::Client;
+use super::wire::{ActionReply, ApiCollectionWire, ApiEndpointWire};
 use crate::error::{Error, Result};
 use crate::snapshot::{ApiCollection, ApiEndpoint};
 
@@ -106,7 +108,7 @@ impl Client {
             }
             // A short page is not the last: only an empty one is.
             if page.raw_len == 0 {
-                return Ok(super::wire::unique_by_id(route.label, all, id));
+                return Ok(super::decode::unique_by_id(route.label, all, id));
             }
             all.extend(page.items);
             previous_ids = ids;

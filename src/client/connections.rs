@@ -2,8 +2,10 @@
 
 use reqwest::Method;
 
-use super::wire::{ConnectionWire, decode_list};
-use super::{Client, Group, Route};
+use super::decode::decode_list;
+use super::group::{Group, Route};
+use super::transport::Client;
+use super::wire::ConnectionWire;
 use crate::error::Result;
 use crate::snapshot::Connection;
 
@@ -19,6 +21,8 @@ impl Client {
     pub async fn connections(&self) -> Result<Vec<Connection>> {
         let body = self.send(&LIST_CONNECTIONS, "connections", &[]).await?;
         let connections = decode_list::<ConnectionWire, Connection>(LIST_CONNECTIONS.label, &body)?.items;
-        Ok(super::wire::unique_by_id(LIST_CONNECTIONS.label, connections, |c| c.id))
+        Ok(super::decode::unique_by_id(LIST_CONNECTIONS.label, connections, |c| {
+            c.id
+        }))
     }
 }

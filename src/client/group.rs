@@ -18,3 +18,15 @@ pub struct Route {
     /// instead. A 429 is always retried: Workato did not take the request.
     pub blind_retry: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_names_a_privilege() {
+        for group in Group::ALL {
+            assert!(group.privilege().contains('›'), "{group:?}");
+        }
+    }
+}

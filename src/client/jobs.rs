@@ -2,8 +2,10 @@
 
 use reqwest::Method;
 
-use super::wire::{JobWire, decode_list, decode_one};
-use super::{Client, Group, Route};
+use super::decode::{decode_list, decode_one};
+use super::group::{Group, Route};
+use super::transport::Client;
+use super::wire::JobWire;
 use crate::error::Result;
 use crate::snapshot::Job;
 

@@ -1,9 +1,10 @@
 //! One cheap read per endpoint group, for `workato_exporter check`.
 
+use super::group::Group;
 use super::jobs::LIST_JOBS;
 use super::properties::GET_PROPERTIES;
 use super::recipes::LIST_RECIPES;
-use super::{Client, Group};
+use super::transport::Client;
 use crate::error::Result;
 
 impl Client {
@@ -35,6 +36,6 @@ impl Client {
             ),
         };
         let body = self.send(&route, &path, &query).await?;
-        Ok(super::wire::first_id(&body))
+        Ok(super::decode::first_id(&body))
     }
 }

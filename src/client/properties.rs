@@ -4,13 +4,10 @@
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::wire::decode_one;
-use super::{Client, Group, Route};
+use super::decode::decode_one;
+use super::group::{Group, Route};
+use super::transport::Client;
 use crate::error::Result;
-
-/// Workato's limits on account properties live beside its endpoint groups,
-/// shared with the simulator.
-pub use workato_api::properties::{MAX_PROPERTIES, check_property};
 
 pub const GET_PROPERTIES: Route = Route {
     label: "GET /api/properties",

@@ -4,8 +4,11 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 
-use super::wire::{ActionReply, RecipeWire, decode_list, decode_one};
-use super::{Client, Group, Route};
+use super::decode::{decode_list, decode_one};
+use super::group::{Group, Route};
+use super::outcome::ActionOutcome;
+use super::transport::Client;
+use super::wire::{ActionReply, RecipeWire};
 use crate::error::{Error, Result};
 use crate::snapshot::Recipe;
 
@@ -36,15 +39,6 @@ pub const STOP_RECIPE: Route = Route {
     group: Group::Recipes,
     blind_retry: false,
 };
-
-/// What Workato said to a start or stop.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ActionOutcome {
-    Done,
-    /// HTTP 200 with `success: false`: Workato's whole reply, with its
-    /// `code_errors` and `config_errors`.
-    Refused(serde_json::Value),
-}
 
 /// Workato's largest page. A shorter page is not the last one: a
 /// project-scoped API client or a server that caps pages lower sends short

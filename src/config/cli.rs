@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 pub use http_server::DEFAULT_MAX_CONNECTIONS;
 use reqwest::Url;
 
+use super::log::{LogFormat, parse_filter};
 use super::region::{Region, parse_region};
 
 #[derive(Debug, Parser)]
@@ -194,7 +195,7 @@ pub struct Args {
     pub demo_speed: f64,
 
     /// Log level (error, warn, info, debug, trace) or a tracing filter such as workato_exporter=debug,info (RUST_LOG wins when set).
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true, value_parser = crate::logging::parse_filter)]
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info", global = true, value_parser = parse_filter)]
     pub log_level: String,
 
     /// Print version, git revision, build date, rustc version and target, then exit.
@@ -202,8 +203,8 @@ pub struct Args {
     pub version: bool,
 
     /// Log format: text, logfmt or json.
-    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = crate::logging::Format::parse)]
-    pub log_format: crate::logging::Format,
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "text", global = true, value_parser = LogFormat::parse)]
+    pub log_format: LogFormat,
 }
 
 fn parse_base_url(text: &str) -> Result<Url, String> {

@@ -2,19 +2,28 @@
 //! is a DAG a newcomer can draw from `lib.rs`), and no crate of `crates/`
 //! importing the exporter.
 //!
-//! A file depends on every module it names through `crate::`, `super::` or
-//! a child module it declares (`use` lines and paths in code alike; comments
-//! and the `#[cfg(test)]` module at the end of a file do not count). A path
-//! to an item of the crate root (`crate::Foo`) is a dependency on `lib.rs`.
+//! A file depends on every module it names through `crate::`, `super::`,
+//! `self::` or a child module it declares (`use` lines and paths in code
+//! alike; comments and the `#[cfg(test)]` module at the end of a file do not
+//! count). A path to an item of the crate root (`crate::Foo`) is a
+//! dependency on `lib.rs`.
+//!
+//! One exception: a parent's re-export of its own child's item (`pub use
+//! child::Item;` in a `mod.rs`) is not by itself a dependency of the parent.
+//! Such a line is the folder's table of contents: it says where `Item`
+//! lives and runs none of its code, so a child may import its siblings'
+//! items through it (`use super::Item`). The re-export counts again as soon
+//! as the parent's own code names `Item`: a parent that uses its child while
+//! the child imports from the parent is a real circle, whichever way the
+//! name travelled.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::helpers::repo_path;
 
-/// The crates checked: every crate of the workspace but the exporter,
-/// whose `src/` joins the list once the rest of #13 has broken its circles.
-const CRATES: [&str; 3] = ["crates/workato-api", "crates/http-server", "crates/workato-sim"];
+/// The crates checked: the exporter (`.`) and every crate beside it.
+const CRATES: [&str; 4] = [".", "crates/workato-api", "crates/http-server", "crates/workato-sim"];
 
 /// `a::b` for `src/a/b.rs` and `src/a/b/mod.rs`; `` for `src/lib.rs`.
 fn module_of(src: &Path, file: &Path) -> String {
@@ -104,6 +113,40 @@ fn expand(chars: &[char], start: usize) -> (Vec<Vec<String>>, usize) {
     }
 }
 
+/// `code` without its re-exports of child modules' items (`pub use child::…;`,
+/// `pub(crate) use …`), and the paths those re-exports named.
+fn without_reexports(code: &str, children: &[String]) -> (String, Vec<Vec<String>>) {
+    let mut kept = String::with_capacity(code.len());
+    let mut reexported = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("pub") {
+        let (before, from) = rest.split_at(at);
+        kept.push_str(before);
+        let statement_end = from.find(';').map_or(from.len(), |end| end + 1);
+        let statement = &from[..statement_end];
+        let after_pub = statement[3..].trim_start();
+        let after_visibility = match after_pub.strip_prefix('(') {
+            Some(scoped) => scoped.split_once(')').map_or("", |(_, tail)| tail.trim_start()),
+            None => after_pub,
+        };
+        let starts_word = before.chars().last().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let target = after_visibility.strip_prefix("use ").map(str::trim_start);
+        let child = target.and_then(|t| children.iter().find(|c| t.starts_with(&format!("{c}::"))));
+        match child {
+            Some(child) if starts_word => {
+                reexported.extend(paths(statement, std::slice::from_ref(child)));
+                rest = &from[statement_end..];
+            }
+            _ => {
+                kept.push_str("pub");
+                rest = &from[3..];
+            }
+        }
+    }
+    kept.push_str(rest);
+    (kept, reexported)
+}
+
 /// The module graph of the crate at `src`: file module → modules it uses.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
@@ -114,14 +157,22 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     for (module, file) in &modules {
         let here = split(module);
         // Paths start at the crate, at the parent, or at a child module.
-        let mut roots = vec!["crate".to_string(), "super".to_string()];
+        let mut roots = vec!["crate".to_string(), "super".to_string(), "self".to_string()];
         roots.extend(modules.keys().map(|m| split(m)).filter_map(|m| {
             let (last, parent) = m.split_last()?;
             (parent == here.as_slice()).then(|| last.clone())
         }));
         let code = code(&std::fs::read_to_string(file).unwrap());
+        let children: Vec<String> = roots[2..].to_vec();
+        let (code, reexported) = without_reexports(&code, &children);
+        let mut found = paths(&code, &roots);
+        // A child's item re-exported here and used by this file's own code.
+        found.extend(reexported.into_iter().filter(|path| {
+            let name = path.last().unwrap();
+            !paths(&code, std::slice::from_ref(name)).is_empty()
+        }));
         let mut uses = BTreeSet::new();
-        for path in paths(&code, &roots).into_iter().filter(|p| p.len() > 1) {
+        for path in found.into_iter().filter(|p| p.len() > 1) {
             let mut absolute = here.clone();
             let mut rest = path.as_slice();
             match rest[0].as_str() {
@@ -129,6 +180,7 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
                     absolute.clear();
                     rest = &rest[1..];
                 }
+                "self" => rest = &rest[1..],
                 _ => {
                     while rest.first().is_some_and(|p| p == "super") {
                         absolute.pop();
@@ -213,11 +265,20 @@ fn the_circle_check_finds_a_circle() {
             vec!["super", "json", "render"],
         ]
     );
+    // A table of contents depends on nothing; a parent using what it
+    // re-exports depends on the child.
+    let children = ["a".to_string(), "b".to_string()];
+    let toc = "mod a;\nmod b;\npub use a::A;\npub(crate) use b::{B, C};\n";
+    let (rest, reexported) = without_reexports(toc, &children);
+    assert_eq!(rest, "mod a;\nmod b;\n\n\n");
+    assert_eq!(reexported, [vec!["a", "A"], vec!["b", "B"], vec!["b", "C"]]);
+    let (rest, _) = without_reexports("pub use a::A;\npub fn f(a: A) {}", &children);
+    assert_eq!(rest, "\npub fn f(a: A) {}");
 }
 
 #[test]
 fn the_crates_beside_the_exporter_never_import_it() {
-    for krate in CRATES {
+    for krate in CRATES.into_iter().filter(|krate| *krate != ".") {
         let manifest = std::fs::read_to_string(repo_path(&format!("{krate}/Cargo.toml"))).unwrap();
         // A dependency on the exporter would name it, or the root's path.
         let depends = manifest.lines().any(|line| {
