@@ -50,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SelfMetrics};
 use crate::poller::{Intervals, Poller};
 use crate::snapshot::SharedSnapshot;
 
@@ -75,27 +75,34 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
-        let metrics = Arc::new(Metrics::new(&config.workspace));
+        // Self-metrics first: the client records into them, the exposition
+        // reads them and the client's budget.
+        let self_metrics = Arc::new(SelfMetrics::default());
         let client = Client::with_options(
             &config.base_url,
             &config.auth,
             config.requests_per_minute,
             options,
-            metrics.self_metrics.clone(),
+            self_metrics.clone(),
         )?;
         let snapshot = Arc::new(SharedSnapshot::default());
-        metrics.register_workspace(&config.workspace, Arc::clone(&snapshot), Some(Arc::new(client.clone())));
+        let budget: Arc<dyn metrics::BudgetView> = Arc::new(client.clone());
+        let metrics = Arc::new(Metrics::new(
+            &config.workspace,
+            Arc::clone(&snapshot),
+            Arc::clone(&self_metrics),
+            Some(budget),
+        ));
         let intervals = Intervals {
             resources: config.poll_interval,
             workspace: config.workspace_interval,
             jobs: config.jobs_interval,
         };
-        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone()));
-        metrics.register_jobs(Arc::clone(&jobs));
+        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone(), Arc::clone(&snapshot)));
         let poller = Arc::new(Poller::new(
             client.clone(),
             Arc::clone(&snapshot),
-            metrics.self_metrics.clone(),
+            Arc::clone(&self_metrics),
             intervals,
             Arc::clone(&jobs),
         ));
@@ -104,7 +111,7 @@ impl App {
                 admin_config,
                 &client,
                 Arc::clone(&snapshot),
-                metrics.self_metrics.clone(),
+                Arc::clone(&self_metrics),
             ))
         });
         Ok(App {
