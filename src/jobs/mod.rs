@@ -19,15 +19,17 @@
 pub mod ingest;
 pub mod state_file;
 mod tracker;
+mod window;
 
 pub use tracker::JobsTracker;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use self::window::Window;
 use crate::snapshot::{DURATION_BUCKETS, Durations, Job, JobStatus, Recipe, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
@@ -98,14 +100,6 @@ impl Counts {
     }
 }
 
-/// Completed jobs per minute of completion, for the failure ratio.
-#[derive(Debug, Clone, Copy)]
-struct Minute {
-    minute: i64,
-    succeeded: u32,
-    failed: u32,
-}
-
 /// A job and its place in the recipe's history as the tracker met it
 /// (ordinals grow in the order jobs started; Workato's ids do not sort).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,7 +135,7 @@ pub struct RecipeJobs {
     pub durations: [Durations; 2],
     /// Failed jobs by (adapter, error_type).
     pub errors: BTreeMap<(String, String), u64>,
-    window: VecDeque<Minute>,
+    window: Window,
 }
 
 impl RecipeJobs {
@@ -162,61 +156,13 @@ impl RecipeJobs {
             };
             *self.errors.entry(key).or_default() += 1;
         }
-        // A completion time ahead of our clock (a skewed server, or the
-        // simulator playing faster than life) counts as now: the window then
-        // holds at most its own length in minutes, whatever Workato sends.
-        let now = unix_now();
-        let minute = (job.completed_at.unwrap_or(now).min(now) / 60.0).floor() as i64;
-        match self.window.iter_mut().rev().find(|m| m.minute == minute) {
-            Some(bucket) if failed => bucket.failed += 1,
-            Some(bucket) => bucket.succeeded += 1,
-            None => {
-                let position = self
-                    .window
-                    .iter()
-                    .position(|m| m.minute > minute)
-                    .unwrap_or(self.window.len());
-                self.window.insert(
-                    position,
-                    Minute {
-                        minute,
-                        succeeded: u32::from(!failed),
-                        failed: u32::from(failed),
-                    },
-                );
-            }
-        }
-        self.trim_window(config.window, unix_now());
-    }
-
-    fn trim_window(&mut self, window: Duration, now: f64) {
-        let oldest = oldest_minute(window, now);
-        while self.window.front().is_some_and(|m| m.minute < oldest) {
-            self.window.pop_front();
-        }
+        self.window.record(job.completed_at, failed, config.window, unix_now());
     }
 
     /// Failed / completed over the window at `now`; `None` when nothing
-    /// completed in it. Only reads: minutes older than the window are
-    /// skipped here and dropped when the next job is observed.
+    /// completed in it.
     pub fn failure_ratio(&self, window: Duration, now: f64) -> Option<f64> {
-        let oldest = oldest_minute(window, now);
-        let (ok, failed) = self
-            .window
-            .iter()
-            .filter(|m| m.minute >= oldest)
-            .fold((0u64, 0u64), |(ok, failed), m| {
-                (ok + u64::from(m.succeeded), failed + u64::from(m.failed))
-            });
-        (ok + failed > 0).then(|| failed as f64 / (ok + failed) as f64)
-    }
-
-    /// When the failure ratio at `now` next changes with no new job: when
-    /// its oldest minute leaves the window.
-    fn ratio_expires_at(&self, window: Duration, now: f64) -> Option<f64> {
-        let oldest = oldest_minute(window, now);
-        let first = self.window.iter().find(|m| m.minute >= oldest)?;
-        Some((first.minute + 1) as f64 * 60.0 + window.as_secs_f64())
+        self.window.ratio(window, now)
     }
 
     /// Whether the recipe has job series: recipes with no job seen since
@@ -238,11 +184,6 @@ impl RecipeJobs {
             errors: self.errors.iter().map(|(key, n)| (key.clone(), *n)).collect(),
         }
     }
-}
-
-/// The first minute (of Unix time) inside a window of `window` ending at `now`.
-fn oldest_minute(window: Duration, now: f64) -> i64 {
-    ((now - window.as_secs_f64()) / 60.0).floor() as i64
 }
 
 /// One recipe's share of a cycle.
@@ -345,57 +286,6 @@ mod tests {
         assert_eq!(jobs.errors.len(), 3);
     }
 
-    #[test]
-    fn completion_times_from_the_future_do_not_grow_the_window() {
-        let config = JobsConfig::default();
-        let mut jobs = RecipeJobs::default();
-        let now = unix_now();
-        for hour in 0..100 {
-            let end = now + 3600.0 * f64::from(hour);
-            jobs.observe(
-                &job(&format!("j{hour}"), JobStatus::Succeeded, end - 1.0, Some(end), None),
-                &config,
-            );
-        }
-        assert!(jobs.window.len() <= 2, "{} minutes kept", jobs.window.len());
-        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.0));
-    }
-
-    #[test]
-    fn the_failure_ratio_covers_the_window_only() {
-        let config = JobsConfig::default();
-        let mut jobs = RecipeJobs::default();
-        let now = unix_now();
-        let old = job("old", JobStatus::Failed, now - 7300.0, Some(now - 7200.0), None);
-        jobs.observe(&old, &config);
-        assert_eq!(
-            jobs.failure_ratio(config.window, now),
-            None,
-            "a job two hours old is outside a 1h window"
-        );
-        for (i, status) in [
-            JobStatus::Succeeded,
-            JobStatus::Failed,
-            JobStatus::Succeeded,
-            JobStatus::Succeeded,
-        ]
-        .iter()
-        .enumerate()
-        {
-            jobs.observe(
-                &job(
-                    &format!("j{i}"),
-                    *status,
-                    now - 100.0,
-                    Some(now - 30.0 * i as f64),
-                    None,
-                ),
-                &config,
-            );
-        }
-        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.25));
-    }
-
     fn recipe(id: u64, succeeded: u64, last_run_at: Option<f64>) -> Recipe {
         Recipe {
             id,
@@ -434,34 +324,6 @@ mod tests {
         );
         tracker.plan(&[recipe(2, 0, None)]);
         assert_eq!(tracker.tracked(), 1, "a deleted recipe's state is dropped");
-    }
-
-    #[test]
-    fn the_failure_ratio_slides_with_time_and_reading_it_changes_nothing() {
-        let config = JobsConfig::default();
-        let mut jobs = RecipeJobs::default();
-        let now: f64 = 1_795_300_000.0;
-        let completed = now - 90.0;
-        jobs.window.push_back(Minute {
-            minute: (completed / 60.0).floor() as i64,
-            succeeded: 1,
-            failed: 1,
-        });
-        let expires = jobs
-            .ratio_expires_at(config.window, now)
-            .expect("a minute in the window");
-        assert_eq!(expires, ((completed / 60.0).floor() + 1.0) * 60.0 + 3600.0);
-        assert_eq!(jobs.failure_ratio(config.window, expires - 1.0), Some(0.5));
-        assert_eq!(
-            jobs.failure_ratio(config.window, expires),
-            None,
-            "the minute left the window"
-        );
-        assert_eq!(
-            jobs.failure_ratio(config.window, now),
-            Some(0.5),
-            "asking about a later time dropped nothing"
-        );
     }
 
     #[test]

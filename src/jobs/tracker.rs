@@ -30,17 +30,11 @@ impl JobsTracker {
     /// A tracker (restored from the state file, when one is configured)
     /// that publishes into `snapshot`, starting now.
     pub fn new(config: JobsConfig, snapshot: Arc<SharedSnapshot>) -> JobsTracker {
-        let mut recipes = BTreeMap::new();
-        let mut delays = Delays::default();
-        if let Some(path) = &config.state_file {
-            let loaded = state_file::load(path);
-            recipes = loaded.recipes;
-            delays = loaded.delays;
-        }
+        let loaded = config.state_file.as_deref().map(state_file::load).unwrap_or_default();
         let tracker = JobsTracker {
-            recipes: Mutex::new(recipes),
+            recipes: Mutex::new(loaded.recipes),
             snapshot,
-            delays: Mutex::new(delays),
+            delays: Mutex::new(loaded.delays),
             page_size: AtomicUsize::new(0),
             store: config
                 .state_file
@@ -63,19 +57,18 @@ impl JobsTracker {
         let window = self.config.window;
         let active = state.iter().filter(|(_, jobs)| jobs.active());
         JobStats {
-            state_file_errors: self.store.as_ref().map(|_| self.state_file_errors()),
+            state_file_errors: self.store.as_ref().map(|_| self.store_errors.load(Ordering::Relaxed)),
             delays: self.delays(),
             recipes: active.clone().map(|(id, jobs)| jobs.stats(*id, window, now)).collect(),
             ratios_expire_at: active
-                .filter_map(|(_, jobs)| jobs.ratio_expires_at(window, now))
+                .filter_map(|(_, jobs)| jobs.window.expires_at(window, now))
                 .min_by(f64::total_cmp),
         }
     }
 
-    /// When a failure ratio's window has slid past a minute since the last
-    /// publication, publishes the stats as of `now`; true if it did. The
-    /// jobs collector asks every few seconds, so that a ratio follows the
-    /// clock when no job comes.
+    /// Publishes the stats as of `now` if a failure ratio's window slid past
+    /// a minute since the last publication (true if so): the poller asks
+    /// every few seconds, so that a ratio follows the clock between jobs.
     pub fn slide(&self, now: f64) -> bool {
         let state = self.lock();
         let slid = self.snapshot.load().jobs.ratios_expire_at.is_some_and(|at| at <= now);
@@ -85,20 +78,14 @@ impl JobsTracker {
         slid
     }
 
-    /// Publishes the stats as of `now` into the snapshot, unless they are
-    /// what it already holds (a re-render of the exposition is the cost).
-    /// Publications hold the lock, so an older one never lands last.
+    /// Publishes the stats as of `now`, unless the snapshot holds them
+    /// already. Under the lock, so an older publication never lands last.
     fn publish_from(&self, state: &BTreeMap<u64, RecipeJobs>, now: f64) {
         let stats = self.stats_of(state, now);
         if *self.snapshot.load().jobs != stats {
             let stats = Arc::new(stats);
             self.snapshot.update(|snapshot| snapshot.jobs = stats);
         }
-    }
-
-    /// Failed writes of the state file or its journal so far.
-    pub fn state_file_errors(&self) -> u64 {
-        self.store_errors.load(Ordering::Relaxed)
     }
 
     fn store_failed(&self, error: &std::io::Error) {
@@ -108,10 +95,6 @@ impl JobsTracker {
         {
             tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file; a restart may count jobs again");
         }
-    }
-
-    pub fn config(&self) -> &JobsConfig {
-        &self.config
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, RecipeJobs>> {
@@ -363,7 +346,7 @@ impl JobsTracker {
     }
 
     /// Delays from completion to ingestion observed so far.
-    pub fn delays(&self) -> Delays {
+    fn delays(&self) -> Delays {
         self.delays.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
