@@ -9,9 +9,11 @@
 //! - [`poller`] runs one background task per resource on its own interval
 //!   and publishes what it fetched into the [`snapshot`], our own typed model
 //!   of the workspace, swapped atomically; after each recipes sweep, [`jobs`]
-//!   reads the jobs of the recipes that moved, each completed job once.
-//! - [`metrics`] renders the snapshot into fresh metric families on every
-//!   scrape, beside the exporter's self-metrics.
+//!   reads the jobs of the recipes that moved, each completed job once, and
+//!   publishes what it counted into the snapshot too.
+//! - [`metrics`] only reads: it writes the snapshot and the exporter's
+//!   self-metrics (built first, recorded into by the client) as the
+//!   exposition, the per-recipe part once per change of the snapshot.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
 //!   [`shutdown`] stops everything on SIGINT or SIGTERM.
 //! - [`admin`] is the authenticated admin route: start and stop recipes,
