@@ -77,6 +77,8 @@ pub struct Writer<'a> {
     workspace: String,
     /// The family whose samples are being written.
     current: Option<&'static str>,
+    /// Where `workspace` is among the current family's labels, if at all.
+    workspace_at: Option<usize>,
     /// Families finished, which must not start again.
     done: Vec<&'static str>,
     /// The `le` values of the last bounds seen, formatted once.
@@ -92,6 +94,7 @@ impl<'a> Writer<'a> {
             out,
             workspace: escaped,
             current: None,
+            workspace_at: None,
             done: Vec::new(),
             bounds: Vec::new(),
             le: Vec::new(),
@@ -141,9 +144,15 @@ impl<'a> Writer<'a> {
 
     /// The family guard: `# HELP` and `# TYPE` before a family's first sample.
     fn family(&mut self, spec: &'static Spec) {
-        if self.current == Some(spec.name) {
+        // Most samples continue the family before them: the same literal,
+        // recognised by its address before its bytes are compared.
+        if self
+            .current
+            .is_some_and(|current| std::ptr::eq(current, spec.name) || current == spec.name)
+        {
             return;
         }
+        self.workspace_at = spec.labels.iter().position(|label| *label == WORKSPACE);
         debug_assert!(!self.done.contains(&spec.name), "{} written in two places", spec.name);
         self.done.extend(self.current.replace(spec.name));
         self.out.push_str("# HELP ");
@@ -173,12 +182,12 @@ impl<'a> Writer<'a> {
         out.push_str(suffix);
         let mut separator = '{';
         let mut values = values.iter();
-        for label in spec.labels {
+        for (i, label) in spec.labels.iter().enumerate() {
             out.push(separator);
             separator = ',';
             out.push_str(label);
             out.push_str("=\"");
-            if *label == WORKSPACE {
+            if Some(i) == self.workspace_at {
                 out.push_str(&self.workspace);
             } else {
                 escape_into(out, values.next().copied().unwrap_or_default());
