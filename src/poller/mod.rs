@@ -57,7 +57,7 @@ pub const SLIDE_CHECK: Duration = Duration::from_secs(15);
 pub struct Poller {
     client: Client,
     snapshot: Arc<SharedSnapshot>,
-    metrics: Arc<SelfMetrics>,
+    self_metrics: Arc<SelfMetrics>,
     intervals: Intervals,
     jobs: Arc<JobsTracker>,
     /// Counts successful recipes sweeps; the jobs collector wakes on it.
@@ -72,14 +72,14 @@ impl Poller {
     pub fn new(
         client: Client,
         snapshot: Arc<SharedSnapshot>,
-        metrics: Arc<SelfMetrics>,
+        self_metrics: Arc<SelfMetrics>,
         intervals: Intervals,
         jobs: Arc<JobsTracker>,
     ) -> Poller {
         Poller {
             client,
             snapshot,
-            metrics,
+            self_metrics,
             intervals,
             jobs,
             sweeps: watch::channel(0).0,
@@ -106,7 +106,7 @@ impl Poller {
             Ok(fetched) => (Some(fetched), None),
             Err(error) => (None, Some(error)),
         };
-        self.metrics.observe_poll(collector, started.elapsed());
+        self.self_metrics.observe_poll(collector, started.elapsed());
         let now = unix_now();
         let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
         self.snapshot.update(|snapshot| {
