@@ -72,8 +72,7 @@ fn workspace() -> Arc<SharedSnapshot> {
 
 fn exposition(c: &mut Criterion) {
     let snapshot = workspace();
-    let metrics = Metrics::new("bench");
-    metrics.register_workspace("bench", Arc::clone(&snapshot), None);
+    let metrics = Metrics::new("bench", Arc::clone(&snapshot), Arc::default(), None);
     let bytes = metrics.scrape(false).iter().map(|chunk| chunk.len() as u64).sum();
     let mut group = c.benchmark_group("exposition_5000_recipes");
     group.throughput(Throughput::Bytes(bytes));

@@ -10,9 +10,11 @@
 //! - [`poller`] runs one background task per resource on its own interval
 //!   and publishes what it fetched into the [`snapshot`], our own typed model
 //!   of the workspace, swapped atomically; after each recipes sweep, [`jobs`]
-//!   reads the jobs of the recipes that moved, each completed job once.
-//! - [`metrics`] renders the snapshot into fresh metric families on every
-//!   scrape, beside the exporter's self-metrics.
+//!   reads the jobs of the recipes that moved, each completed job once, and
+//!   publishes what it counted into the snapshot too.
+//! - [`metrics`] only reads: it writes the snapshot and the exporter's
+//!   self-metrics (built first, recorded into by the client) as the
+//!   exposition, the per-recipe part once per change of the snapshot.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
 //!   `shutdown` stops everything on SIGINT or SIGTERM.
 //! - `admin` is the authenticated admin route: start and stop recipes,
@@ -64,7 +66,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, SelfMetrics};
 use crate::poller::{Intervals, Poller};
 use crate::snapshot::SharedSnapshot;
 
@@ -88,27 +90,34 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
-        let metrics = Arc::new(Metrics::new(&config.workspace));
+        // Self-metrics first: the client records into them, the exposition
+        // reads them and the client's budget.
+        let self_metrics = Arc::new(SelfMetrics::default());
         let client = Client::with_options(
             &config.base_url,
             &config.auth,
             config.requests_per_minute,
             options,
-            metrics.self_metrics.clone(),
+            self_metrics.clone(),
         )?;
         let snapshot = Arc::new(SharedSnapshot::default());
-        metrics.register_workspace(&config.workspace, Arc::clone(&snapshot), Some(Arc::new(client.clone())));
+        let budget: Arc<dyn metrics::BudgetView> = Arc::new(client.clone());
+        let metrics = Arc::new(Metrics::new(
+            &config.workspace,
+            Arc::clone(&snapshot),
+            Arc::clone(&self_metrics),
+            Some(budget),
+        ));
         let intervals = Intervals {
             resources: config.poll_interval,
             workspace: config.workspace_interval,
             jobs: config.jobs_interval,
         };
-        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone()));
-        metrics.register_jobs(Arc::clone(&jobs));
+        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone(), Arc::clone(&snapshot)));
         let poller = Arc::new(Poller::new(
             client.clone(),
             Arc::clone(&snapshot),
-            metrics.self_metrics.clone(),
+            Arc::clone(&self_metrics),
             intervals,
             Arc::clone(&jobs),
         ));
@@ -117,7 +126,7 @@ impl App {
                 admin_config,
                 &client,
                 Arc::clone(&snapshot),
-                metrics.self_metrics.clone(),
+                Arc::clone(&self_metrics),
             ))
         });
         Ok(App {

@@ -92,6 +92,82 @@ pub struct Job {
     pub error: Option<(String, String)>,
 }
 
+/// Upper bounds of `workato_job_duration_seconds`: sub-second API calls to
+/// hour-long batch jobs.
+pub const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+
+/// Upper bounds of `workato_job_ingestion_delay_seconds`: from a job's
+/// completion in Workato to the exporter counting it, about one poll
+/// interval at most.
+pub const DELAY_BUCKETS: [f64; 12] = [1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 900.0];
+
+/// A histogram's counts over fixed bounds: `B` is the number of bounds plus
+/// one for +Inf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram<const B: usize> {
+    /// Non-cumulative counts per bucket, the last one +Inf.
+    pub buckets: [u64; B],
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl<const B: usize> Default for Histogram<B> {
+    fn default() -> Self {
+        Histogram {
+            buckets: [0; B],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl<const B: usize> Histogram<B> {
+    /// Counts `value` in the first bucket whose bound is at least `value`.
+    pub fn observe(&mut self, bounds: &[f64], value: f64) {
+        let index = bounds.iter().position(|b| value <= *b).unwrap_or(B - 1);
+        self.buckets[index] += 1;
+        self.sum += value;
+        self.count += 1;
+    }
+}
+
+/// Observed durations of one recipe's jobs with one status.
+pub type Durations = Histogram<{ DURATION_BUCKETS.len() + 1 }>;
+
+/// Observed delays from completion to ingestion, workspace-wide.
+pub type Delays = Histogram<{ DELAY_BUCKETS.len() + 1 }>;
+
+/// What job ingestion has observed, as the jobs tracker last published it:
+/// everything the job families show, computed when published, so that
+/// rendering only reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobStats {
+    /// Failed writes of `--jobs.state-file`; `None` without a state file.
+    pub state_file_errors: Option<u64>,
+    pub delays: Delays,
+    /// Recipes that ran since they were calibrated, by id; the others have
+    /// no job series.
+    pub recipes: Vec<RecipeJobStats>,
+    /// Unix time at which a failure ratio changes with no new job (a minute
+    /// leaves its window); the stats are published again then.
+    pub ratios_expire_at: Option<f64>,
+}
+
+/// One recipe's share of [`JobStats`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecipeJobStats {
+    pub id: u64,
+    pub name: String,
+    /// Index 0 succeeded, 1 failed.
+    pub durations: [Durations; 2],
+    /// Jobs seen pending and not yet seen completed.
+    pub pending: usize,
+    /// Failed / completed over the window; `None` when none completed in it.
+    pub failure_ratio: Option<f64>,
+    /// Failed jobs by (adapter, error_type), sorted.
+    pub errors: Vec<((String, String), u64)>,
+}
+
 /// Workspace details from `users/me`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceInfo {
@@ -187,6 +263,7 @@ pub struct Snapshot {
     pub counter_decreases: u64,
     pub connections: Arc<Vec<Connection>>,
     pub api_platform: Arc<ApiPlatform>,
+    pub jobs: Arc<JobStats>,
     pub collectors: BTreeMap<Collector, CollectorStatus>,
 }
 

@@ -6,9 +6,11 @@
 //! read. A cycle ([`ingest::cycle`]) reads only recipes whose counters or
 //! `last_run_at` moved, walking forward from the watermark, and re-checks
 //! pending jobs. What it observes accumulates here: duration histograms,
-//! error counts and a sliding window for the failure ratio, rendered by
-//! `metrics`. [`state_file`] keeps watermarks and pending jobs across
-//! restarts.
+//! error counts and a sliding window for the failure ratio. After every
+//! change the tracker publishes what the job families show (a
+//! [`JobStats`](crate::snapshot::JobStats), the ratio computed then) into
+//! the snapshot, which is all `metrics` reads. [`state_file`] keeps
+//! watermarks and pending jobs across restarts.
 //!
 //! A recipe seen for the first time is calibrated (its newest job becomes
 //! the watermark, its pending jobs are tracked) without backfilling history:
@@ -17,20 +19,18 @@
 pub mod ingest;
 pub mod state_file;
 mod tracker;
+mod window;
 
 pub use tracker::JobsTracker;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{Job, JobStatus, Recipe};
-
-/// Upper bounds of `workato_job_duration_seconds`: sub-second API calls to
-/// hour-long batch jobs.
-pub const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+use self::window::Window;
+use crate::snapshot::{DURATION_BUCKETS, Durations, Job, JobStatus, Recipe, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
@@ -100,54 +100,6 @@ impl Counts {
     }
 }
 
-/// Upper bounds of `workato_job_ingestion_delay_seconds`: from a job's
-/// completion in Workato to the exporter counting it, about one poll
-/// interval at most.
-pub const DELAY_BUCKETS: [f64; 12] = [1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 900.0];
-
-/// A histogram's counts over fixed bounds: `B` is the number of bounds plus
-/// one for +Inf.
-#[derive(Debug, Clone)]
-pub struct Histogram<const B: usize> {
-    /// Non-cumulative counts per bucket, the last one +Inf.
-    pub buckets: [u64; B],
-    pub sum: f64,
-    pub count: u64,
-}
-
-impl<const B: usize> Default for Histogram<B> {
-    fn default() -> Self {
-        Histogram {
-            buckets: [0; B],
-            sum: 0.0,
-            count: 0,
-        }
-    }
-}
-
-impl<const B: usize> Histogram<B> {
-    fn observe(&mut self, bounds: &[f64], value: f64) {
-        let index = bounds.iter().position(|b| value <= *b).unwrap_or(B - 1);
-        self.buckets[index] += 1;
-        self.sum += value;
-        self.count += 1;
-    }
-}
-
-/// Observed durations of one recipe's jobs with one status.
-pub type Durations = Histogram<{ DURATION_BUCKETS.len() + 1 }>;
-
-/// Observed delays from completion to ingestion, workspace-wide.
-pub type Delays = Histogram<{ DELAY_BUCKETS.len() + 1 }>;
-
-/// Completed jobs per minute of completion, for the failure ratio.
-#[derive(Debug, Clone, Copy)]
-struct Minute {
-    minute: i64,
-    succeeded: u32,
-    failed: u32,
-}
-
 /// A job and its place in the recipe's history as the tracker met it
 /// (ordinals grow in the order jobs started; Workato's ids do not sort).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,7 +135,7 @@ pub struct RecipeJobs {
     pub durations: [Durations; 2],
     /// Failed jobs by (adapter, error_type).
     pub errors: BTreeMap<(String, String), u64>,
-    window: VecDeque<Minute>,
+    window: Window,
 }
 
 impl RecipeJobs {
@@ -204,47 +156,33 @@ impl RecipeJobs {
             };
             *self.errors.entry(key).or_default() += 1;
         }
-        // A completion time ahead of our clock (a skewed server, or the
-        // simulator playing faster than life) counts as now: the window then
-        // holds at most its own length in minutes, whatever Workato sends.
-        let now = unix_now();
-        let minute = (job.completed_at.unwrap_or(now).min(now) / 60.0).floor() as i64;
-        match self.window.iter_mut().rev().find(|m| m.minute == minute) {
-            Some(bucket) if failed => bucket.failed += 1,
-            Some(bucket) => bucket.succeeded += 1,
-            None => {
-                let position = self
-                    .window
-                    .iter()
-                    .position(|m| m.minute > minute)
-                    .unwrap_or(self.window.len());
-                self.window.insert(
-                    position,
-                    Minute {
-                        minute,
-                        succeeded: u32::from(!failed),
-                        failed: u32::from(failed),
-                    },
-                );
-            }
-        }
-        self.trim_window(config.window, unix_now());
+        self.window.record(job.completed_at, failed, config.window, unix_now());
     }
 
-    fn trim_window(&mut self, window: Duration, now: f64) {
-        let oldest = ((now - window.as_secs_f64()) / 60.0).floor() as i64;
-        while self.window.front().is_some_and(|m| m.minute < oldest) {
-            self.window.pop_front();
-        }
+    /// Failed / completed over the window at `now`; `None` when nothing
+    /// completed in it.
+    pub fn failure_ratio(&self, window: Duration, now: f64) -> Option<f64> {
+        self.window.ratio(window, now)
     }
 
-    /// Failed / completed over the window; `None` when nothing completed.
-    pub fn failure_ratio(&mut self, window: Duration, now: f64) -> Option<f64> {
-        self.trim_window(window, now);
-        let (ok, failed) = self.window.iter().fold((0u64, 0u64), |(ok, failed), m| {
-            (ok + u64::from(m.succeeded), failed + u64::from(m.failed))
-        });
-        (ok + failed > 0).then(|| failed as f64 / (ok + failed) as f64)
+    /// Whether the recipe has job series: recipes with no job seen since
+    /// calibration get none (at 5,000 mostly idle recipes, zero-filled
+    /// histograms would be most of the exposition); once one ran, both
+    /// statuses appear, so `increase()` sees its first failure.
+    fn active(&self) -> bool {
+        self.calibrated && (self.durations.iter().any(|d| d.count > 0) || !self.pending.is_empty())
+    }
+
+    /// What the job families show of this recipe at `now`.
+    fn stats(&self, id: u64, window: Duration, now: f64) -> RecipeJobStats {
+        RecipeJobStats {
+            id,
+            name: self.name.clone(),
+            durations: self.durations.clone(),
+            pending: self.pending.len(),
+            failure_ratio: self.failure_ratio(window, now),
+            errors: self.errors.iter().map(|(key, n)| (key.clone(), *n)).collect(),
+        }
     }
 }
 
@@ -293,7 +231,10 @@ fn unix_now() -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::snapshot::SharedSnapshot;
 
     fn job(id: &str, status: JobStatus, start: f64, end: Option<f64>, error: Option<(&str, &str)>) -> Job {
         Job {
@@ -345,57 +286,6 @@ mod tests {
         assert_eq!(jobs.errors.len(), 3);
     }
 
-    #[test]
-    fn completion_times_from_the_future_do_not_grow_the_window() {
-        let config = JobsConfig::default();
-        let mut jobs = RecipeJobs::default();
-        let now = unix_now();
-        for hour in 0..100 {
-            let end = now + 3600.0 * f64::from(hour);
-            jobs.observe(
-                &job(&format!("j{hour}"), JobStatus::Succeeded, end - 1.0, Some(end), None),
-                &config,
-            );
-        }
-        assert!(jobs.window.len() <= 2, "{} minutes kept", jobs.window.len());
-        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.0));
-    }
-
-    #[test]
-    fn the_failure_ratio_covers_the_window_only() {
-        let config = JobsConfig::default();
-        let mut jobs = RecipeJobs::default();
-        let now = unix_now();
-        let old = job("old", JobStatus::Failed, now - 7300.0, Some(now - 7200.0), None);
-        jobs.observe(&old, &config);
-        assert_eq!(
-            jobs.failure_ratio(config.window, now),
-            None,
-            "a job two hours old is outside a 1h window"
-        );
-        for (i, status) in [
-            JobStatus::Succeeded,
-            JobStatus::Failed,
-            JobStatus::Succeeded,
-            JobStatus::Succeeded,
-        ]
-        .iter()
-        .enumerate()
-        {
-            jobs.observe(
-                &job(
-                    &format!("j{i}"),
-                    *status,
-                    now - 100.0,
-                    Some(now - 30.0 * i as f64),
-                    None,
-                ),
-                &config,
-            );
-        }
-        assert_eq!(jobs.failure_ratio(config.window, now), Some(0.25));
-    }
-
     fn recipe(id: u64, succeeded: u64, last_run_at: Option<f64>) -> Recipe {
         Recipe {
             id,
@@ -418,7 +308,7 @@ mod tests {
 
     #[test]
     fn plans_read_only_what_moved() {
-        let tracker = JobsTracker::new(JobsConfig::default());
+        let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
         let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
         assert_eq!(first.len(), 1, "a recipe that never ran needs no calibration call");
         assert!(first[0].calibrate);
@@ -434,5 +324,51 @@ mod tests {
         );
         tracker.plan(&[recipe(2, 0, None)]);
         assert_eq!(tracker.tracked(), 1, "a deleted recipe's state is dropped");
+    }
+
+    #[test]
+    fn every_change_is_published_into_the_snapshot_and_only_then() {
+        let snapshot: Arc<SharedSnapshot> = Arc::default();
+        let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));
+        let mut never_ran = recipe(1, 0, None);
+        never_ran.jobs_succeeded = Some(0);
+        tracker.plan(&[never_ran]);
+        assert!(snapshot.load().jobs.recipes.is_empty(), "no job seen, no job series");
+        let now = unix_now();
+        let failed = job(
+            "j1",
+            JobStatus::Failed,
+            now - 5.0,
+            Some(now - 1.0),
+            Some(("slack", "Timeout")),
+        );
+        tracker.apply_page(1, &[failed], &mut Walk::everything_new());
+        let published = snapshot.load().jobs.clone();
+        assert_eq!(published.recipes.len(), 1);
+        let stats = &published.recipes[0];
+        assert_eq!((stats.id, stats.name.as_str()), (1, "r1"));
+        assert_eq!((stats.durations[0].count, stats.durations[1].count), (0, 1));
+        assert_eq!(stats.failure_ratio, Some(1.0));
+        assert_eq!(stats.errors, vec![(("slack".into(), "Timeout".into()), 1)]);
+        assert_eq!(published.delays.count, 1);
+        assert!(published.ratios_expire_at.is_some_and(|t| t > now));
+
+        let generation = snapshot.generation();
+        tracker.forget_pending(1, "not tracked");
+        assert!(!tracker.slide(now), "no minute left the window yet");
+        assert_eq!(snapshot.generation(), generation, "nothing changed, nothing published");
+        let later = tracker.stats(now + 7200.0);
+        assert_eq!(later.recipes[0].failure_ratio, None, "the window slid past the job");
+        assert_eq!(tracker.stats(now), *published, "computing stats changes nothing");
+
+        let expired = published.ratios_expire_at.unwrap();
+        assert!(tracker.slide(expired), "the job's minute left the window");
+        let slid = snapshot.load().jobs.clone();
+        assert_eq!(slid.recipes[0].failure_ratio, None);
+        assert_eq!(
+            slid.recipes[0].durations, published.recipes[0].durations,
+            "only the ratio moved"
+        );
+        assert_eq!(slid.ratios_expire_at, None, "nothing left to slide");
     }
 }

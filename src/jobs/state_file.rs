@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, Delays, Histogram, Mark, PendingJob, RecipeJobs};
+use super::{Counts, Mark, PendingJob, RecipeJobs};
+use crate::snapshot::{Delays, Histogram};
 
 const VERSION: u32 = 1;
 
@@ -338,12 +339,12 @@ mod tests {
                 after: Some("j-before".into()),
             },
         );
-        jobs.durations[1].observe(&super::super::DURATION_BUCKETS, 2.5);
+        jobs.durations[1].observe(&crate::snapshot::DURATION_BUCKETS, 2.5);
         jobs.errors.insert(("slack".into(), "Timeout".into()), 4);
         state.insert(42, jobs);
         state.insert(43, RecipeJobs::default());
         let mut delays = Delays::default();
-        delays.observe(&super::super::DELAY_BUCKETS, 3.0);
+        delays.observe(&crate::snapshot::DELAY_BUCKETS, 3.0);
         Store::new(&path).save(&state, &delays).unwrap();
         let loaded = load(&path);
         assert_eq!(loaded.recipes.len(), 1, "uncalibrated recipes are not saved");

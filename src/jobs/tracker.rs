@@ -3,21 +3,19 @@
 //! operations a cycle applies (see `ingest`).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use super::{
-    Counts, DELAY_BUCKETS, Delays, JobsConfig, Mark, PendingJob, Planned, RecipeJobs, Walk, state_file, unix_now,
-};
-use crate::snapshot::{Job, JobStatus, Recipe};
+use super::{Counts, JobsConfig, Mark, PendingJob, Planned, RecipeJobs, Walk, state_file, unix_now};
+use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, SharedSnapshot};
 
 /// The job ingestion state of the whole workspace.
 pub struct JobsTracker {
     config: JobsConfig,
-    /// By recipe id, so metrics render in a stable order.
+    /// By recipe id, so the published stats come in a stable order.
     recipes: Mutex<BTreeMap<u64, RecipeJobs>>,
-    /// Bumped by every change, so the exposition knows when to re-render.
-    generation: AtomicU64,
+    /// Where every change is published, as [`JobStats`].
+    snapshot: Arc<SharedSnapshot>,
     /// From completion in Workato to ingestion here.
     delays: Mutex<Delays>,
     /// The largest jobs page seen: a shorter page is the last of a walk.
@@ -29,18 +27,14 @@ pub struct JobsTracker {
 }
 
 impl JobsTracker {
-    pub fn new(config: JobsConfig) -> JobsTracker {
-        let mut recipes = BTreeMap::new();
-        let mut delays = Delays::default();
-        if let Some(path) = &config.state_file {
-            let loaded = state_file::load(path);
-            recipes = loaded.recipes;
-            delays = loaded.delays;
-        }
-        JobsTracker {
-            recipes: Mutex::new(recipes),
-            generation: AtomicU64::new(0),
-            delays: Mutex::new(delays),
+    /// A tracker (restored from the state file, when one is configured)
+    /// that publishes into `snapshot`, starting now.
+    pub fn new(config: JobsConfig, snapshot: Arc<SharedSnapshot>) -> JobsTracker {
+        let loaded = config.state_file.as_deref().map(state_file::load).unwrap_or_default();
+        let tracker = JobsTracker {
+            recipes: Mutex::new(loaded.recipes),
+            snapshot,
+            delays: Mutex::new(loaded.delays),
             page_size: AtomicUsize::new(0),
             store: config
                 .state_file
@@ -48,12 +42,50 @@ impl JobsTracker {
                 .map(|p| Mutex::new(state_file::Store::new(p))),
             store_errors: AtomicU64::new(0),
             config,
+        };
+        tracker.publish_from(&tracker.lock(), unix_now());
+        tracker
+    }
+
+    /// What the job families show at `now`, computed from the tracker
+    /// without changing it.
+    pub fn stats(&self, now: f64) -> JobStats {
+        self.stats_of(&self.lock(), now)
+    }
+
+    fn stats_of(&self, state: &BTreeMap<u64, RecipeJobs>, now: f64) -> JobStats {
+        let window = self.config.window;
+        let active = state.iter().filter(|(_, jobs)| jobs.active());
+        JobStats {
+            state_file_errors: self.store.as_ref().map(|_| self.store_errors.load(Ordering::Relaxed)),
+            delays: self.delays(),
+            recipes: active.clone().map(|(id, jobs)| jobs.stats(*id, window, now)).collect(),
+            ratios_expire_at: active
+                .filter_map(|(_, jobs)| jobs.window.expires_at(window, now))
+                .min_by(f64::total_cmp),
         }
     }
 
-    /// Failed writes of the state file or its journal so far.
-    pub fn state_file_errors(&self) -> u64 {
-        self.store_errors.load(Ordering::Relaxed)
+    /// Publishes the stats as of `now` if a failure ratio's window slid past
+    /// a minute since the last publication (true if so): the poller asks
+    /// every few seconds, so that a ratio follows the clock between jobs.
+    pub fn slide(&self, now: f64) -> bool {
+        let state = self.lock();
+        let slid = self.snapshot.load().jobs.ratios_expire_at.is_some_and(|at| at <= now);
+        if slid {
+            self.publish_from(&state, now);
+        }
+        slid
+    }
+
+    /// Publishes the stats as of `now`, unless the snapshot holds them
+    /// already. Under the lock, so an older publication never lands last.
+    fn publish_from(&self, state: &BTreeMap<u64, RecipeJobs>, now: f64) {
+        let stats = self.stats_of(state, now);
+        if *self.snapshot.load().jobs != stats {
+            let stats = Arc::new(stats);
+            self.snapshot.update(|snapshot| snapshot.jobs = stats);
+        }
     }
 
     fn store_failed(&self, error: &std::io::Error) {
@@ -63,10 +95,6 @@ impl JobsTracker {
         {
             tracing::warn!(path = %path.display(), %error, "cannot write the jobs state file; a restart may count jobs again");
         }
-    }
-
-    pub fn config(&self) -> &JobsConfig {
-        &self.config
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, RecipeJobs>> {
@@ -89,7 +117,6 @@ impl JobsTracker {
     /// job state go, names follow renames) and decides what this cycle reads:
     /// calibrated recipes first, most recently run first.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
-        self.generation.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
         state.retain(|id, _| present.contains(id));
@@ -136,6 +163,8 @@ impl JobsTracker {
                 plan.push(planned);
             }
         }
+        self.publish_from(&state, unix_now());
+        drop(state);
         plan.sort_by(|a, b| {
             a.calibrate
                 .cmp(&b.calibrate)
@@ -144,14 +173,18 @@ impl JobsTracker {
         plan
     }
 
-    /// Changes one recipe's state. With a state file, the change reaches
-    /// its journal before the lock is released, so nothing a scrape can see
-    /// is missing from disk.
-    pub(super) fn with<R>(&self, recipe_id: u64, f: impl FnOnce(&mut RecipeJobs, &JobsConfig) -> R) -> Option<R> {
-        self.generation.fetch_add(1, Ordering::Relaxed);
+    /// Changes one recipe's state, when it is tracked and `f` says it
+    /// changed something. With a state file, the change reaches its journal
+    /// before the lock is released, so nothing a scrape can see is missing
+    /// from disk; then it is published.
+    pub(super) fn change(&self, recipe_id: u64, f: impl FnOnce(&mut RecipeJobs, &JobsConfig) -> bool) {
         let mut state = self.lock();
-        let jobs = state.get_mut(&recipe_id)?;
-        let result = f(jobs, &self.config);
+        let Some(jobs) = state.get_mut(&recipe_id) else {
+            return;
+        };
+        if !f(jobs, &self.config) {
+            return;
+        }
         if let Some(store) = &self.store {
             let delays = self.delays.lock().unwrap_or_else(|p| p.into_inner());
             let appended = store
@@ -162,17 +195,12 @@ impl JobsTracker {
                 self.store_failed(&error);
             }
         }
-        Some(result)
+        self.publish_from(&state, unix_now());
     }
 
     /// Reads one recipe's state.
     fn read<R>(&self, recipe_id: u64, f: impl FnOnce(&RecipeJobs) -> R) -> Option<R> {
         self.lock().get(&recipe_id).map(f)
-    }
-
-    /// Changes so far; equal values mean nothing changed in between.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
     }
 
     pub(super) fn learn_page_size(&self, len: usize) {
@@ -188,7 +216,7 @@ impl JobsTracker {
     /// watermark, its pending jobs (and `older_pending`, started before the
     /// page) are tracked, its completed jobs are history.
     pub(super) fn calibrate(&self, recipe_id: u64, counts: Counts, newest_page: &[Job], older_pending: &[Job]) {
-        self.with(recipe_id, |jobs, _| {
+        self.change(recipe_id, |jobs, _| {
             jobs.calibrated = true;
             jobs.pending.clear();
             for job in older_pending {
@@ -220,6 +248,7 @@ impl JobsTracker {
                 after = Some(job.id.clone());
             }
             jobs.seen = Some(counts);
+            true
         });
     }
 
@@ -260,7 +289,7 @@ impl JobsTracker {
     /// watermark are new (observed, or tracked if pending) and move it; jobs
     /// in between were counted before.
     pub(super) fn apply_page(&self, recipe_id: u64, page: &[Job], walk: &mut Walk) {
-        self.with(recipe_id, |jobs, config| {
+        self.change(recipe_id, |jobs, config| {
             for job in page.iter().rev() {
                 if !walk.met.insert(job.id.clone()) {
                     continue;
@@ -290,6 +319,7 @@ impl JobsTracker {
                     walk.past_watermark = true;
                 }
             }
+            true
         });
     }
 
@@ -297,10 +327,11 @@ impl JobsTracker {
     /// watermark (Workato no longer lists it): its pending jobs are re-checked
     /// by id from now on, and the next walk starts at the watermark.
     pub(super) fn watermark_not_met(&self, recipe_id: u64) {
-        self.with(recipe_id, |jobs, _| {
+        self.change(recipe_id, |jobs, _| {
             for pending in jobs.pending.values_mut() {
                 pending.after = None;
             }
+            true
         });
     }
 
@@ -315,40 +346,36 @@ impl JobsTracker {
     }
 
     /// Delays from completion to ingestion observed so far.
-    pub fn delays(&self) -> Delays {
+    fn delays(&self) -> Delays {
         self.delays.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Records that the recipe's jobs were read up to its current counters.
     pub(super) fn finish_walk(&self, recipe_id: u64, counts: Counts) {
-        self.with(recipe_id, |jobs, _| jobs.seen = Some(counts));
+        self.change(recipe_id, |jobs, _| jobs.seen.replace(counts) != Some(counts));
     }
 
     /// A pending job read again: observed and forgotten once completed.
     pub(super) fn resolve_pending(&self, recipe_id: u64, job: &Job) {
-        self.with(recipe_id, |jobs, config| {
-            if job.status != JobStatus::Pending && jobs.pending.remove(&job.id).is_some() {
+        self.change(recipe_id, |jobs, config| {
+            let completed = job.status != JobStatus::Pending && jobs.pending.remove(&job.id).is_some();
+            if completed {
                 jobs.observe(job, config);
                 self.record_delay(job);
             }
+            completed
         });
     }
 
     /// A pending job Workato no longer has (retention): nothing to observe.
     pub(super) fn forget_pending(&self, recipe_id: u64, job_id: &str) {
-        self.with(recipe_id, |jobs, _| jobs.pending.remove(job_id));
+        self.change(recipe_id, |jobs, _| jobs.pending.remove(job_id).is_some());
     }
 
     pub(super) fn forget_recipe(&self, recipe_id: u64) {
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        self.lock().remove(&recipe_id);
-    }
-
-    /// Runs `f` over every tracked recipe (for rendering metrics).
-    pub fn for_each(&self, mut f: impl FnMut(u64, &mut RecipeJobs, &JobsConfig)) {
         let mut state = self.lock();
-        for (id, jobs) in state.iter_mut() {
-            f(*id, jobs, &self.config);
+        if state.remove(&recipe_id).is_some() {
+            self.publish_from(&state, unix_now());
         }
     }
 
@@ -361,6 +388,7 @@ impl JobsTracker {
             let saved = store.lock().unwrap_or_else(|p| p.into_inner()).save(&state, &delays);
             if let Err(error) = saved {
                 self.store_failed(&error);
+                self.publish_from(&self.lock(), unix_now());
             }
         }
     }

@@ -1,26 +1,16 @@
-//! The v1 catalogue of families rendered from the snapshot and the jobs
-//! tracker (DESIGN.md): names, help texts, types and variable labels, in
-//! one table.
+//! The v1 catalogue (DESIGN.md): every family the exporter writes, with
+//! its name, help text, type and labels, in one table. Process metrics
+//! aside, nothing is written that is not here.
+//!
+//! A family's `labels` are the order its samples carry them in: sorted by
+//! name with `workspace` in its place, as Prometheus' own client libraries
+//! write them (a test keeps it so). Callers give the values in that order,
+//! `workspace` left out: the writer adds it.
 
-pub(super) use super::text::Kind;
-use super::text::TextWriter;
+use super::family::{Kind, Spec};
 
-/// Writes a family's `# HELP` and `# TYPE` lines.
-pub(super) fn header(w: &mut TextWriter<'_>, spec: &Spec) {
-    w.family(spec.name, spec.help, spec.kind);
-}
-
-/// One family of the catalogue: name, help, type and variable labels
-/// (`workspace` is added to all of them as a constant label).
-pub(super) struct Spec {
-    pub name: &'static str,
-    pub help: &'static str,
-    pub kind: Kind,
-    pub labels: &'static [&'static str],
-}
-
-const RECIPE: &[&str] = &["recipe_id", "recipe"];
-const CONNECTION: &[&str] = &["connection_id", "connection", "application"];
+const RECIPE: &[&str] = &["recipe", "recipe_id", "workspace"];
+const CONNECTION: &[&str] = &["application", "connection", "connection_id", "workspace"];
 
 macro_rules! spec {
     ($id:ident, $name:literal, $kind:ident, $labels:expr, $help:literal) => {
@@ -33,73 +23,114 @@ macro_rules! spec {
     };
 }
 
+// Health: rendered from the snapshot on every scrape.
 spec!(
     UP,
     "workato_up",
     Gauge,
-    &[],
+    &["workspace"],
     "1 if the last poll of every collector succeeded (collectors not available to this API client aside), else 0."
 );
 spec!(
     COLLECTOR_UP,
     "workato_collector_up",
     Gauge,
-    &["collector"],
+    &["collector", "workspace"],
     "1 if the collector's last poll succeeded, else 0; absent while the collector is not available to this API client."
 );
 spec!(
     COLLECTOR_AVAILABLE,
     "workato_collector_available",
     Gauge,
-    &["collector"],
+    &["collector", "workspace"],
     "0 while Workato refuses the collector's endpoint to this API client by nature (users/me for API clients without DEV access), else 1."
 );
 spec!(
     COLLECTOR_LAST_SUCCESS,
     "workato_collector_last_success_timestamp_seconds",
     Gauge,
-    &["collector"],
+    &["collector", "workspace"],
     "Unix time at the end of the collector's last successful poll; shows how old its values are."
 );
 spec!(
     RATE_LIMIT_REMAINING,
     "workato_api_rate_limit_remaining",
     Gauge,
-    &["group"],
+    &["group", "workspace"],
     "Requests the exporter may still send to this Workato endpoint group in the current minute (client-side budget)."
 );
 spec!(
     RECIPES_TRUNCATED,
     "workato_recipes_truncated",
     Gauge,
-    &[],
+    &["workspace"],
     "1 when the workspace holds more than 5,000 recipes and the oldest are left out of every metric, else 0."
 );
 spec!(
     COUNTER_DECREASES,
     "workato_recipe_lifetime_decreases_total",
     Counter,
-    &[],
+    &["workspace"],
     "Times one of Workato's lifetime recipe counters read lower than before; the previous value is kept, so the exported counters never go back."
 );
 spec!(
     WORKSPACE_INFO,
     "workato_workspace_info",
     Gauge,
-    &["workspace_id", "name", "plan"],
+    &["name", "plan", "workspace", "workspace_id"],
     "Workspace details from users/me, refreshed by a poll; always 1."
 );
+
+// The exporter's own work: rendered from the self-metrics on every scrape.
+spec!(
+    ADMIN_REQUESTS,
+    "workato_admin_requests_total",
+    Counter,
+    &["action", "code"],
+    "Requests to the admin route, by action and HTTP status answered."
+);
+spec!(
+    API_REQUESTS,
+    "workato_api_requests_total",
+    Counter,
+    &["code", "endpoint", "workspace"],
+    "Requests the exporter sent to Workato, by route template and HTTP status (error when no response came back)."
+);
+spec!(
+    API_REQUEST_DURATION,
+    "workato_api_request_duration_seconds",
+    Histogram,
+    &["endpoint", "workspace"],
+    "Latency of requests to Workato, by route template."
+);
+spec!(
+    COLLECTOR_DURATION,
+    "workato_collector_duration_seconds",
+    Histogram,
+    &["collector", "workspace"],
+    "Time one poll of a collector took, waits for the rate budget included."
+);
+spec!(
+    BUILD_INFO,
+    "workato_exporter_build_info",
+    Gauge,
+    &["build_date", "revision", "rustc_version", "target", "version"],
+    "Version, git revision, build date, rustc version and target of the running exporter; always 1."
+);
+
+// The inventory: rendered once per change of the snapshot.
 spec!(
     RECIPE_INFO,
     "workato_recipe_info",
     Gauge,
     &[
-        "recipe_id",
-        "recipe",
         "folder_id",
         "project_id",
+        "recipe",
+        "recipe_id",
         "trigger_application",
-        "version"
+        "version",
+        "workspace"
     ],
     "Descriptive attributes of a recipe, refreshed by a poll; always 1."
 );
@@ -114,7 +145,7 @@ spec!(
     RECIPE_STOP_CAUSE,
     "workato_recipe_stop_cause",
     Gauge,
-    &["recipe_id", "recipe", "cause"],
+    &["cause", "recipe", "recipe_id", "workspace"],
     "1 for a stopped recipe, labelled with Workato's stop_cause, or manual when Workato gives none."
 );
 spec!(
@@ -164,11 +195,12 @@ spec!(
     "workato_connection_info",
     Gauge,
     &[
-        "connection_id",
-        "connection",
         "application",
+        "authorization_status",
+        "connection",
+        "connection_id",
         "folder_id",
-        "authorization_status"
+        "workspace"
     ],
     "Descriptive attributes of a connection; authorization_status is none when never authorised. Always 1."
 );
@@ -197,7 +229,7 @@ spec!(
     API_COLLECTION_INFO,
     "workato_api_collection_info",
     Gauge,
-    &["collection_id", "collection", "version"],
+    &["collection", "collection_id", "version", "workspace"],
     "An API platform collection; always 1."
 );
 spec!(
@@ -205,21 +237,23 @@ spec!(
     "workato_api_endpoint_active",
     Gauge,
     &[
-        "endpoint_id",
-        "endpoint",
         "collection_id",
+        "endpoint",
+        "endpoint_id",
         "method",
         "path",
-        "recipe_id"
+        "recipe_id",
+        "workspace"
     ],
     "1 if the API platform endpoint is enabled, 0 if disabled."
 );
 
+// Jobs: rendered once per change of the snapshot, with the inventory.
 spec!(
     JOB_DURATION,
     "workato_job_duration_seconds",
     Histogram,
-    &["recipe_id", "recipe", "status"],
+    &["recipe", "recipe_id", "status", "workspace"],
     "Duration of completed jobs, each observed once when the jobs poll first sees it completed."
 );
 spec!(
@@ -240,26 +274,27 @@ spec!(
     JOB_ERRORS,
     "workato_job_errors_total",
     Counter,
-    &["recipe_id", "recipe", "adapter", "error_type"],
+    &["adapter", "error_type", "recipe", "recipe_id", "workspace"],
     "Failed jobs by error_parts adapter and error_type; error types beyond the per-recipe cap count as other."
 );
 spec!(
     JOB_INGESTION_DELAY,
     "workato_job_ingestion_delay_seconds",
     Histogram,
-    &[],
+    &["workspace"],
     "Time from a job's completion in Workato to the exporter counting it (how fresh job metrics are)."
 );
 spec!(
     JOBS_STATE_FILE_ERRORS,
     "workato_jobs_state_file_errors_total",
     Counter,
-    &[],
+    &["workspace"],
     "Failed writes of --jobs.state-file or its journal; after one, a restart may count jobs again."
 );
 
-/// The families the health collector renders on every scrape.
-pub(super) const HEALTH: [&Spec; 8] = [
+/// Every family of the catalogue.
+#[cfg(test)]
+const ALL: [&Spec; 34] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
@@ -268,4 +303,83 @@ pub(super) const HEALTH: [&Spec; 8] = [
     &RECIPES_TRUNCATED,
     &COUNTER_DECREASES,
     &WORKSPACE_INFO,
+    &ADMIN_REQUESTS,
+    &API_REQUESTS,
+    &API_REQUEST_DURATION,
+    &COLLECTOR_DURATION,
+    &BUILD_INFO,
+    &RECIPE_INFO,
+    &RECIPE_RUNNING,
+    &RECIPE_STOP_CAUSE,
+    &RECIPE_SUCCEEDED,
+    &RECIPE_FAILED,
+    &RECIPE_TASKS,
+    &RECIPE_LAST_RUN,
+    &RECIPE_LAST_JOB_STARTED,
+    &RECIPE_STOPPED_AT,
+    &CONNECTION_INFO,
+    &CONNECTION_AUTHORIZED,
+    &CONNECTION_LOST,
+    &CONNECTION_RUNNING_RECIPES,
+    &API_COLLECTION_INFO,
+    &API_ENDPOINT_ACTIVE,
+    &JOB_DURATION,
+    &JOBS_PENDING,
+    &JOB_FAILURE_RATIO,
+    &JOB_ERRORS,
+    &JOB_INGESTION_DELAY,
+    &JOBS_STATE_FILE_ERRORS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::super::family::WORKSPACE;
+    use super::*;
+
+    /// The exposition's label order is the catalogue's: sorted, as the
+    /// golden file and Prometheus' client libraries have it. A label added
+    /// out of order fails here, not in a diff of the output.
+    #[test]
+    fn every_family_lists_its_labels_in_written_order() {
+        for spec in ALL {
+            assert!(
+                spec.labels.windows(2).all(|pair| pair[0] < pair[1]),
+                "{}: labels {:?} are not sorted (or repeat)",
+                spec.name,
+                spec.labels
+            );
+            let per_exporter = ["workato_admin_requests_total", "workato_exporter_build_info"];
+            assert_eq!(
+                spec.labels.contains(&WORKSPACE),
+                !per_exporter.contains(&spec.name),
+                "{}: every family but the exporter's own carries workspace",
+                spec.name
+            );
+            assert!(!spec.labels.contains(&"le"), "{}: le is the writer's", spec.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_follow_prometheus_rules() {
+        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "a family is listed twice");
+        for spec in ALL {
+            assert!(spec.name.starts_with("workato_"), "{}", spec.name);
+            assert!(
+                spec.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                spec.name
+            );
+            assert_eq!(
+                spec.name.ends_with("_total"),
+                matches!(spec.kind, Kind::Counter),
+                "{}: _total on counters only",
+                spec.name
+            );
+        }
+    }
+}

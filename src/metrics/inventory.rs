@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use super::catalogue::*;
-use super::text::TextWriter;
-use crate::snapshot::Snapshot;
+use super::family::Spec;
+use super::text::Writer;
+use crate::snapshot::{Connection, Recipe, Snapshot};
 
 fn flag(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
@@ -16,64 +17,40 @@ fn id_text(id: Option<u64>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
 }
 
-/// Appends every inventory family of the snapshot to `out`.
-pub fn render(snapshot: &Snapshot, workspace: &str, out: &mut String) {
-    let mut w = TextWriter::new(out, workspace);
-    recipes(snapshot, &mut w);
-    connections(snapshot, &mut w);
-    api_platform(snapshot, &mut w);
+/// Writes every inventory family of the snapshot.
+pub fn render(snapshot: &Snapshot, w: &mut Writer<'_>) {
+    recipes(snapshot, w);
+    connections(snapshot, w);
+    api_platform(snapshot, w);
 }
 
-fn recipes(s: &Snapshot, w: &mut TextWriter<'_>) {
+fn recipes(s: &Snapshot, w: &mut Writer<'_>) {
     let recipes = &s.recipes;
-    if recipes.is_empty() {
-        return;
-    }
     let ids: Vec<String> = recipes.iter().map(|r| r.id.to_string()).collect();
-    header(w, &RECIPE_INFO);
     for (r, id) in recipes.iter().zip(&ids) {
         let folder = id_text(r.folder_id);
-        let labels = [
-            ("folder_id", folder.as_str()),
-            ("project_id", r.project_id.as_deref().unwrap_or("")),
-            ("recipe", r.name.as_str()),
-            ("recipe_id", id.as_str()),
-            ("trigger_application", r.trigger_application.as_deref().unwrap_or("")),
-            ("version", r.version.as_deref().unwrap_or("")),
+        let values = [
+            folder.as_str(),
+            r.project_id.as_deref().unwrap_or(""),
+            r.name.as_str(),
+            id,
+            r.trigger_application.as_deref().unwrap_or(""),
+            r.version.as_deref().unwrap_or(""),
         ];
-        w.sample(RECIPE_INFO.name, &labels, None, 1.0);
+        w.sample(&RECIPE_INFO, &values, 1.0);
     }
-    let per_recipe = |w: &mut TextWriter<'_>, spec: &Spec, value: &dyn Fn(&crate::snapshot::Recipe) -> Option<f64>| {
-        let mut wrote_header = false;
+    let per_recipe = |w: &mut Writer<'_>, spec: &'static Spec, value: &dyn Fn(&Recipe) -> Option<f64>| {
         for (r, id) in recipes.iter().zip(&ids) {
             if let Some(value) = value(r) {
-                if !wrote_header {
-                    header(w, spec);
-                    wrote_header = true;
-                }
-                w.sample(
-                    spec.name,
-                    &[("recipe", r.name.as_str()), ("recipe_id", id.as_str())],
-                    None,
-                    value,
-                );
+                w.sample(spec, &[&r.name, id], value);
             }
         }
     };
     // A recipe whose `running` Workato left out has no state series at all.
     per_recipe(w, &RECIPE_RUNNING, &|r| r.running.map(flag));
-    let stopped = |r: &crate::snapshot::Recipe| r.running == Some(false);
-    if recipes.iter().any(stopped) {
-        header(w, &RECIPE_STOP_CAUSE);
-        for (r, id) in recipes.iter().zip(&ids).filter(|(r, _)| stopped(r)) {
-            let cause = r.stop_cause.as_deref().unwrap_or("manual");
-            let labels = [
-                ("cause", cause),
-                ("recipe", r.name.as_str()),
-                ("recipe_id", id.as_str()),
-            ];
-            w.sample(RECIPE_STOP_CAUSE.name, &labels, None, 1.0);
-        }
+    for (r, id) in recipes.iter().zip(&ids).filter(|(r, _)| r.running == Some(false)) {
+        let cause = r.stop_cause.as_deref().unwrap_or("manual");
+        w.sample(&RECIPE_STOP_CAUSE, &[cause, &r.name, id], 1.0);
     }
     per_recipe(w, &RECIPE_SUCCEEDED, &|r| r.jobs_succeeded.map(|v| v as f64));
     per_recipe(w, &RECIPE_FAILED, &|r| r.jobs_failed.map(|v| v as f64));
@@ -83,10 +60,7 @@ fn recipes(s: &Snapshot, w: &mut TextWriter<'_>) {
     per_recipe(w, &RECIPE_STOPPED_AT, &|r| r.stopped_at);
 }
 
-fn connections(s: &Snapshot, w: &mut TextWriter<'_>) {
-    if s.connections.is_empty() {
-        return;
-    }
+fn connections(s: &Snapshot, w: &mut Writer<'_>) {
     let mut running_by_connection: HashMap<u64, u32> = HashMap::new();
     for recipe in s.recipes.iter().filter(|r| r.running == Some(true)) {
         for id in &recipe.connection_ids {
@@ -94,39 +68,19 @@ fn connections(s: &Snapshot, w: &mut TextWriter<'_>) {
         }
     }
     let ids: Vec<String> = s.connections.iter().map(|c| c.id.to_string()).collect();
-    header(w, &CONNECTION_INFO);
     for (c, id) in s.connections.iter().zip(&ids) {
         let folder = id_text(c.folder_id);
-        let labels = [
-            ("application", c.application.as_str()),
-            (
-                "authorization_status",
-                c.authorization_status.as_deref().unwrap_or("none"),
-            ),
-            ("connection", c.name.as_str()),
-            ("connection_id", id.as_str()),
-            ("folder_id", folder.as_str()),
-        ];
-        w.sample(CONNECTION_INFO.name, &labels, None, 1.0);
+        let status = c.authorization_status.as_deref().unwrap_or("none");
+        let values = [c.application.as_str(), status, &c.name, id, &folder];
+        w.sample(&CONNECTION_INFO, &values, 1.0);
     }
-    let per_connection =
-        |w: &mut TextWriter<'_>, spec: &Spec, value: &dyn Fn(&crate::snapshot::Connection) -> Option<f64>| {
-            let mut wrote_header = false;
-            for (c, id) in s.connections.iter().zip(&ids) {
-                if let Some(value) = value(c) {
-                    if !wrote_header {
-                        header(w, spec);
-                        wrote_header = true;
-                    }
-                    let labels = [
-                        ("application", c.application.as_str()),
-                        ("connection", c.name.as_str()),
-                        ("connection_id", id.as_str()),
-                    ];
-                    w.sample(spec.name, &labels, None, value);
-                }
+    let per_connection = |w: &mut Writer<'_>, spec: &'static Spec, value: &dyn Fn(&Connection) -> Option<f64>| {
+        for (c, id) in s.connections.iter().zip(&ids) {
+            if let Some(value) = value(c) {
+                w.sample(spec, &[&c.application, &c.name, id], value);
             }
-        };
+        }
+    };
     per_connection(w, &CONNECTION_AUTHORIZED, &|c| {
         Some(flag(c.authorization_status.as_deref() == Some("success")))
     });
@@ -136,33 +90,16 @@ fn connections(s: &Snapshot, w: &mut TextWriter<'_>) {
     });
 }
 
-fn api_platform(s: &Snapshot, w: &mut TextWriter<'_>) {
+fn api_platform(s: &Snapshot, w: &mut Writer<'_>) {
     let platform = &s.api_platform;
-    if !platform.collections.is_empty() {
-        header(w, &API_COLLECTION_INFO);
-        for c in &platform.collections {
-            let id = c.id.to_string();
-            let labels = [
-                ("collection", c.name.as_str()),
-                ("collection_id", id.as_str()),
-                ("version", c.version.as_deref().unwrap_or("")),
-            ];
-            w.sample(API_COLLECTION_INFO.name, &labels, None, 1.0);
-        }
+    for c in &platform.collections {
+        let id = c.id.to_string();
+        let values = [c.name.as_str(), &id, c.version.as_deref().unwrap_or("")];
+        w.sample(&API_COLLECTION_INFO, &values, 1.0);
     }
-    if !platform.endpoints.is_empty() {
-        header(w, &API_ENDPOINT_ACTIVE);
-        for e in &platform.endpoints {
-            let (id, collection, recipe) = (e.id.to_string(), id_text(e.collection_id), id_text(e.recipe_id));
-            let labels = [
-                ("collection_id", collection.as_str()),
-                ("endpoint", e.name.as_str()),
-                ("endpoint_id", id.as_str()),
-                ("method", e.method.as_str()),
-                ("path", e.path.as_str()),
-                ("recipe_id", recipe.as_str()),
-            ];
-            w.sample(API_ENDPOINT_ACTIVE.name, &labels, None, flag(e.active));
-        }
+    for e in &platform.endpoints {
+        let (id, collection, recipe) = (e.id.to_string(), id_text(e.collection_id), id_text(e.recipe_id));
+        let values = [collection.as_str(), &e.name, &id, &e.method, &e.path, &recipe];
+        w.sample(&API_ENDPOINT_ACTIVE, &values, flag(e.active));
     }
 }

@@ -1,154 +1,134 @@
-//! Job families rendered from the jobs tracker straight into text: duration
-//! histograms by status, pending jobs, failure ratio, errors by type. A
-//! recipe deleted in Workato leaves the tracker, and so these families.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Job families, rendered from the jobs part of the snapshot: duration
+//! histograms by status, pending jobs, failure ratio, errors by type. Only
+//! recipes with job activity are there (see `JobStats`); a recipe deleted
+//! in Workato leaves them with its tracker state.
 
 use super::catalogue::{
-    JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS, header,
+    JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS,
 };
-use super::text::{TextWriter, write_value};
-use crate::jobs::{DELAY_BUCKETS, DURATION_BUCKETS, JobsTracker, RecipeJobs};
+use super::text::Writer;
+use crate::snapshot::{DELAY_BUCKETS, DURATION_BUCKETS, JobStats};
 
-/// The bucket bounds as label values, formatted once.
-fn bounds(buckets: &[f64]) -> Vec<String> {
-    buckets
-        .iter()
-        .map(|b| {
-            let mut text = String::new();
-            write_value(&mut text, *b);
-            text
-        })
-        .chain(std::iter::once("+Inf".to_string()))
-        .collect()
-}
-
-/// Appends the job families to `out`. Recipes with no job seen since the
-/// exporter started get no job series: at 5,000 mostly idle recipes,
-/// zero-filled histograms would be most of the exposition. Once a recipe has
-/// run, both statuses appear, so `increase()` sees its first failure.
-pub fn render(tracker: &JobsTracker, workspace: &str, out: &mut String) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let active =
-        |jobs: &RecipeJobs| jobs.calibrated && (jobs.durations.iter().any(|d| d.count > 0) || !jobs.pending.is_empty());
-    let mut w = TextWriter::new(out, workspace);
-    if tracker.config().state_file.is_some() {
-        header(&mut w, &JOBS_STATE_FILE_ERRORS);
-        w.sample(
-            "workato_jobs_state_file_errors_total",
-            &[],
-            None,
-            tracker.state_file_errors() as f64,
-        );
+/// Writes the job families of `jobs`.
+pub fn render(jobs: &JobStats, w: &mut Writer<'_>) {
+    if let Some(errors) = jobs.state_file_errors {
+        w.sample(&JOBS_STATE_FILE_ERRORS, &[], errors as f64);
     }
-    let (mut any, mut ratios, mut errors) = (false, false, false);
-    tracker.for_each(|_, jobs, config| {
-        if active(jobs) {
-            any = true;
-            ratios |= jobs.failure_ratio(config.window, now).is_some();
-            errors |= !jobs.errors.is_empty();
-        }
-    });
-    if !any {
+    if jobs.recipes.is_empty() {
         return;
     }
-
-    let delays = tracker.delays();
-    if delays.count > 0 {
-        header(&mut w, &JOB_INGESTION_DELAY);
-        let mut cumulative = 0;
-        for (bound, count) in bounds(&DELAY_BUCKETS).iter().zip(&delays.buckets) {
-            cumulative += count;
-            w.sample(
-                "workato_job_ingestion_delay_seconds_bucket",
-                &[],
-                Some(("le", bound)),
-                cumulative as f64,
-            );
+    if jobs.delays.count > 0 {
+        w.histogram(&JOB_INGESTION_DELAY, &[], &DELAY_BUCKETS, &jobs.delays);
+    }
+    let ids: Vec<String> = jobs.recipes.iter().map(|r| r.id.to_string()).collect();
+    let recipes = || jobs.recipes.iter().zip(&ids);
+    for (recipe, id) in recipes() {
+        for (status, durations) in [("failed", &recipe.durations[1]), ("succeeded", &recipe.durations[0])] {
+            let values = [recipe.name.as_str(), id, status];
+            w.histogram(&JOB_DURATION, &values, &DURATION_BUCKETS, durations);
         }
-        w.sample("workato_job_ingestion_delay_seconds_sum", &[], None, delays.sum);
-        w.sample(
-            "workato_job_ingestion_delay_seconds_count",
-            &[],
-            None,
-            delays.count as f64,
+    }
+    for (recipe, id) in recipes() {
+        w.sample(&JOBS_PENDING, &[&recipe.name, id], recipe.pending as f64);
+    }
+    for (recipe, id) in recipes() {
+        if let Some(ratio) = recipe.failure_ratio {
+            w.sample(&JOB_FAILURE_RATIO, &[&recipe.name, id], ratio);
+        }
+    }
+    for (recipe, id) in recipes() {
+        for ((adapter, error_type), count) in &recipe.errors {
+            let values = [adapter.as_str(), error_type, &recipe.name, id];
+            w.sample(&JOB_ERRORS, &values, *count as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Delays, Durations, RecipeJobStats};
+
+    #[test]
+    fn every_job_family_is_written_from_the_published_stats() {
+        let mut failed = Durations::default();
+        failed.observe(&DURATION_BUCKETS, 0.7);
+        let mut delays = Delays::default();
+        delays.observe(&DELAY_BUCKETS, 3.0);
+        let stats = JobStats {
+            state_file_errors: Some(2),
+            delays,
+            recipes: vec![RecipeJobStats {
+                id: 7,
+                name: "r".into(),
+                durations: [Durations::default(), failed],
+                pending: 1,
+                failure_ratio: Some(1.0),
+                errors: vec![(("slack".into(), "Timeout".into()), 1)],
+            }],
+            ratios_expire_at: None,
+        };
+        let mut out = String::new();
+        render(&stats, &mut Writer::new(&mut out, "w"));
+        let has = |line: &str| out.lines().any(|l| l == line);
+        assert!(has("workato_jobs_state_file_errors_total{workspace=\"w\"} 2"), "{out}");
+        assert!(
+            has("workato_job_ingestion_delay_seconds_bucket{workspace=\"w\",le=\"5\"} 1"),
+            "{out}"
+        );
+        assert!(
+            has("workato_job_ingestion_delay_seconds_count{workspace=\"w\"} 1"),
+            "{out}"
+        );
+        let failed = "recipe=\"r\",recipe_id=\"7\",status=\"failed\",workspace=\"w\"";
+        assert!(
+            has(&format!("workato_job_duration_seconds_bucket{{{failed},le=\"0.5\"}} 0")),
+            "{out}"
+        );
+        assert!(
+            has(&format!("workato_job_duration_seconds_bucket{{{failed},le=\"1\"}} 1")),
+            "{out}"
+        );
+        assert!(
+            has(&format!("workato_job_duration_seconds_sum{{{failed}}} 0.7")),
+            "{out}"
+        );
+        let recipe = "recipe=\"r\",recipe_id=\"7\",workspace=\"w\"";
+        assert!(has(&format!("workato_recipe_jobs_pending{{{recipe}}} 1")), "{out}");
+        assert!(has(&format!("workato_recipe_job_failure_ratio{{{recipe}}} 1")), "{out}");
+        assert!(
+            has(&format!(
+                "workato_job_errors_total{{adapter=\"slack\",error_type=\"Timeout\",{recipe}}} 1"
+            )),
+            "{out}"
+        );
+        let families: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("# TYPE ")).collect();
+        assert_eq!(
+            families,
+            [
+                "workato_jobs_state_file_errors_total counter",
+                "workato_job_ingestion_delay_seconds histogram",
+                "workato_job_duration_seconds histogram",
+                "workato_recipe_jobs_pending gauge",
+                "workato_recipe_job_failure_ratio gauge",
+                "workato_job_errors_total counter",
+            ]
         );
     }
 
-    let bounds = bounds(&DURATION_BUCKETS);
-    header(&mut w, &JOB_DURATION);
-    tracker.for_each(|id, jobs, _| {
-        if !active(jobs) {
-            return;
-        }
-        let id = id.to_string();
-        for (status, observed) in [("failed", &jobs.durations[1]), ("succeeded", &jobs.durations[0])] {
-            let labels = [
-                ("recipe", jobs.name.as_str()),
-                ("recipe_id", id.as_str()),
-                ("status", status),
-            ];
-            let mut cumulative = 0;
-            for (bound, count) in bounds.iter().zip(&observed.buckets) {
-                cumulative += count;
-                w.sample(
-                    "workato_job_duration_seconds_bucket",
-                    &labels,
-                    Some(("le", bound)),
-                    cumulative as f64,
-                );
-            }
-            w.sample("workato_job_duration_seconds_sum", &labels, None, observed.sum);
-            w.sample(
-                "workato_job_duration_seconds_count",
-                &labels,
-                None,
-                observed.count as f64,
-            );
-        }
-    });
-    header(&mut w, &JOBS_PENDING);
-    tracker.for_each(|id, jobs, _| {
-        if active(jobs) {
-            let id = id.to_string();
-            w.sample(
-                JOBS_PENDING.name,
-                &[("recipe", jobs.name.as_str()), ("recipe_id", id.as_str())],
-                None,
-                jobs.pending.len() as f64,
-            );
-        }
-    });
-    if ratios {
-        header(&mut w, &JOB_FAILURE_RATIO);
-        tracker.for_each(|id, jobs, config| {
-            if let Some(ratio) = jobs.failure_ratio(config.window, now).filter(|_| active(jobs)) {
-                let id = id.to_string();
-                w.sample(
-                    JOB_FAILURE_RATIO.name,
-                    &[("recipe", jobs.name.as_str()), ("recipe_id", id.as_str())],
-                    None,
-                    ratio,
-                );
-            }
-        });
-    }
-    if errors {
-        header(&mut w, &JOB_ERRORS);
-        tracker.for_each(|id, jobs, _| {
-            let id = id.to_string();
-            for ((adapter, error_type), count) in &jobs.errors {
-                let labels = [
-                    ("adapter", adapter.as_str()),
-                    ("error_type", error_type.as_str()),
-                    ("recipe", jobs.name.as_str()),
-                    ("recipe_id", id.as_str()),
-                ];
-                w.sample(JOB_ERRORS.name, &labels, None, *count as f64);
-            }
-        });
+    #[test]
+    fn without_job_activity_only_the_state_file_counter_is_written() {
+        let mut out = String::new();
+        render(&JobStats::default(), &mut Writer::new(&mut out, "w"));
+        assert_eq!(out, "");
+        let stats = JobStats {
+            state_file_errors: Some(0),
+            ..JobStats::default()
+        };
+        render(&stats, &mut Writer::new(&mut out, "w"));
+        assert!(
+            out.ends_with("workato_jobs_state_file_errors_total{workspace=\"w\"} 0\n"),
+            "{out}"
+        );
     }
 }

@@ -1,251 +1,214 @@
-//! The exporter's own registry: the workspace families rendered from the
-//! snapshot, self-metrics about talking to Workato and polling, build info,
-//! and process metrics. Nothing is registered in prometheus's global
-//! default registry.
+//! The exposition: everything `/metrics` says, written by one writer
+//! ([`text`]) from the families of one catalogue ([`catalogue`]).
+//!
+//! It has two parts. The large one — the [`inventory`] and the [`jobs`]
+//! families, one series or more per recipe — depends on the snapshot alone
+//! and is rendered once per snapshot generation ([`cache`]). The live one —
+//! [`health`], the [`self_metrics`] and process metrics — is a few dozen
+//! series written on every scrape. Rendering reads the snapshot and the
+//! self-metrics and changes nothing; nothing is registered in a global
+//! registry.
 
+mod cache;
 mod catalogue;
-mod gzip;
+mod family;
+mod health;
 mod inventory;
 mod jobs;
+mod self_metrics;
 mod text;
-mod workspace;
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use prometheus::process_collector::ProcessCollector;
 
-use prometheus::{CounterVec, Encoder, GaugeVec, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
+pub use health::BudgetView;
+pub use self_metrics::SelfMetrics;
+use text::Writer;
 
-pub use workspace::{BudgetView, WorkspaceCollector};
-
-use crate::client::{Observer, Route};
-use crate::jobs::JobsTracker;
-use crate::snapshot::{Collector, SharedSnapshot};
-use crate::version;
+use crate::snapshot::{SharedSnapshot, Snapshot};
 
 /// The Content-Type of the exposition we serve.
-pub const TEXT_CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
-/// Self-metrics the client and poller update as they work.
-pub struct SelfMetrics {
-    admin_requests: CounterVec,
-    api_requests: CounterVec,
-    api_request_duration: HistogramVec,
-    collector_duration: HistogramVec,
-}
-
-impl SelfMetrics {
-    /// Counts one admin request by action and HTTP status.
-    pub fn observe_admin(&self, action: &str, code: u16) {
-        self.admin_requests
-            .with_label_values(&[action, &code.to_string()])
-            .inc();
-    }
-
-    /// Records how long one poll of a collector took.
-    pub fn observe_poll(&self, collector: Collector, elapsed: Duration) {
-        self.collector_duration
-            .with_label_values(&[collector.name()])
-            .observe(elapsed.as_secs_f64());
-    }
-}
-
-impl Observer for SelfMetrics {
-    fn request_finished(&self, route: &Route, code: &str, elapsed: Duration) {
-        self.api_requests.with_label_values(&[route.label, code]).inc();
-        self.api_request_duration
-            .with_label_values(&[route.label])
-            .observe(elapsed.as_secs_f64());
-    }
-}
-
-/// The registry and the handles that feed it.
+/// What `/metrics` renders, and the render cache.
 pub struct Metrics {
-    registry: Registry,
-    pub self_metrics: Arc<SelfMetrics>,
     workspace: String,
-    snapshot: OnceLock<Arc<SharedSnapshot>>,
-    jobs: OnceLock<Arc<JobsTracker>>,
-    cache: Mutex<Option<Rendered>>,
+    snapshot: Arc<SharedSnapshot>,
+    self_metrics: Arc<SelfMetrics>,
+    /// The client's rate budget, when there is a client.
+    budget: Option<Arc<dyn BudgetView>>,
+    process: ProcessCollector,
+    cache: cache::Cache,
 }
-
-/// The inventory and job families as text and as a gzip prefix, rendered
-/// once per change of the snapshot or the jobs tracker.
-struct Rendered {
-    key: (u64, u64),
-    at: Instant,
-    text: Bytes,
-    gzip: gzip::Prefix,
-}
-
-/// Re-render at least this often, for values that move with time alone
-/// (the failure ratio's sliding window).
-const MAX_AGE: Duration = Duration::from_secs(15);
 
 impl Metrics {
-    /// Builds the registry. The workspace collector is added separately
-    /// (`register_workspace`) because it needs the client's budget, and the
-    /// client needs `self_metrics` first.
-    pub fn new(workspace: &str) -> Metrics {
-        let registry = Registry::new();
-        let ws = |opts: Opts| opts.const_label("workspace", workspace);
-        let api_requests = CounterVec::new(
-            ws(Opts::new(
-                "workato_api_requests_total",
-                "Requests the exporter sent to Workato, by route template and HTTP status (error when no response came back).",
-            )),
-            &["endpoint", "code"],
-        )
-        .expect("valid metric");
-        let api_request_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "workato_api_request_duration_seconds",
-                "Latency of requests to Workato, by route template.",
-            )
-            .const_label("workspace", workspace)
-            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
-            &["endpoint"],
-        )
-        .expect("valid metric");
-        let collector_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "workato_collector_duration_seconds",
-                "Time one poll of a collector took, waits for the rate budget included.",
-            )
-            .const_label("workspace", workspace)
-            .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]),
-            &["collector"],
-        )
-        .expect("valid metric");
-        let build_info = GaugeVec::new(
-            Opts::new(
-                "workato_exporter_build_info",
-                "Version, git revision, build date, rustc version and target of the running exporter; always 1.",
-            ),
-            &["version", "revision", "build_date", "rustc_version", "target"],
-        )
-        .expect("valid metric");
-        build_info
-            .with_label_values(&[
-                version::VERSION,
-                version::REVISION,
-                version::BUILD_DATE,
-                version::RUSTC_VERSION,
-                version::TARGET,
-            ])
-            .set(1.0);
-
-        // No workspace label: one exporter, one admin route.
-        let admin_requests = CounterVec::new(
-            Opts::new(
-                "workato_admin_requests_total",
-                "Requests to the admin route, by action and HTTP status answered.",
-            ),
-            &["action", "code"],
-        )
-        .expect("valid metric");
-        for collector in [
-            Box::new(admin_requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(api_requests.clone()),
-            Box::new(api_request_duration.clone()),
-            Box::new(collector_duration.clone()),
-            Box::new(build_info),
-            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-        ] {
-            registry.register(collector).expect("self-metrics have distinct names");
-        }
-        Metrics {
-            registry,
-            workspace: workspace.to_string(),
-            snapshot: OnceLock::new(),
-            jobs: OnceLock::new(),
-            cache: Mutex::new(None),
-            self_metrics: Arc::new(SelfMetrics {
-                admin_requests,
-                api_requests,
-                api_request_duration,
-                collector_duration,
-            }),
-        }
-    }
-
-    /// Adds the families rendered from the snapshot: the health families
-    /// fresh on every scrape, the inventory once per change.
-    pub fn register_workspace(
-        &self,
+    /// The exposition of `snapshot` and `self_metrics`, every series labelled
+    /// with `workspace`.
+    pub fn new(
         workspace: &str,
         snapshot: Arc<SharedSnapshot>,
+        self_metrics: Arc<SelfMetrics>,
         budget: Option<Arc<dyn BudgetView>>,
-    ) {
-        let collector = WorkspaceCollector::new(workspace, Arc::clone(&snapshot), budget);
-        self.registry
-            .register(Box::new(collector))
-            .expect("workspace families do not clash with self-metrics");
-        let _ = self.snapshot.set(snapshot);
+    ) -> Metrics {
+        Metrics {
+            workspace: workspace.to_string(),
+            snapshot,
+            self_metrics,
+            budget,
+            process: ProcessCollector::for_self(),
+            cache: cache::Cache::default(),
+        }
     }
 
-    /// Adds the job families rendered from the jobs tracker.
-    pub fn register_jobs(&self, tracker: Arc<JobsTracker>) {
-        let _ = self.jobs.set(tracker);
-    }
-
-    /// The inventory and job families, re-rendered when the snapshot or the
-    /// jobs tracker changed (or the last rendering is older than MAX_AGE).
-    fn rendered(&self) -> (Bytes, gzip::Prefix) {
-        let key = (
-            self.snapshot.get().map_or(0, |s| s.generation()),
-            self.jobs.get().map_or(0, |j| j.generation()),
-        );
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(rendered) = cache.as_ref().filter(|r| r.key == key && r.at.elapsed() < MAX_AGE) {
-            return (rendered.text.clone(), rendered.gzip.clone());
-        }
-        // Drop the old rendering before building the new one: at 5,000
-        // recipes each is megabytes.
-        let capacity = cache.as_ref().map_or(64 * 1024, |r| r.text.len() + r.text.len() / 8);
-        *cache = None;
-        let mut text = String::with_capacity(capacity);
-        if let Some(snapshot) = self.snapshot.get() {
-            inventory::render(&snapshot.load(), &self.workspace, &mut text);
-        }
-        if let Some(jobs) = self.jobs.get() {
-            jobs::render(jobs, &self.workspace, &mut text);
-        }
-        let text = Bytes::from(text.into_bytes());
-        let rendered = Rendered {
-            key,
-            at: Instant::now(),
-            gzip: gzip::Prefix::compress(&text),
-            text,
-        };
-        let out = (rendered.text.clone(), rendered.gzip.clone());
-        *cache = Some(rendered);
+    /// The inventory and job families of a snapshot.
+    fn large(&self, snapshot: &Snapshot, capacity: usize) -> String {
+        let mut out = String::with_capacity(capacity);
+        let mut w = Writer::new(&mut out, &self.workspace);
+        inventory::render(snapshot, &mut w);
+        jobs::render(&snapshot.jobs, &mut w);
         out
     }
 
-    /// The small families gathered from the registry on every scrape.
-    fn dynamic(&self) -> Vec<u8> {
-        let families = self.registry.gather();
-        let mut buffer = Vec::with_capacity(16 * 1024);
-        if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
-            // Only a family with an invalid name could fail; never expected,
-            // but a scrape must not panic.
-            tracing::error!(%error, "encoding metrics failed");
-        }
-        buffer
+    /// The families written on every scrape, in name order as Prometheus'
+    /// client libraries sort them (a test keeps it so).
+    fn live(&self, snapshot: &Snapshot) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        self_metrics::render_process(&self.process, &mut out);
+        let mut w = Writer::new(&mut out, &self.workspace);
+        let recorded = &self.self_metrics;
+        recorded.render_admin_requests(&mut w);
+        health::rate_limit_remaining(self.budget.as_deref(), &mut w);
+        recorded.render_api_request_durations(&mut w);
+        recorded.render_api_requests(&mut w);
+        health::collector_available(snapshot, &mut w);
+        recorded.render_poll_durations(&mut w);
+        health::collector_last_success(snapshot, &mut w);
+        health::collector_up(snapshot, &mut w);
+        self_metrics::render_build_info(&mut w);
+        health::recipes(snapshot, &mut w);
+        health::up(snapshot, &mut w);
+        health::workspace_info(snapshot, &mut w);
+        out
     }
 
     /// The whole exposition (text format 0.0.4), gzipped when asked, as
     /// buffers to send one after the other: the cached part is shared, not
     /// copied.
     pub fn scrape(&self, gzip: bool) -> Vec<Bytes> {
-        let (text, prefix) = self.rendered();
-        let dynamic = self.dynamic();
+        // One snapshot for both parts, and the generation read before it:
+        // a newer snapshot at worst renders again at the next scrape.
+        let generation = self.snapshot.generation();
+        let snapshot = self.snapshot.load();
+        let (text, prefix) = self.cache.get(generation, |capacity| self.large(&snapshot, capacity));
+        let live = self.live(&snapshot);
         if gzip {
-            let (head, tail) = gzip::finish(&prefix, &dynamic);
+            let (head, tail) = cache::finish(&prefix, live.as_bytes());
             return vec![head, prefix.deflate(), tail];
         }
-        vec![text, Bytes::from(dynamic)]
+        vec![text, Bytes::from(live.into_bytes())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::{Group, Observer, Route};
+    use crate::snapshot::{Collector, CollectorStatus, JobStats, RecipeJobStats, WorkspaceInfo};
+
+    struct FullBudget;
+
+    impl BudgetView for FullBudget {
+        fn remaining(&self, _: Group) -> u32 {
+            50
+        }
+    }
+
+    /// A snapshot and self-metrics in which every family has a sample.
+    fn everything() -> Metrics {
+        let snapshot = Arc::new(SharedSnapshot::default());
+        snapshot.update(|s| {
+            s.workspace = Some(Arc::new(WorkspaceInfo {
+                id: 17,
+                name: "Acme".into(),
+                plan: "oem".into(),
+            }));
+            for c in Collector::ALL {
+                let status = CollectorStatus {
+                    up: true,
+                    last_success: Some(1.0),
+                    ..CollectorStatus::default()
+                };
+                s.collectors.insert(c, status);
+            }
+            s.jobs = Arc::new(JobStats {
+                recipes: vec![RecipeJobStats {
+                    id: 1,
+                    name: "r".into(),
+                    failure_ratio: Some(0.5),
+                    ..RecipeJobStats::default()
+                }],
+                ..JobStats::default()
+            });
+        });
+        let recorded = Arc::new(SelfMetrics::default());
+        recorded.observe_admin("start_recipe", 200);
+        recorded.observe_poll(Collector::Recipes, Duration::from_millis(30));
+        let route = Route {
+            label: "GET /api/recipes",
+            ..crate::client::LIST_JOBS
+        };
+        recorded.request_finished(&route, "200", Duration::from_millis(80));
+        Metrics::new("w", snapshot, recorded, Some(Arc::new(FullBudget)))
+    }
+
+    fn families(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect()
+    }
+
+    #[test]
+    fn the_live_part_writes_its_families_in_name_order() {
+        let metrics = everything();
+        let live = metrics.live(&metrics.snapshot.load());
+        let written = families(&live);
+        let mut sorted = written.clone();
+        sorted.sort_unstable();
+        assert_eq!(written, sorted);
+        let workato: Vec<&str> = written.into_iter().filter(|f| f.starts_with("workato_")).collect();
+        assert_eq!(workato.len(), 13, "every live family has a sample here: {workato:?}");
+        assert!(live.contains("process_resident_memory_bytes "), "{live}");
+    }
+
+    #[test]
+    fn scraping_changes_nothing_and_renders_the_large_part_once() {
+        let metrics = everything();
+        let generation = metrics.snapshot.generation();
+        let jobs = Arc::clone(&metrics.snapshot.load().jobs);
+        let first = metrics.scrape(false);
+        for gzip in [false, true, false] {
+            metrics.scrape(gzip);
+        }
+        let again = metrics.scrape(false);
+        assert_eq!(metrics.snapshot.generation(), generation, "no update");
+        assert!(
+            Arc::ptr_eq(&jobs, &metrics.snapshot.load().jobs),
+            "the job stats are as published"
+        );
+        assert_eq!(
+            first[0].as_ptr(),
+            again[0].as_ptr(),
+            "the cached text, not a new rendering"
+        );
+        let text = String::from_utf8_lossy(&again[0]);
+        assert!(
+            text.contains("workato_recipe_job_failure_ratio{recipe=\"r\",recipe_id=\"1\",workspace=\"w\"} 0.5"),
+            "{text}"
+        );
     }
 }

@@ -1,8 +1,9 @@
-//! Writes the Prometheus text format (0.0.4) straight into a buffer.
+//! The one writer of the Prometheus text format (0.0.4): every family of
+//! the catalogue is written by [`Writer`], straight into a buffer.
 //!
 //! The large families — one series or more per recipe, connection and
-//! endpoint, a histogram per active recipe — are rendered with this once
-//! per change of the workspace, not per scrape. The `prometheus` crate's
+//! endpoint, a histogram per active recipe — are rendered once per change
+//! of the snapshot, not per scrape (see `cache`). The `prometheus` crate's
 //! encoder would first build a protobuf model of every series (several
 //! times the size of the text) on each collect, which at 5,000 recipes is
 //! most of the exporter's memory and CPU.
@@ -14,6 +15,9 @@
 
 use std::borrow::Cow;
 use std::fmt::Write;
+
+use super::family::{Kind, Spec, WORKSPACE};
+use crate::snapshot::Histogram;
 
 /// The longest label value written, in bytes of UTF-8 before escaping. A
 /// longer value is cut on a character boundary and ends in [`CUT_MARKER`],
@@ -41,74 +45,151 @@ pub fn cap_label(value: &str) -> Cow<'_, str> {
     Cow::Owned(cut)
 }
 
-/// The type line of a family.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Gauge,
-    Counter,
-    Histogram,
-}
-
-/// Appends families and samples to a `String`; every sample carries the
-/// constant `workspace` label. Labels are written in the order given, which
-/// callers keep alphabetical like the `prometheus` crate does.
-pub struct TextWriter<'a> {
+/// Appends samples of the catalogue's families to a `String`.
+///
+/// Two guards keep the output well formed: a family's `# HELP` and
+/// `# TYPE` lines are written with its first sample (so a family with no
+/// sample is absent, and none is announced twice), and a histogram series
+/// is written whole by [`Writer::histogram`]. Labels follow the order of
+/// the family's [`Spec`]; callers give their values in that order, leaving
+/// out `workspace`, which the writer fills in.
+pub struct Writer<'a> {
     out: &'a mut String,
+    /// The `workspace` label's value, escaped once.
     workspace: String,
+    /// The family whose samples are being written.
+    current: Option<&'static str>,
+    /// Where `workspace` is among the current family's labels, if at all.
+    workspace_at: Option<usize>,
+    /// Families finished, which must not start again.
+    done: Vec<&'static str>,
+    /// The `le` values of the last bounds seen, formatted once.
+    bounds: Vec<f64>,
+    le: Vec<String>,
 }
 
-impl<'a> TextWriter<'a> {
-    pub fn new(out: &'a mut String, workspace: &str) -> TextWriter<'a> {
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut String, workspace: &str) -> Writer<'a> {
         let mut escaped = String::with_capacity(workspace.len());
         escape_into(&mut escaped, workspace);
-        TextWriter {
+        Writer {
             out,
             workspace: escaped,
+            current: None,
+            workspace_at: None,
+            done: Vec::new(),
+            bounds: Vec::new(),
+            le: Vec::new(),
         }
     }
 
-    /// `# HELP` and `# TYPE` lines.
-    pub fn family(&mut self, name: &str, help: &str, kind: Kind) {
-        let kind = match kind {
-            Kind::Gauge => "gauge",
-            Kind::Counter => "counter",
-            Kind::Histogram => "histogram",
-        };
+    /// One sample of a gauge or counter: `values` in the order of
+    /// `spec.labels`, without `workspace`.
+    pub fn sample(&mut self, spec: &'static Spec, values: &[&str], value: f64) {
+        debug_assert!(!matches!(spec.kind, Kind::Histogram), "{}: use histogram()", spec.name);
+        self.family(spec);
+        self.series(spec, "", values, None);
+        self.value(value);
+    }
+
+    /// One histogram series: its cumulative buckets up to `+Inf`, then
+    /// `_sum` and `_count`. `bounds` are the upper bounds `histogram` was
+    /// observed with.
+    pub fn histogram<const B: usize>(
+        &mut self,
+        spec: &'static Spec,
+        values: &[&str],
+        bounds: &[f64],
+        histogram: &Histogram<B>,
+    ) {
+        debug_assert!(matches!(spec.kind, Kind::Histogram), "{} is no histogram", spec.name);
+        debug_assert_eq!(bounds.len() + 1, B, "{}: one bucket per bound, and +Inf", spec.name);
+        self.family(spec);
+        if self.bounds != bounds {
+            self.bounds = bounds.to_vec();
+            self.le = bounds.iter().map(|b| value_text(*b)).collect();
+            self.le.push("+Inf".to_string());
+        }
+        let le = std::mem::take(&mut self.le);
+        let mut cumulative = 0;
+        for (le, count) in le.iter().zip(&histogram.buckets) {
+            cumulative += count;
+            self.series(spec, "_bucket", values, Some(le));
+            self.value(cumulative as f64);
+        }
+        self.le = le;
+        self.series(spec, "_sum", values, None);
+        self.value(histogram.sum);
+        self.series(spec, "_count", values, None);
+        self.value(histogram.count as f64);
+    }
+
+    /// The family guard: `# HELP` and `# TYPE` before a family's first sample.
+    fn family(&mut self, spec: &'static Spec) {
+        // Most samples continue the family before them: the same literal,
+        // recognised by its address before its bytes are compared.
+        if self
+            .current
+            .is_some_and(|current| std::ptr::eq(current, spec.name) || current == spec.name)
+        {
+            return;
+        }
+        self.workspace_at = spec.labels.iter().position(|label| *label == WORKSPACE);
+        debug_assert!(!self.done.contains(&spec.name), "{} written in two places", spec.name);
+        self.done.extend(self.current.replace(spec.name));
         self.out.push_str("# HELP ");
-        self.out.push_str(name);
+        self.out.push_str(spec.name);
         self.out.push(' ');
-        for c in help.chars() {
+        for c in spec.help.chars() {
             match c {
                 '\\' => self.out.push_str("\\\\"),
                 '\n' => self.out.push_str("\\n"),
                 c => self.out.push(c),
             }
         }
-        let _ = writeln!(self.out, "\n# TYPE {name} {kind}");
+        let _ = writeln!(self.out, "\n# TYPE {} {}", spec.name, spec.kind.name());
     }
 
-    /// One sample. `labels` must sort before `workspace` alphabetically
-    /// (all of the catalogue's do), followed by `extra` (such as `le`).
-    pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>, value: f64) {
-        self.out.push_str(name);
-        self.out.push('{');
-        for (key, value) in labels {
-            self.out.push_str(key);
-            self.out.push_str("=\"");
-            escape_into(self.out, value);
-            self.out.push_str("\",");
+    /// A series' name and labels, up to the space before its value; `le`
+    /// comes last, as Prometheus writes it.
+    fn series(&mut self, spec: &Spec, suffix: &str, values: &[&str], le: Option<&str>) {
+        debug_assert_eq!(
+            values.len() + usize::from(spec.labels.contains(&WORKSPACE)),
+            spec.labels.len(),
+            "{}: one value per label but workspace",
+            spec.name
+        );
+        let out = &mut *self.out;
+        out.push_str(spec.name);
+        out.push_str(suffix);
+        let mut separator = '{';
+        let mut values = values.iter();
+        for (i, label) in spec.labels.iter().enumerate() {
+            out.push(separator);
+            separator = ',';
+            out.push_str(label);
+            out.push_str("=\"");
+            if Some(i) == self.workspace_at {
+                out.push_str(&self.workspace);
+            } else {
+                escape_into(out, values.next().copied().unwrap_or_default());
+            }
+            out.push('"');
         }
-        self.out.push_str("workspace=\"");
-        self.out.push_str(&self.workspace);
-        self.out.push('"');
-        if let Some((key, value)) = extra {
-            self.out.push(',');
-            self.out.push_str(key);
-            self.out.push_str("=\"");
-            escape_into(self.out, value);
-            self.out.push('"');
+        if let Some(le) = le {
+            out.push(separator);
+            separator = ',';
+            out.push_str("le=\"");
+            out.push_str(le);
+            out.push('"');
         }
-        self.out.push_str("} ");
+        if separator == ',' {
+            out.push('}');
+        }
+        out.push(' ');
+    }
+
+    fn value(&mut self, value: f64) {
         write_value(self.out, value);
         self.out.push('\n');
     }
@@ -132,9 +213,16 @@ fn escape_into(out: &mut String, value: &str) {
     }
 }
 
+/// `value` as [`write_value`] writes it.
+fn value_text(value: f64) -> String {
+    let mut text = String::new();
+    write_value(&mut text, value);
+    text
+}
+
 /// Go's float formatting as Prometheus expects it: `+Inf`, `-Inf`, `NaN`,
 /// integers without a decimal point.
-pub fn write_value(out: &mut String, value: f64) {
+fn write_value(out: &mut String, value: f64) {
     if value.is_nan() {
         out.push_str("NaN");
     } else if value == f64::INFINITY {
@@ -150,21 +238,92 @@ pub fn write_value(out: &mut String, value: f64) {
 mod tests {
     use super::*;
 
+    const COUNTER: Spec = Spec {
+        name: "x_total",
+        help: "Help with \\ and\nnewline.",
+        kind: Kind::Counter,
+        labels: &["recipe", "workspace"],
+    };
+    const GAUGE: Spec = Spec {
+        name: "x",
+        help: "A gauge.",
+        kind: Kind::Gauge,
+        labels: &["name", "workspace", "workspace_id"],
+    };
+    const UNLABELLED: Spec = Spec {
+        name: "y",
+        help: "Nothing but a value.",
+        kind: Kind::Gauge,
+        labels: &[],
+    };
+    const HISTOGRAM: Spec = Spec {
+        name: "h_seconds",
+        help: "A histogram.",
+        kind: Kind::Histogram,
+        labels: &["status", "workspace"],
+    };
+
     #[test]
     fn samples_escape_labels_and_format_values_like_prometheus() {
         let mut out = String::new();
-        let mut w = TextWriter::new(&mut out, "ws \"a\"");
-        w.family("x_total", "Help with \\ and\nnewline.", Kind::Counter);
-        w.sample("x_total", &[("recipe", "a\"b\\c\nd é")], None, 5402.0);
-        w.sample("x_bucket", &[], Some(("le", "+Inf")), f64::INFINITY);
-        w.sample("x", &[], None, 0.5);
+        let mut w = Writer::new(&mut out, "ws \"a\"");
+        w.sample(&COUNTER, &["a\"b\\c\nd é"], 5402.0);
+        w.sample(&GAUGE, &["n", "17"], 0.5);
+        w.sample(&UNLABELLED, &[], f64::INFINITY);
         assert_eq!(
             out,
             "# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\n\
              x_total{recipe=\"a\\\"b\\\\c\\nd é\",workspace=\"ws \\\"a\\\"\"} 5402\n\
-             x_bucket{workspace=\"ws \\\"a\\\"\",le=\"+Inf\"} +Inf\n\
-             x{workspace=\"ws \\\"a\\\"\"} 0.5\n"
+             # HELP x A gauge.\n# TYPE x gauge\n\
+             x{name=\"n\",workspace=\"ws \\\"a\\\"\",workspace_id=\"17\"} 0.5\n\
+             # HELP y Nothing but a value.\n# TYPE y gauge\n\
+             y +Inf\n"
         );
+    }
+
+    #[test]
+    fn a_family_is_announced_once_on_its_first_sample_and_not_at_all_without_one() {
+        let mut out = String::new();
+        let mut w = Writer::new(&mut out, "w");
+        w.sample(&COUNTER, &["a"], 1.0);
+        w.sample(&COUNTER, &["b"], 2.0);
+        assert_eq!(out.matches("# HELP x_total ").count(), 1, "{out}");
+        assert_eq!(out.matches("# TYPE x_total counter\n").count(), 1, "{out}");
+        assert!(!out.contains("# HELP x "), "a family with no sample is absent");
+    }
+
+    #[test]
+    #[should_panic(expected = "written in two places")]
+    fn a_family_cannot_start_again_after_another() {
+        let mut out = String::new();
+        let mut w = Writer::new(&mut out, "w");
+        w.sample(&COUNTER, &["a"], 1.0);
+        w.sample(&GAUGE, &["n", "1"], 1.0);
+        w.sample(&COUNTER, &["b"], 2.0);
+    }
+
+    #[test]
+    fn a_histogram_is_written_whole_with_cumulative_buckets_and_le_last() {
+        let mut h = Histogram::<3>::default();
+        for v in [0.05, 0.7, 9.0] {
+            h.observe(&[0.1, 1.0], v);
+        }
+        let mut out = String::new();
+        let mut w = Writer::new(&mut out, "w");
+        w.histogram(&HISTOGRAM, &["failed"], &[0.1, 1.0], &h);
+        w.histogram(&HISTOGRAM, &["succeeded"], &[0.1, 1.0], &Histogram::<3>::default());
+        let expected = "# HELP h_seconds A histogram.\n# TYPE h_seconds histogram\n\
+            h_seconds_bucket{status=\"failed\",workspace=\"w\",le=\"0.1\"} 1\n\
+            h_seconds_bucket{status=\"failed\",workspace=\"w\",le=\"1\"} 2\n\
+            h_seconds_bucket{status=\"failed\",workspace=\"w\",le=\"+Inf\"} 3\n\
+            h_seconds_sum{status=\"failed\",workspace=\"w\"} 9.75\n\
+            h_seconds_count{status=\"failed\",workspace=\"w\"} 3\n\
+            h_seconds_bucket{status=\"succeeded\",workspace=\"w\",le=\"0.1\"} 0\n\
+            h_seconds_bucket{status=\"succeeded\",workspace=\"w\",le=\"1\"} 0\n\
+            h_seconds_bucket{status=\"succeeded\",workspace=\"w\",le=\"+Inf\"} 0\n\
+            h_seconds_sum{status=\"succeeded\",workspace=\"w\"} 0\n\
+            h_seconds_count{status=\"succeeded\",workspace=\"w\"} 0\n";
+        assert_eq!(out, expected);
     }
 
     #[test]
@@ -184,14 +343,14 @@ mod tests {
     #[test]
     fn a_cut_value_is_still_escaped() {
         let mut out = String::new();
-        let mut w = TextWriter::new(&mut out, "w");
+        let mut w = Writer::new(&mut out, "w");
         let long = format!("{}\"\\\n{}", "a".repeat(200), "b".repeat(1_000));
-        w.sample("x", &[("recipe", &long)], None, 1.0);
+        w.sample(&COUNTER, &[&long], 1.0);
         let expected = format!(
-            "x{{recipe=\"{}\\\"\\\\\\n{}…\",workspace=\"w\"}} 1\n",
+            "x_total{{recipe=\"{}\\\"\\\\\\n{}…\",workspace=\"w\"}} 1\n",
             "a".repeat(200),
             "b".repeat(50)
         );
-        assert_eq!(out, expected);
+        assert!(out.ends_with(&expected), "{out}");
     }
 }

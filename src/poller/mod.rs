@@ -17,7 +17,9 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::jobs::JobsTracker;
 use crate::metrics::SelfMetrics;
-use crate::snapshot::{ApiPlatform, Collector, SharedSnapshot, Snapshot};
+use crate::snapshot::{Collector, SharedSnapshot};
+
+mod fetch;
 
 /// Poll intervals.
 #[derive(Debug, Clone)]
@@ -48,10 +50,14 @@ impl Intervals {
     }
 }
 
+/// How often the failure ratios are checked against the clock: at most
+/// this late does a ratio drop a minute that left its window.
+pub const SLIDE_CHECK: Duration = Duration::from_secs(15);
+
 pub struct Poller {
     client: Client,
     snapshot: Arc<SharedSnapshot>,
-    metrics: Arc<SelfMetrics>,
+    self_metrics: Arc<SelfMetrics>,
     intervals: Intervals,
     jobs: Arc<JobsTracker>,
     /// Counts successful recipes sweeps; the jobs collector wakes on it.
@@ -62,103 +68,23 @@ pub struct Poller {
     collections_read: std::sync::Mutex<Option<Instant>>,
 }
 
-/// What one successful poll brings back.
-enum Fetched {
-    /// Job ingestion updates the jobs tracker as it goes.
-    Jobs,
-    Workspace(crate::snapshot::WorkspaceInfo),
-    Recipes(crate::client::RecipeList),
-    Connections(Vec<crate::snapshot::Connection>),
-    ApiPlatform(ApiPlatform),
-}
-
-impl Fetched {
-    fn publish(self, snapshot: &mut Snapshot) {
-        match self {
-            Fetched::Jobs => {}
-            Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
-            Fetched::Recipes(mut list) => {
-                snapshot.counter_decreases += hold_counters(&snapshot.recipes, &mut list.recipes);
-                if list.truncated && !snapshot.recipes_truncated {
-                    tracing::warn!(
-                        kept = crate::client::MAX_RECIPES,
-                        "the workspace holds more than {} recipes; the oldest are left out of every metric",
-                        crate::client::MAX_RECIPES
-                    );
-                }
-                snapshot.recipes_truncated = list.truncated;
-                snapshot.recipes = Arc::new(list.recipes);
-            }
-            Fetched::Connections(c) => snapshot.connections = Arc::new(c),
-            Fetched::ApiPlatform(a) => snapshot.api_platform = Arc::new(a),
-        }
-    }
-}
-
 impl Poller {
     pub fn new(
         client: Client,
         snapshot: Arc<SharedSnapshot>,
-        metrics: Arc<SelfMetrics>,
+        self_metrics: Arc<SelfMetrics>,
         intervals: Intervals,
         jobs: Arc<JobsTracker>,
     ) -> Poller {
         Poller {
             client,
             snapshot,
-            metrics,
+            self_metrics,
             intervals,
             jobs,
             sweeps: watch::channel(0).0,
             collections_read: std::sync::Mutex::new(None),
         }
-    }
-
-    async fn fetch(&self, collector: Collector) -> Result<Fetched> {
-        Ok(match collector {
-            Collector::Workspace => Fetched::Workspace(self.client.workspace().await?),
-            Collector::Recipes => {
-                let mut list = self.client.recipes().await?;
-                // One empty list after a full one is more likely a glitch
-                // than every recipe deleted at once (which would also drop
-                // every recipe's job state): read again before believing it.
-                if list.recipes.is_empty() && !self.snapshot.load().recipes.is_empty() {
-                    tracing::warn!("Workato listed no recipes after listing some; reading again before believing it");
-                    list = self.client.recipes().await?;
-                }
-                Fetched::Recipes(list)
-            }
-            Collector::Jobs => {
-                let recipes = Arc::clone(&self.snapshot.load().recipes);
-                crate::jobs::ingest::cycle(&self.client, &self.jobs, &recipes).await?;
-                Fetched::Jobs
-            }
-            Collector::Connections => {
-                let mut connections = self.client.connections().await?;
-                if connections.is_empty() && !self.snapshot.load().connections.is_empty() {
-                    tracing::warn!(
-                        "Workato listed no connections after listing some; reading again before believing it"
-                    );
-                    connections = self.client.connections().await?;
-                }
-                Fetched::Connections(connections)
-            }
-            Collector::ApiPlatform => {
-                let endpoints = self.client.api_endpoints().await?;
-                let last_read = *self.collections_read.lock().unwrap_or_else(|p| p.into_inner());
-                let collections = match last_read {
-                    Some(at) if at.elapsed() < self.intervals.workspace => {
-                        self.snapshot.load().api_platform.collections.clone()
-                    }
-                    _ => {
-                        let collections = self.client.api_collections().await?;
-                        *self.collections_read.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-                        collections
-                    }
-                };
-                Fetched::ApiPlatform(ApiPlatform { collections, endpoints })
-            }
-        })
     }
 
     /// Marks a collector down with `error`, keeping its data.
@@ -180,7 +106,7 @@ impl Poller {
             Ok(fetched) => (Some(fetched), None),
             Err(error) => (None, Some(error)),
         };
-        self.metrics.observe_poll(collector, started.elapsed());
+        self.self_metrics.observe_poll(collector, started.elapsed());
         let now = unix_now();
         let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
         self.snapshot.update(|snapshot| {
@@ -215,7 +141,22 @@ impl Poller {
             let shutdown = shutdown.clone();
             tasks.spawn(async move { poller.run_collector(collector, shutdown).await });
         }
+        tasks.spawn(Arc::clone(&self).slide_failure_ratios(shutdown));
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Republishes the job stats when a failure ratio's window has slid
+    /// past a minute, so that the ratio follows the clock between jobs.
+    async fn slide_failure_ratios(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(SLIDE_CHECK);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            self.jobs.slide(unix_now());
+        }
     }
 
     /// Waits for the collector's next turn: its interval, or for jobs also
@@ -310,37 +251,6 @@ impl Poller {
             }
         }
     }
-}
-
-/// Workato's lifetime counters never go back in Prometheus: where one reads
-/// lower than before (a glitch, a restored recipe), the previous value is
-/// kept and the anomaly logged. Returns how many counters were held.
-fn hold_counters(before: &[crate::snapshot::Recipe], now: &mut [crate::snapshot::Recipe]) -> u64 {
-    let before: std::collections::HashMap<u64, &crate::snapshot::Recipe> = before.iter().map(|r| (r.id, r)).collect();
-    let mut held = 0;
-    for recipe in now.iter_mut() {
-        let Some(old) = before.get(&recipe.id) else { continue };
-        for (name, new, old) in [
-            ("job_succeeded_count", &mut recipe.jobs_succeeded, old.jobs_succeeded),
-            ("job_failed_count", &mut recipe.jobs_failed, old.jobs_failed),
-            ("lifetime_task_count", &mut recipe.tasks, old.tasks),
-        ] {
-            if let (Some(value), Some(previous)) = (*new, old)
-                && value < previous
-            {
-                tracing::warn!(
-                    recipe_id = recipe.id,
-                    counter = name,
-                    previous,
-                    value,
-                    "Workato's lifetime counter went back; keeping the previous value"
-                );
-                *new = Some(previous);
-                held += 1;
-            }
-        }
-    }
-    held
 }
 
 /// Runs one poll as a task of its own, so that a panic in it is caught and
