@@ -14,11 +14,13 @@ minutes: flat means their spread is within 10% of their lowest.
 """
 
 import argparse
+import gzip
 import json
 import os
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the benchmark's helpers: processes, simulator, exporter)
@@ -29,6 +31,10 @@ def main():
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--warmup-minutes", type=float, default=5)
     parser.add_argument("--json", help="write the samples and the verdict here")
+    parser.add_argument("--jobs-window", default="5m",
+                        help="--jobs.window of the exporter (default 5m: the failure ratio's one-minute buckets "
+                             "fill for the window's length in real time, so a longer window is still filling "
+                             "after the warm-up)")
     args = parser.parse_args()
     if not os.path.exists(run.BIN):
         sys.exit(f"soak: {run.BIN} is missing; cargo build --release first")
@@ -36,25 +42,40 @@ def main():
     procs = run.Processes()
     tmp = tempfile.mkdtemp(prefix="workato-soak-")
     samples = []
+    broken = []
     try:
         sim_port, exp_port = run.free_port(), run.free_port()
         run.simulate(procs, sim_port, sizes, speed=60, rate_limit=60000)
         run.wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
         exp = run.exporter(procs, exp_port, sim_port,
                            ["--workato.requests-per-minute", "60000", "--poll.interval", "10s",
-                            "--jobs.interval", "10s", "--jobs.state-file", os.path.join(tmp, "jobs.json")],
+                            "--jobs.interval", "10s", "--jobs.window", args.jobs_window,
+                            "--jobs.state-file", os.path.join(tmp, "jobs.json")],
                            os.path.join(tmp, "exporter.log"))
         run.wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
         url = f"http://127.0.0.1:{exp_port}/metrics"
         start = time.time()
         next_sample = start
         while time.time() - start < args.minutes * 60:
-            run.get(url, {"Accept-Encoding": "gzip"})
+            _, body = run.get(url, {"Accept-Encoding": "gzip"})
             if time.time() >= next_sample:
                 minute = (time.time() - start) / 60
                 rss = run.rss_kib(exp.pid, "VmRSS")
-                samples.append({"minute": round(minute, 2), "rss_kib": rss})
-                print(f"  {minute:6.2f} min  RSS {rss / 1024:7.1f} MiB", flush=True)
+                try:
+                    text = gzip.decompress(body)
+                except (OSError, EOFError, zlib.error) as error:
+                    bad = os.path.join(tmp, f"bad-{len(broken)}.gz")
+                    with open(bad, "wb") as f:
+                        f.write(body)
+                    broken.append(f"minute {minute:.2f}: {error} ({len(body)} bytes, kept in {bad})")
+                    print(f"  {minute:6.2f} min  a scrape is not valid gzip: {error}", flush=True)
+                    next_sample += 30
+                    continue
+                series = sum(1 for line in text.splitlines() if line and not line.startswith(b"#"))
+                samples.append({"minute": round(minute, 2), "rss_kib": rss, "series": series,
+                                "exposition_bytes": len(text)})
+                print(f"  {minute:6.2f} min  RSS {rss / 1024:7.1f} MiB  {series} series, "
+                      f"{len(text) / 1048576:.1f} MiB of text", flush=True)
                 next_sample += 30
             time.sleep(1)
         if exp.poll() is not None:
@@ -68,11 +89,14 @@ def main():
     report = {"minutes": args.minutes, "simulated_seconds": sim["simulated_seconds"],
               "jobs_started": sim["jobs_started"], "peak_rss_kib": peak, "samples": samples,
               "steady_min_kib": min(steady) if steady else None, "steady_max_kib": max(steady) if steady else None,
-              "steady_spread": spread, "flat": spread is not None and spread <= 0.10}
+              "steady_spread": spread, "flat": spread is not None and spread <= 0.10,
+              "invalid_gzip_scrapes": broken}
     print(json.dumps({k: v for k, v in report.items() if k != "samples"}, indent=2))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
+    if broken:
+        sys.exit(f"soak: {len(broken)} sampled scrapes were not valid gzip: {broken}")
     if spread is not None and spread > 0.10:
         sys.exit(f"soak: RSS moved {spread:.1%} after the first {args.warmup_minutes} minutes")
 
