@@ -6,7 +6,7 @@
 //! program holds typed values: a `Url`, `Duration`s, a `SocketAddr`, a
 //! secret token. `region` holds Workato's data centers, `log` what the
 //! log flags accept. Nothing here imports the rest of the crate but its
-//! error type (and, until the jobs module gives it up, `JobsConfig`).
+//! error type.
 
 mod cli;
 mod log;
@@ -14,7 +14,7 @@ mod region;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -88,8 +88,29 @@ pub struct Config {
     pub poll_interval: Duration,
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
-    pub jobs: crate::jobs::JobsConfig,
+    pub jobs: JobsConfig,
     pub admin: Option<AdminConfig>,
+}
+
+/// Job ingestion settings.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Window of `workato_recipe_job_failure_ratio`.
+    pub window: Duration,
+    /// Distinct (adapter, error_type) pairs per recipe before `other`.
+    pub max_error_types: usize,
+    /// Where watermarks and pending jobs survive restarts.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            window: Duration::from_secs(3600),
+            max_error_types: 10,
+            state_file: None,
+        }
+    }
 }
 
 impl Config {
@@ -173,7 +194,7 @@ impl Config {
             poll_interval: args.poll_interval.unwrap_or(poll),
             workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
             jobs_interval: args.jobs_interval.unwrap_or(poll),
-            jobs: crate::jobs::JobsConfig {
+            jobs: JobsConfig {
                 window: args.jobs_window,
                 max_error_types: usize::from(args.jobs_max_error_types),
                 state_file: args.jobs_state_file.clone(),

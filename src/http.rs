@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -131,10 +130,7 @@ fn readyz(state: &State) -> Response<Body> {
 
 fn landing(state: &State) -> Response<Body> {
     let snapshot = state.snapshot.load();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = crate::clock::unix_now();
     let mut rows = String::new();
     for collector in Collector::ALL {
         let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();

@@ -15,6 +15,10 @@
 //! - [`metrics`] only reads: it writes the snapshot and the exporter's
 //!   self-metrics (built first, recorded into by the client) as the
 //!   exposition, the per-recipe part once per change of the snapshot.
+//! - [`Workspace`] holds all of the above for one workspace, wired once:
+//!   client and budget, snapshot, jobs tracker, pollers, self-metrics and
+//!   metrics. [`App`] holds one, with the admin route and the listeners.
+//!   `clock` is the wall clock in Unix seconds, as Workato gives times.
 //! - [`http`] serves `/metrics`, `/healthz`, `/readyz` and a landing page;
 //!   `shutdown` stops everything on SIGINT or SIGTERM.
 //! - `admin` is the authenticated admin route: start and stop recipes,
@@ -45,6 +49,7 @@
 mod admin;
 mod check;
 pub mod client;
+mod clock;
 pub mod config;
 mod demo;
 pub mod error;
@@ -56,6 +61,7 @@ pub mod poller;
 mod shutdown;
 pub mod snapshot;
 pub mod version;
+mod workspace;
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -66,19 +72,15 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics::{Metrics, SelfMetrics};
-use crate::poller::{Intervals, Poller};
-use crate::snapshot::SharedSnapshot;
+pub use crate::workspace::Workspace;
 
 /// The exporter, wired but not yet running.
 pub struct App {
     pub config: Config,
+    /// The workspace it watches.
+    pub workspace: Workspace,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
-    pub jobs: Arc<jobs::JobsTracker>,
-    pub snapshot: Arc<SharedSnapshot>,
-    metrics: Arc<Metrics>,
-    pub poller: Arc<Poller>,
 }
 
 impl App {
@@ -90,60 +92,27 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
-        // Self-metrics first: the client records into them, the exposition
-        // reads them and the client's budget.
-        let self_metrics = Arc::new(SelfMetrics::default());
-        let client = Client::with_options(
-            &config.base_url,
-            &config.auth,
-            config.requests_per_minute,
-            options,
-            self_metrics.clone(),
-        )?;
-        let snapshot = Arc::new(SharedSnapshot::default());
-        let budget: Arc<dyn metrics::BudgetView> = Arc::new(client.clone());
-        let metrics = Arc::new(Metrics::new(
-            &config.workspace,
-            Arc::clone(&snapshot),
-            Arc::clone(&self_metrics),
-            Some(budget),
-        ));
-        let intervals = Intervals {
-            resources: config.poll_interval,
-            workspace: config.workspace_interval,
-            jobs: config.jobs_interval,
-        };
-        let jobs = Arc::new(jobs::JobsTracker::new(config.jobs.clone(), Arc::clone(&snapshot)));
-        let poller = Arc::new(Poller::new(
-            client.clone(),
-            Arc::clone(&snapshot),
-            Arc::clone(&self_metrics),
-            intervals,
-            Arc::clone(&jobs),
-        ));
+        let workspace = Workspace::new(&config, options)?;
         let admin = config.admin.as_ref().map(|admin_config| {
             Arc::new(admin::Admin::new(
                 admin_config,
-                &client,
-                Arc::clone(&snapshot),
-                Arc::clone(&self_metrics),
+                &workspace.client,
+                Arc::clone(&workspace.snapshot),
+                Arc::clone(&workspace.self_metrics),
             ))
         });
         Ok(App {
-            admin,
             config,
-            jobs,
-            snapshot,
-            metrics,
-            poller,
+            workspace,
+            admin,
         })
     }
 
     /// What the HTTP handlers read.
     pub fn http_state(&self) -> Arc<http::State> {
         Arc::new(http::State {
-            metrics: Arc::clone(&self.metrics),
-            snapshot: Arc::clone(&self.snapshot),
+            metrics: Arc::clone(&self.workspace.metrics),
+            snapshot: Arc::clone(&self.workspace.snapshot),
             telemetry_path: self.config.telemetry_path.clone(),
             workspace: self.config.workspace.clone(),
             base_url: self.config.base_url.to_string(),
@@ -160,7 +129,7 @@ impl App {
     /// route on `admin_listener`, when it has its own) until `shutdown` is
     /// cancelled.
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
-        let poller = tokio::spawn(Arc::clone(&self.poller).run(shutdown.clone()));
+        let poller = tokio::spawn(Arc::clone(&self.workspace.poller).run(shutdown.clone()));
         let admin = match (admin_listener, &self.admin) {
             (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve(
                 listener,

@@ -21,6 +21,7 @@
 //!   share ends with an error (what was read is kept) and the others go on.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
@@ -36,7 +37,7 @@ use crate::snapshot::{Job, Recipe};
 /// time come last) waits for the next cycle, whose plan still holds it.
 /// So 5,000 new recipes calibrate at the budget's pace without one cycle
 /// blocking for an hour and a half.
-pub async fn cycle(client: &Client, tracker: &JobsTracker, recipes: &[Recipe]) -> Result<()> {
+pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe]) -> Result<()> {
     let mut first_error = None;
     let plan = tracker.plan(recipes);
     let planned_recipes = plan.len();
@@ -61,7 +62,11 @@ pub async fn cycle(client: &Client, tracker: &JobsTracker, recipes: &[Recipe]) -
             }
         }
     }
-    tracker.save();
+    // Writing and syncing the state file blocks: off the runtime's threads.
+    let saving = Arc::clone(tracker);
+    if let Err(error) = tokio::task::spawn_blocking(move || saving.save()).await {
+        tracing::error!(%error, "saving the jobs state file stopped abnormally");
+    }
     first_error.map_or(Ok(()), Err)
 }
 

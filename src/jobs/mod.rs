@@ -24,37 +24,18 @@ mod window;
 pub use tracker::JobsTracker;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use self::window::Window;
+use crate::clock::unix_now;
 use crate::snapshot::{DURATION_BUCKETS, Durations, Job, JobStatus, Recipe, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
 
-/// Job ingestion settings.
-#[derive(Debug, Clone)]
-pub struct JobsConfig {
-    /// Window of `workato_recipe_job_failure_ratio`.
-    pub window: Duration,
-    /// Distinct (adapter, error_type) pairs per recipe before `other`.
-    pub max_error_types: usize,
-    /// Where watermarks and pending jobs survive restarts.
-    pub state_file: Option<PathBuf>,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        JobsConfig {
-            window: Duration::from_secs(3600),
-            max_error_types: 10,
-            state_file: None,
-        }
-    }
-}
+pub use crate::config::JobsConfig;
 
 /// What the recipes list says about a recipe's jobs; a change means new
 /// activity.
@@ -220,13 +201,6 @@ impl Walk {
             ..Walk::default()
         }
     }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{Counts, JobsConfig, Mark, PendingJob, Planned, RecipeJobs, Walk, state_file, unix_now};
+use super::{Counts, JobsConfig, Mark, PendingJob, Planned, RecipeJobs, Walk, state_file};
+use crate::clock::unix_now;
 use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, SharedSnapshot};
 
 /// The job ingestion state of the whole workspace.
@@ -379,8 +380,7 @@ impl JobsTracker {
         }
     }
 
-    /// Writes the whole state to the state file (and empties its journal),
-    /// if configured.
+    /// Writes the whole state to the state file, if any, and empties its journal.
     pub fn save(&self) {
         if let Some(store) = &self.store {
             let state = self.lock().clone();

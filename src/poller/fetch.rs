@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::{Poller, unix_now};
+use super::Poller;
+use crate::clock::unix_now;
 use crate::error::Result;
 use crate::snapshot::{ApiPlatform, Collector, Connection, JobStats, Recipe, Snapshot, WorkspaceInfo};
 

@@ -283,7 +283,7 @@ impl TestApp {
         ));
         TestApp {
             address,
-            poller: Arc::clone(&app.poller),
+            poller: Arc::clone(&app.workspace.poller),
             shutdown,
             http: reqwest::Client::new(),
         }
