@@ -51,6 +51,7 @@ mod check;
 pub mod client;
 mod clock;
 pub mod config;
+mod counters;
 mod demo;
 pub mod error;
 pub mod http;

@@ -75,8 +75,12 @@ impl Actions {
     /// Re-reads one recipe into the snapshot; returns it as read.
     async fn refresh_recipe(&self, id: u64) -> Option<Recipe> {
         match self.client.recipe(id).await {
-            Ok(fresh) => {
+            Ok(mut fresh) => {
                 self.snapshot.update(|snapshot| {
+                    // Counters this recipe had in the last sweep hold, as
+                    // they do in the next one.
+                    snapshot.counter_decreases +=
+                        crate::counters::hold(&snapshot.recipes, std::slice::from_mut(&mut fresh));
                     let mut recipes = Vec::clone(&snapshot.recipes);
                     match recipes.iter_mut().find(|r| r.id == id) {
                         Some(recipe) => *recipe = fresh.clone(),

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::Poller;
 use crate::clock::unix_now;
 use crate::error::Result;
-use crate::snapshot::{ApiPlatform, Collector, Connection, JobStats, Recipe, Snapshot, WorkspaceInfo};
+use crate::snapshot::{ApiPlatform, Collector, Connection, JobStats, Snapshot, WorkspaceInfo};
 
 /// What one successful poll brings back.
 pub(super) enum Fetched {
@@ -26,7 +26,7 @@ impl Fetched {
             Fetched::Jobs(stats) => snapshot.jobs = Arc::new(stats),
             Fetched::Workspace(w) => snapshot.workspace = Some(Arc::new(w)),
             Fetched::Recipes(mut list) => {
-                snapshot.counter_decreases += hold_counters(&snapshot.recipes, &mut list.recipes);
+                snapshot.counter_decreases += crate::counters::hold(&snapshot.recipes, &mut list.recipes);
                 if list.truncated && !snapshot.recipes_truncated {
                     tracing::warn!(
                         kept = crate::client::MAX_RECIPES,
@@ -90,35 +90,4 @@ impl Poller {
             }
         })
     }
-}
-
-/// Workato's lifetime counters never go back in Prometheus: where one reads
-/// lower than before (a glitch, a restored recipe), the previous value is
-/// kept and the anomaly logged. Returns how many counters were held.
-fn hold_counters(before: &[Recipe], now: &mut [Recipe]) -> u64 {
-    let before: std::collections::HashMap<u64, &Recipe> = before.iter().map(|r| (r.id, r)).collect();
-    let mut held = 0;
-    for recipe in now.iter_mut() {
-        let Some(old) = before.get(&recipe.id) else { continue };
-        for (name, new, old) in [
-            ("job_succeeded_count", &mut recipe.jobs_succeeded, old.jobs_succeeded),
-            ("job_failed_count", &mut recipe.jobs_failed, old.jobs_failed),
-            ("lifetime_task_count", &mut recipe.tasks, old.tasks),
-        ] {
-            if let (Some(value), Some(previous)) = (*new, old)
-                && value < previous
-            {
-                tracing::warn!(
-                    recipe_id = recipe.id,
-                    counter = name,
-                    previous,
-                    value,
-                    "Workato's lifetime counter went back; keeping the previous value"
-                );
-                *new = Some(previous);
-                held += 1;
-            }
-        }
-    }
-    held
 }

@@ -190,6 +190,33 @@ async fn starting_a_stopped_recipe_shows_in_metrics_at_once() {
 }
 
 #[tokio::test]
+async fn a_recipe_re_read_by_the_admin_route_never_takes_a_counter_back() {
+    let server = MockServer::start().await;
+    let app = admin_app(&server, &[]).await;
+    let succeeded =
+        |s: &crate::helpers::Samples| s.value("workato_recipe_jobs_succeeded_total", &[("recipe_id", "1913514")]);
+    assert_eq!(succeeded(&app.samples().await), 120.0);
+    // The single-recipe read lags the sweep: its counter reads lower.
+    let mut lagging = recipe_with(true);
+    lagging["job_succeeded_count"] = json!(100);
+    Mock::given(method("PUT"))
+        .and(path("/api/recipes/1913514/start"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes/1913514"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(lagging))
+        .mount(&server)
+        .await;
+    assert_eq!(admin(&app, "PUT", "/admin/recipes/1913514/start").await.0, 200);
+    let s = app.samples().await;
+    assert_eq!(s.value("workato_recipe_running", &[("recipe_id", "1913514")]), 1.0);
+    assert_eq!(succeeded(&s), 120.0, "a counter never goes back");
+    assert_eq!(s.value("workato_recipe_lifetime_decreases_total", &[]), 1.0);
+}
+
+#[tokio::test]
 async fn a_refused_start_is_409_with_workatos_errors_unchanged() {
     let server = MockServer::start().await;
     let app = admin_app(&server, &[]).await;
