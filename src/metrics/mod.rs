@@ -185,6 +185,14 @@ impl Metrics {
         let _ = self.snapshot.set(snapshot);
     }
 
+    /// Adds a family of the exporter's own beside the self-metrics (the web
+    /// configuration's reload failures, only when one is in use).
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(error) = self.registry.register(collector) {
+            tracing::error!(%error, "registering a self-metric failed");
+        }
+    }
+
     /// Adds the job families rendered from the jobs tracker.
     pub fn register_jobs(&self, tracker: Arc<JobsTracker>) {
         let _ = self.jobs.set(tracker);

@@ -46,6 +46,8 @@ const HEADERS: [(&str, &[&str]); 5] = [
 pub struct Settings {
     /// `None`: clear-text HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The server's certificate chain and key, with `tls`.
+    pub certified: Option<Arc<rustls::sign::CertifiedKey>>,
     pub auth: Option<BasicAuth>,
     pub headers: HeaderMap,
 }
@@ -69,12 +71,12 @@ impl Settings {
             return Err("rate_limit is not supported by this exporter; remove it".into());
         }
         let dir = path.parent().unwrap_or(Path::new("."));
-        let (tls, files) = match &file.tls_server_config {
+        let (tls, certified, files) = match &file.tls_server_config {
             Some(tls) => {
-                let (config, files) = tls::build(tls, dir)?;
-                (Some(config), files)
+                let (config, certified, files) = tls::build(tls, dir)?;
+                (Some(config), Some(certified), files)
             }
-            None => (None, Vec::new()),
+            None => (None, None, Vec::new()),
         };
         let auth = match file.basic_auth_users {
             Some(users) if !users.is_empty() => Some(BasicAuth::new(users)?),
@@ -102,7 +104,13 @@ impl Settings {
                 .map_err(|_| format!("http_server_config.headers.{known}: not a valid header value"))?;
             headers.insert(HeaderName::from_static(lowercase(known)), value);
         }
-        Ok((Settings { tls, auth, headers }, files))
+        let settings = Settings {
+            tls,
+            certified,
+            auth,
+            headers,
+        };
+        Ok((settings, files))
     }
 
     /// `Some(401)` when basic auth is on and the request lacks valid

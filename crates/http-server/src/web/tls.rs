@@ -107,8 +107,12 @@ fn provider(tls: &TlsFile) -> Result<CryptoProvider, String> {
     Ok(provider)
 }
 
-/// The server configuration and the files it was read from (to watch).
-pub fn build(tls: &TlsFile, dir: &Path) -> Result<(Arc<ServerConfig>, Vec<PathBuf>), String> {
+/// What `build` makes: the server configuration, its certificate and key
+/// (the healthcheck pins the one and presents both), and the files it was
+/// read from (to watch).
+pub type Built = (Arc<ServerConfig>, Arc<CertifiedKey>, Vec<PathBuf>);
+
+pub fn build(tls: &TlsFile, dir: &Path) -> Result<Built, String> {
     let mut files = Vec::new();
     let cert = either(dir, ("cert", &tls.cert), ("cert_file", &tls.cert_file), &mut files)?
         .ok_or("tls_server_config: missing one of cert or cert_file")?;
@@ -146,7 +150,7 @@ pub fn build(tls: &TlsFile, dir: &Path) -> Result<(Arc<ServerConfig>, Vec<PathBu
         .key_provider
         .load_private_key(key)
         .map_err(|_| "tls_server_config.key: unsupported private key".to_string())?;
-    let certified = CertifiedKey::new(chain, signing);
+    let certified = Arc::new(CertifiedKey::new(chain, signing));
     certified
         .keys_match()
         .map_err(|_| "tls_server_config: the key does not belong to the certificate".to_string())?;
@@ -159,10 +163,10 @@ pub fn build(tls: &TlsFile, dir: &Path) -> Result<(Arc<ServerConfig>, Vec<PathBu
         Some(verifier) => builder.with_client_cert_verifier(verifier),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(Fixed(Arc::new(certified))));
+    let mut config = builder.with_cert_resolver(Arc::new(Fixed(Arc::clone(&certified))));
     config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((Arc::new(config), files))
+    Ok((Arc::new(config), certified, files))
 }
 
 /// Always the one certificate (and chain) of the configuration.
