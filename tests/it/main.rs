@@ -21,3 +21,4 @@ mod real_workato;
 mod restarts;
 mod sim;
 mod tls;
+mod web_config;
