@@ -21,4 +21,5 @@ mod real_workato;
 mod restarts;
 mod sim;
 mod tls;
+mod tls_prometheus;
 mod web_config;
