@@ -247,3 +247,45 @@ async fn basic_auth_and_tls_guard_both_listeners_and_the_admin_token_stays_a_sec
     );
     stop.cancel();
 }
+
+#[tokio::test]
+async fn healthcheck_reads_the_same_web_config_over_tls_basic_auth_and_mutual_tls() {
+    let pki = Pki::new("healthcheck");
+    let users = format!("basic_auth_users:\n  prometheus: {}\n", hash("scrape-pass"));
+    let mutual = "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n";
+    for (name, text) in [
+        ("tls", TLS.to_string()),
+        ("basic", format!("{TLS}{users}")),
+        ("mutual", format!("{TLS}{mutual}{users}")),
+    ] {
+        let path = pki.write(&format!("{name}.yml"), &text);
+        let stop = CancellationToken::new();
+        let (address, _web) = serve(&path, &stop).await;
+        let check = move |config: Option<&std::path::Path>| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_workato_exporter"));
+            command.args(["healthcheck", "--web.listen-address", &address.to_string()]);
+            if let Some(config) = config {
+                command.arg("--web.config.file").arg(config);
+            }
+            command.output().expect("healthcheck runs")
+        };
+        let healthy = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || check(Some(&path))
+        })
+        .await
+        .unwrap();
+        assert!(
+            healthy.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&healthy.stderr)
+        );
+        let plain = tokio::task::spawn_blocking(move || check(None)).await.unwrap();
+        assert_eq!(
+            plain.status.code(),
+            Some(1),
+            "{name}: clear text to the TLS port is not healthy"
+        );
+        stop.cancel();
+    }
+}
