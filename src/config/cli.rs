@@ -194,7 +194,6 @@ pub struct Args {
     /// Serve /admin without TLS on a non-loopback address (refused by default).
     #[arg(long = "admin.allow-plaintext", global = true)]
     pub admin_allow_plaintext: bool,
-
     /// Run against a built-in simulated workspace: no Workato account needed.
     #[arg(long = "demo")]
     pub demo: bool,
