@@ -289,3 +289,24 @@ async fn healthcheck_reads_the_same_web_config_over_tls_basic_auth_and_mutual_tl
         stop.cancel();
     }
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_handshake_is_cut_off() {
+    let pki = Pki::new("slow-handshake");
+    let path = pki.write("web.yml", TLS);
+    let stop = CancellationToken::new();
+    let (address, _web) = serve(&path, &stop).await;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // The first byte of a TLS handshake record, then silence.
+    stream.write_all(&[22]).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(
+        http_server::serve::HANDSHAKE_TIMEOUT + Duration::from_secs(5),
+        stream.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(read.is_ok(), "still open after the handshake timeout");
+    assert!(started.elapsed() >= http_server::serve::HANDSHAKE_TIMEOUT - Duration::from_secs(1));
+    stop.cancel();
+}
