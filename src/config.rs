@@ -60,6 +60,8 @@ pub struct AdminConfig {
     pub deadline: Duration,
     /// A request body not received within this is answered 408.
     pub body_timeout: Duration,
+    /// `--admin.allow-plaintext`: serve it without TLS beyond loopback.
+    pub allow_plaintext: bool,
 }
 
 impl AdminConfig {
@@ -90,6 +92,8 @@ pub struct Config {
     pub jobs_interval: Duration,
     pub jobs: JobsConfig,
     pub admin: Option<AdminConfig>,
+    /// `--web.config.file`: TLS and basic auth for every listener.
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 /// Job ingestion settings.
@@ -158,6 +162,7 @@ impl Config {
                 listen_address: args.admin_listen_address,
                 deadline: AdminConfig::DEADLINE,
                 body_timeout: AdminConfig::BODY_TIMEOUT,
+                allow_plaintext: args.admin_allow_plaintext,
             })
         })
         .transpose()?;
@@ -200,6 +205,7 @@ impl Config {
                 state_file: args.jobs_state_file.clone(),
             },
             admin,
+            web_config_file: args.web_config_file.clone(),
         })
     }
 }

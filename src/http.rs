@@ -11,7 +11,9 @@ use hyper::{Method, Request, Response, StatusCode};
 
 /// The serving leaf (accept loop, connection limit, response body, JSON
 /// answers) is the `http_server` crate, shared with the simulator.
-pub use http_server::{Body, Handler, json, json_message, serve, text};
+pub use http_server::{Body, Handler, Web, json, json_message, serve, serve_with, text};
+
+pub mod web_config;
 
 use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
 use crate::snapshot::{Collector, SharedSnapshot};

@@ -25,6 +25,8 @@
 //!   enable and disable API endpoints, read and upsert properties, through
 //!   the same client and budget, refreshing the snapshot it touched.
 //! - `check` is the `check` subcommand: what may this API client read?
+//!   `healthcheck` is the `healthcheck` subcommand, which reads
+//!   `--web.config.file` as the listeners do.
 //! - `demo` is the glue to the simulated Workato workspace, which is a
 //!   crate of its own (`crates/workato-sim`, behind the default cargo
 //!   feature `demo`): `--demo` points the unchanged client at it over HTTP;
@@ -54,6 +56,7 @@ pub mod config;
 mod counters;
 mod demo;
 pub mod error;
+mod healthcheck;
 pub mod http;
 pub mod jobs;
 pub mod logging;
@@ -73,7 +76,10 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::metrics::SelfMetrics;
 pub use crate::workspace::Workspace;
+
+pub use crate::healthcheck::healthcheck;
 
 /// The exporter, wired but not yet running.
 pub struct App {
@@ -82,6 +88,8 @@ pub struct App {
     pub workspace: Workspace,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
+    /// `--web.config.file`, for every listener.
+    web: Option<Arc<http::Web>>,
 }
 
 impl App {
@@ -93,7 +101,9 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
-        let workspace = Workspace::new(&config, options)?;
+        let web = http::web_config::setup(&config)?;
+        let self_metrics = Arc::new(SelfMetrics::new(web.clone()));
+        let workspace = Workspace::new(&config, options, self_metrics)?;
         let admin = config.admin.as_ref().map(|admin_config| {
             Arc::new(admin::Admin::new(
                 admin_config,
@@ -106,6 +116,7 @@ impl App {
             config,
             workspace,
             admin,
+            web,
         })
     }
 
@@ -131,18 +142,21 @@ impl App {
     /// cancelled.
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
         let poller = tokio::spawn(Arc::clone(&self.workspace.poller).run(shutdown.clone()));
+        let watch = self.web.clone().map(|web| tokio::spawn(web.watch(shutdown.clone())));
         let admin = match (admin_listener, &self.admin) {
-            (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve(
+            (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve_with(
                 listener,
                 Arc::clone(admin),
                 shutdown.clone(),
                 self.config.max_connections,
+                self.web.clone(),
             ))),
             _ => None,
         };
         let state = self.http_state();
-        http::serve(listener, state, shutdown, self.config.max_connections).await;
-        for task in [Some(poller), admin].into_iter().flatten() {
+        let web = self.web.clone();
+        http::serve_with(listener, state, shutdown, self.config.max_connections, web).await;
+        for task in [Some(poller), admin, watch].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");
             }
@@ -205,37 +219,6 @@ pub async fn simulate(args: &config::SimulateArgs) -> Result<()> {
     );
     demo::serve(listener, simulator, shutdown::on_signal()).await;
     Ok(())
-}
-
-/// Asks the exporter listening on `address` for `/healthz`; true on 200.
-/// An unspecified address (`:9862`) is asked on loopback.
-pub async fn healthcheck(address: std::net::SocketAddr) -> bool {
-    let mut address = address;
-    if address.ip().is_unspecified() {
-        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let client = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
-        .build()
-    {
-        Ok(client) => client,
-        Err(_) => return false,
-    };
-    match client.get(format!("http://{address}/healthz")).send().await {
-        Ok(response) if response.status().is_success() => true,
-        // A closed stderr loses the line, not the exit status.
-        Ok(response) => {
-            let _ = writeln!(std::io::stderr(), "unhealthy: /healthz answered {}", response.status());
-            false
-        }
-        Err(error) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "unhealthy: cannot reach http://{address}/healthz: {error}"
-            );
-            false
-        }
-    }
 }
 
 /// Runs `check` and prints its table; true when every group is ok. Each

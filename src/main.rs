@@ -54,7 +54,10 @@ fn run(cli: &Cli) -> Result<bool, Error> {
     let result = match &cli.command {
         Some(Command::Simulate(args)) => runtime.block_on(workato_exporter::simulate(args)).map(|()| true),
         Some(Command::Check) => config().and_then(|config| runtime.block_on(workato_exporter::check(config))),
-        Some(Command::Healthcheck) => Ok(runtime.block_on(workato_exporter::healthcheck(cli.args.listen_address))),
+        Some(Command::Healthcheck) => Ok(runtime.block_on(workato_exporter::healthcheck(
+            cli.args.listen_address,
+            cli.args.web_config_file.as_deref(),
+        ))),
         None => config().and_then(|config| runtime.block_on(workato_exporter::serve(config)).map(|()| true)),
     };
     // Tasks still running are dropped; this bounds the wait for blocking ones.

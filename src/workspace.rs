@@ -29,10 +29,9 @@ pub struct Workspace {
 impl Workspace {
     /// Wires the workspace `config` describes, with the client's timeouts
     /// and retry policy given (tests shorten them). Nothing runs yet.
-    pub fn new(config: &Config, options: ClientOptions) -> Result<Workspace> {
-        // Self-metrics first: the client records into them, the exposition
-        // reads them and the client's budget.
-        let self_metrics = Arc::new(SelfMetrics::default());
+    /// `self_metrics` come first: the client records into them, the
+    /// exposition reads them and the client's budget.
+    pub fn new(config: &Config, options: ClientOptions, self_metrics: Arc<SelfMetrics>) -> Result<Workspace> {
         let client = Client::with_options(
             &config.base_url,
             &config.auth,

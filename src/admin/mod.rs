@@ -40,6 +40,10 @@ use crate::config::AdminConfig;
 use crate::metrics::SelfMetrics;
 use crate::snapshot::SharedSnapshot;
 
+/// The header that may carry the admin token when `Authorization` holds
+/// basic-auth credentials.
+pub const ADMIN_TOKEN_HEADER: &str = "x-admin-token";
+
 /// How long an admin call may wait for the rate budget before it answers
 /// 429 instead of holding the caller.
 pub const PATIENCE: Duration = Duration::from_secs(3);
@@ -72,16 +76,30 @@ impl Admin {
     }
 
     /// `Authorization: Bearer <admin token>`, compared in constant time.
-    /// The scheme is case-insensitive (RFC 7235: `bearer`, `BEARER`).
+    /// The scheme is case-insensitive (RFC 7235: `bearer`, `BEARER`). With
+    /// basic auth on the listener (`--web.config.file`) `Authorization`
+    /// carries the basic credentials, so the token may come as
+    /// `X-Admin-Token: <admin token>` instead: a second, independent lock.
     fn authorized(&self, request: &Request<Incoming>) -> bool {
-        let presented = request
+        let bearer = request
             .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim_start().split_once(' '))
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.trim_start().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim());
-        presented.is_some_and(|token| bool::from(token.as_bytes().ct_eq(self.token.expose_secret().as_bytes())))
+        let header = request
+            .headers()
+            .get_all(ADMIN_TOKEN_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim);
+        let expected = self.token.expose_secret().as_bytes();
+        bearer
+            .chain(header)
+            .take(4)
+            .fold(false, |ok, token| ok | bool::from(token.as_bytes().ct_eq(expected)))
     }
 
     /// Answers one `/admin...` request, audits it and counts it.

@@ -182,6 +182,18 @@ pub struct Args {
     #[arg(long = "admin.read-only", global = true)]
     pub admin_read_only: bool,
 
+    /// Prometheus exporter-toolkit web configuration (TLS, mutual TLS, basic auth) for every listener.
+    #[arg(
+        long = "web.config.file",
+        env = "WORKATO_EXPORTER_WEB_CONFIG_FILE",
+        value_name = "PATH",
+        global = true
+    )]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Serve /admin without TLS on a non-loopback address (refused by default).
+    #[arg(long = "admin.allow-plaintext", global = true)]
+    pub admin_allow_plaintext: bool,
     /// Run against a built-in simulated workspace: no Workato account needed.
     #[arg(long = "demo")]
     pub demo: bool,

@@ -65,7 +65,13 @@ fn filter(level: &str, rust_log: Option<&str>) -> Result<EnvFilter> {
         _ => (level, "--log.level"),
     };
     let invalid = |e: String| Error::Config(format!("invalid value '{text}' for {source}: {e}"));
-    EnvFilter::try_new(parse_filter(text).map_err(invalid)?).map_err(|e| invalid(e.to_string()))
+    let filter = EnvFilter::try_new(parse_filter(text).map_err(invalid)?).map_err(|e| invalid(e.to_string()))?;
+    // rustls warns of each malformed TLS handshake (a bad SNI, say): lines a
+    // remote party could write at will. Its errors only, unless named.
+    if text.contains("rustls") {
+        return Ok(filter);
+    }
+    Ok(filter.add_directive("rustls=error".parse().expect("a valid directive")))
 }
 
 /// Sets up logging: `RUST_LOG` when set, else `--log.level`, in `format`,

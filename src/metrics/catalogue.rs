@@ -111,6 +111,13 @@ spec!(
     "Time one poll of a collector took, waits for the rate budget included."
 );
 spec!(
+    WEB_CONFIG_RELOAD_FAILURES,
+    "workato_exporter_web_config_reload_failures_total",
+    Counter,
+    &[],
+    "Times a changed --web.config.file (or a file it names) could not be used; the last good configuration stayed in force."
+);
+spec!(
     BUILD_INFO,
     "workato_exporter_build_info",
     Gauge,
@@ -294,7 +301,7 @@ spec!(
 
 /// Every family of the catalogue.
 #[cfg(test)]
-const ALL: [&Spec; 34] = [
+const ALL: [&Spec; 35] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
@@ -308,6 +315,7 @@ const ALL: [&Spec; 34] = [
     &API_REQUEST_DURATION,
     &COLLECTOR_DURATION,
     &BUILD_INFO,
+    &WEB_CONFIG_RELOAD_FAILURES,
     &RECIPE_INFO,
     &RECIPE_RUNNING,
     &RECIPE_STOP_CAUSE,
@@ -348,7 +356,11 @@ mod tests {
                 spec.name,
                 spec.labels
             );
-            let per_exporter = ["workato_admin_requests_total", "workato_exporter_build_info"];
+            let per_exporter = [
+                "workato_admin_requests_total",
+                "workato_exporter_build_info",
+                "workato_exporter_web_config_reload_failures_total",
+            ];
             assert_eq!(
                 spec.labels.contains(&WORKSPACE),
                 !per_exporter.contains(&spec.name),

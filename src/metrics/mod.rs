@@ -87,6 +87,7 @@ impl Metrics {
         health::collector_last_success(snapshot, &mut w);
         health::collector_up(snapshot, &mut w);
         self_metrics::render_build_info(&mut w);
+        recorded.render_web_config_reload_failures(&mut w);
         health::recipes(snapshot, &mut w);
         health::up(snapshot, &mut w);
         health::workspace_info(snapshot, &mut w);

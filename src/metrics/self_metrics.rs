@@ -3,13 +3,15 @@
 //! admin route record into [`SelfMetrics`], built before any of them.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::core::Collector as _;
 use prometheus::process_collector::ProcessCollector;
 
-use super::catalogue::{ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, BUILD_INFO, COLLECTOR_DURATION};
+use super::catalogue::{
+    ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, BUILD_INFO, COLLECTOR_DURATION, WEB_CONFIG_RELOAD_FAILURES,
+};
 use super::text::Writer;
 use crate::client::{Observer, Route};
 use crate::snapshot::{Collector, Histogram};
@@ -27,6 +29,8 @@ const POLL_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.
 #[derive(Default)]
 pub struct SelfMetrics {
     inner: Mutex<Recorded>,
+    /// `--web.config.file`, whose reload failures are counted, when in use.
+    web: Option<Arc<http_server::Web>>,
 }
 
 #[derive(Default)]
@@ -42,6 +46,15 @@ struct Recorded {
 }
 
 impl SelfMetrics {
+    /// Self-metrics of an exporter serving with `web` (or without a web
+    /// configuration file).
+    pub fn new(web: Option<Arc<http_server::Web>>) -> SelfMetrics {
+        SelfMetrics {
+            web,
+            ..SelfMetrics::default()
+        }
+    }
+
     fn recorded(&self) -> std::sync::MutexGuard<'_, Recorded> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -79,6 +92,13 @@ impl SelfMetrics {
     pub(super) fn render_api_requests(&self, w: &mut Writer<'_>) {
         for ((code, endpoint), count) in &self.recorded().api_requests {
             w.sample(&API_REQUESTS, &[code, endpoint], *count as f64);
+        }
+    }
+
+    /// Only with a web configuration file: the family is absent otherwise.
+    pub(super) fn render_web_config_reload_failures(&self, w: &mut Writer<'_>) {
+        if let Some(web) = &self.web {
+            w.sample(&WEB_CONFIG_RELOAD_FAILURES, &[], web.reload_failures() as f64);
         }
     }
 

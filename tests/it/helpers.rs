@@ -62,6 +62,10 @@ fn config(base_url: &str, extra: &[&str], admin_token: Option<&str>) -> Config {
         "--workato.workspace",
         "acme",
     ];
+    // Tests serve on loopback, where the admin route may speak clear text.
+    if !extra.contains(&"--web.listen-address") {
+        argv.extend(["--web.listen-address", "127.0.0.1:9862"]);
+    }
     argv.extend_from_slice(extra);
     let cli = parse_cli(argv).expect("test flags parse");
     Config::from_args_and_admin(&cli.args, Some(TOKEN.to_string()), admin_token.map(str::to_string))

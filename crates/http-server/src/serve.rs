@@ -12,12 +12,13 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::body::Body;
+use crate::web::Web;
 
 /// The default limit of open connections (the exporter's
 /// `--web.max-connections`): well under the usual 1,024 file descriptors,
@@ -28,6 +29,29 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// exporter, so that log filters (`workato_exporter=debug`) and the
 /// `module` field of each line read as they did.
 const LOG_TARGET: &str = "workato_exporter::http";
+
+/// How long a client gets to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The TLS handshake; a client speaking clear-text HTTP to the TLS port
+/// gets a plain 400 saying so instead, and nothing else.
+async fn handshake(
+    mut stream: TcpStream,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<tokio_rustls::server::TlsStream<TcpStream>> {
+    let mut first = [0u8; 1];
+    let n = stream.peek(&mut first).await?;
+    // 22: a TLS handshake record.
+    if n == 1 && first[0] != 22 {
+        use tokio::io::AsyncWriteExt as _;
+        let _ = stream
+            .write_all(b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+            .await;
+        let _ = stream.shutdown().await;
+        return Err(std::io::Error::other("clear-text HTTP on the TLS port"));
+    }
+    tokio_rustls::TlsAcceptor::from(tls).accept(stream).await
+}
 
 /// How long open connections get to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
@@ -84,6 +108,18 @@ pub async fn serve<H: Handler>(
     shutdown: CancellationToken,
     max_connections: usize,
 ) {
+    serve_with(listener, handler, shutdown, max_connections, None).await;
+}
+
+/// As [`serve`], with a web configuration applied to every connection
+/// (TLS) and every request (basic auth, extra headers) when given.
+pub async fn serve_with<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+    max_connections: usize,
+    web: Option<Arc<Web>>,
+) {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     let mut full = LogLimiter::default();
@@ -132,17 +168,66 @@ pub async fn serve<H: Handler>(
             tracing::debug!(target: LOG_TARGET, %error, "cannot set TCP_NODELAY");
         }
         let handler = Arc::clone(&handler);
-        let service = service_fn(move |request| {
-            let handler = Arc::clone(&handler);
-            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let web = web.clone();
+        let watcher = graceful.watcher();
+        let stop = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let settings = web.as_ref().map(|web| {
+                // A certificate replaced on disk is served from the next
+                // connection on.
+                web.refresh();
+                web.current()
+            });
+            let service = service_fn(move |request: Request<Incoming>| {
+                let handler = Arc::clone(&handler);
+                let web = web.clone();
+                async move {
+                    // Basic auth and headers as they are now, not as they
+                    // were when the connection opened.
+                    let Some(settings) = web.map(|web| web.current()) else {
+                        return Ok::<_, Infallible>(handler.handle(request, peer).await);
+                    };
+                    let mut response = match settings.refuse(request.headers()).await {
+                        Some(refusal) => refusal,
+                        None => handler.handle(request, peer).await,
+                    };
+                    settings.decorate(&mut response);
+                    Ok(response)
+                }
+            });
+            let http = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .to_owned();
+            let served = match settings.and_then(|s| s.tls.clone()) {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => {
+                    let handshake = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        done = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, tls)) => done,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(target: LOG_TARGET, %error, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(target: LOG_TARGET, %peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(error) = served {
                 tracing::debug!(target: LOG_TARGET, %error, %peer, "connection ended with an error");
             }
             // The connection's file descriptor is closed: make room.
