@@ -8,8 +8,10 @@
 5,000 recipes, 1,000 connections, 500 API endpoints, 600 jobs a simulated
 minute played 60 times faster than life (an hour of activity a minute), a
 lifted budget, 10 s intervals, `--jobs.state-file` (its journal grows and is
-emptied every cycle), scraped with gzip every second. RSS (`VmRSS`) is
-sampled every 30 s; the verdict compares the samples after the first five
+emptied every cycle), `--jobs.window 5m` (a window fills for its own
+length), scraped with gzip every second. Every 30 s RSS (`VmRSS`), the
+series count and the exposition's size are sampled, and that scrape must
+be valid gzip; the verdict compares the RSS samples after the first five
 minutes: flat means their spread is within 10% of their lowest.
 """
 
