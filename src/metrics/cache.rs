@@ -83,20 +83,41 @@ impl Prefix {
 /// Deflate of `data` ending in a sync flush: every byte of `data` out,
 /// byte-aligned, no final block — where another deflate stream may go on.
 ///
-/// One call of the low-level API with room for the worst case, rather than
-/// `write::DeflateEncoder::flush`: with the miniz_oxide backend a sync
-/// flush that does not fit the output buffer at once loses its marker and
-/// part of the data when continued (a soak saw 1 corrupt gzip scrape in
-/// ~15; half-random data shows it in 1 render of ~25). `None` if the result
-/// is not a complete sync point after all.
+/// Through the low-level API rather than `write::DeflateEncoder::flush`:
+/// with the miniz_oxide backend a sync flush that does not fit the output
+/// buffer at once loses its marker and part of the data when continued (a
+/// soak saw 1 corrupt gzip scrape in ~15; half-random data shows it in 1
+/// render of ~25). So the data goes in without flushing, a slice at a time
+/// (flate2 zero-fills the room it is given: room for the whole exposition
+/// would cost its size in RSS), and the one sync flush gets far more room
+/// than the compressor can hold back. `None` if the result is not a
+/// complete sync point after all.
 fn deflate_to_sync_point(data: &[u8]) -> Option<Vec<u8>> {
+    /// Room given to each call.
+    const STEP: usize = 256 * 1024;
+    /// Room for the flush: miniz_oxide holds back at most its 64 KiB of
+    /// pending codes and its ~85 KiB output buffer.
+    const FLUSH_ROOM: usize = 1024 * 1024;
     let mut compress = Compress::new(Compression::fast(), false);
-    // Stored blocks, the worst case, add 5 bytes per 64 KiB: far less.
-    let mut out = Vec::with_capacity(data.len() + data.len() / 8 + 64 * 1024);
-    compress.compress_vec(data, &mut out, FlushCompress::Sync).ok()?;
-    let complete = compress.total_in() == data.len() as u64
-        && out.len() < out.capacity()
-        && (out.is_empty() || out.ends_with(&[0, 0, 0xff, 0xff]));
+    let mut out = Vec::with_capacity(data.len() / 4 + FLUSH_ROOM);
+    loop {
+        let consumed = usize::try_from(compress.total_in()).ok()?.min(data.len());
+        if consumed == data.len() {
+            break;
+        }
+        out.reserve(STEP);
+        let end = (consumed + STEP).min(data.len());
+        let before = compress.total_in();
+        compress
+            .compress_vec(&data[consumed..end], &mut out, FlushCompress::None)
+            .ok()?;
+        if compress.total_in() == before && out.len() < out.capacity() {
+            return None;
+        }
+    }
+    out.reserve(FLUSH_ROOM);
+    compress.compress_vec(&[], &mut out, FlushCompress::Sync).ok()?;
+    let complete = out.len() < out.capacity() && (data.is_empty() || out.ends_with(&[0, 0, 0xff, 0xff]));
     complete.then(|| {
         out.shrink_to_fit();
         out
