@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::from_args(&cli.args, Some(TOKEN.into()))?;
     // Calibrating thousands of recipes at Workato's pace takes well over an
     // hour; the budget is lifted here to measure the steady state.
-    config.requests_per_minute = NonZeroU32::new(1_000_000).unwrap_or(NonZeroU32::MIN);
+    config.workspaces[0].requests_per_minute = NonZeroU32::new(1_000_000).unwrap_or(NonZeroU32::MIN);
     let app = workato_exporter::App::with_client_options(config, ClientOptions::default())?;
     let jobs_calls = || async {
         let stats: serde_json::Value = reqwest::get(format!("{}/sim/stats", running.base_url()))

@@ -11,18 +11,18 @@
 mod cli;
 mod log;
 mod region;
+mod workspace;
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::Url;
 use secrecy::SecretString;
 
 pub use cli::{Args, Cli, Command, DEFAULT_MAX_CONNECTIONS, SimulateArgs, one_line, parse_cli, parse_duration};
 pub use log::{LogFormat, parse_filter};
 pub use region::Region;
+pub use workspace::WorkspaceConfig;
 
 use crate::error::Error;
 
@@ -74,23 +74,17 @@ impl AdminConfig {
 /// The exporter's validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Set in demo mode: `base_url` and `auth` are filled in when the
+    /// Set in demo mode: each workspace's `base_url` is filled in when the
     /// simulated workspace starts.
     pub demo: Option<Demo>,
-    pub base_url: Url,
-    pub auth: Auth,
-    pub workspace: String,
+    /// The workspaces to watch: one from the flags.
+    pub workspaces: Vec<WorkspaceConfig>,
     /// `--workato.timeout`: one request to Workato, and `check` in all.
     pub timeout: Duration,
-    pub requests_per_minute: NonZeroU32,
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
     /// `--web.max-connections`, per listener.
     pub max_connections: usize,
-    pub poll_interval: Duration,
-    pub workspace_interval: Duration,
-    pub jobs_interval: Duration,
-    pub jobs: JobsConfig,
     pub admin: Option<AdminConfig>,
     /// `--web.config.file`: TLS and basic auth for every listener.
     pub web_config_file: Option<std::path::PathBuf>,
@@ -186,16 +180,11 @@ impl Config {
         } else {
             (Duration::from_secs(60), Duration::from_secs(15 * 60))
         };
-        Ok(Config {
-            demo,
+        let workspace = WorkspaceConfig {
+            name: args.workspace.trim().to_string(),
             base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
             auth,
-            workspace: args.workspace.trim().to_string(),
-            timeout: args.timeout,
             requests_per_minute: args.requests_per_minute,
-            listen_address: args.listen_address,
-            telemetry_path: args.telemetry_path.clone(),
-            max_connections: args.max_connections,
             poll_interval: args.poll_interval.unwrap_or(poll),
             workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
             jobs_interval: args.jobs_interval.unwrap_or(poll),
@@ -204,6 +193,14 @@ impl Config {
                 max_error_types: usize::from(args.jobs_max_error_types),
                 state_file: args.jobs_state_file.clone(),
             },
+        };
+        Ok(Config {
+            demo,
+            workspaces: vec![workspace],
+            timeout: args.timeout,
+            listen_address: args.listen_address,
+            telemetry_path: args.telemetry_path.clone(),
+            max_connections: args.max_connections,
             admin,
             web_config_file: args.web_config_file.clone(),
         })
@@ -262,7 +259,7 @@ mod tests {
     #[test]
     fn token_from_env_and_file_and_never_in_debug() {
         let config = Config::from_args(&args(&[]), Some("sekrit-token".into())).unwrap();
-        assert!(matches!(config.auth, Auth::Bearer(_)));
+        assert!(matches!(config.workspaces[0].auth, Auth::Bearer(_)));
         assert!(!format!("{config:?}").contains("sekrit-token"));
 
         let dir = std::env::temp_dir().join(format!("we-config-{}", std::process::id()));
@@ -271,13 +268,13 @@ mod tests {
         std::fs::write(&file, "from-file\n").unwrap();
         let file_arg = file.to_str().unwrap();
         let config = Config::from_args(&args(&["--workato.token-file", file_arg]), Some("env".into())).unwrap();
-        match &config.auth {
+        match &config.workspaces[0].auth {
             Auth::Bearer(token) => assert_eq!(secrecy::ExposeSecret::expose_secret(token), "from-file"),
             other => panic!("expected bearer auth, got {other:?}"),
         }
 
         let legacy = Config::from_args(&args(&["--workato.email", "ops@example.com"]), Some("t".into())).unwrap();
-        assert!(matches!(legacy.auth, Auth::Legacy { ref email, .. } if email == "ops@example.com"));
+        assert!(matches!(legacy.workspaces[0].auth, Auth::Legacy { ref email, .. } if email == "ops@example.com"));
     }
 
     #[test]

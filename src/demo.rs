@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "demo")]
 use crate::config::Auth;
-use crate::config::{Config, Demo, SimulateArgs};
+use crate::config::{Demo, SimulateArgs, WorkspaceConfig};
 use crate::error::{Error, Result};
 
 /// A demo workspace serving in the background for as long as this is held.
@@ -26,9 +26,9 @@ pub type Simulator = std::sync::Arc<workato_sim::Simulator>;
 pub type Simulator = std::convert::Infallible;
 
 /// Starts the demo workspace, accepting the token `config` holds (made up
-/// for the demo), and points `config.base_url` at it.
+/// for the demo), and points the workspace's `base_url` at it.
 #[cfg(feature = "demo")]
-pub async fn start(config: &mut Config, demo: Demo) -> Result<Workspace> {
+pub async fn start(config: &mut WorkspaceConfig, demo: Demo) -> Result<Workspace> {
     let token = match &config.auth {
         Auth::Bearer(token) | Auth::Legacy { token, .. } => secrecy::ExposeSecret::expose_secret(token).to_string(),
     };
@@ -50,7 +50,7 @@ pub async fn start(config: &mut Config, demo: Demo) -> Result<Workspace> {
 }
 
 #[cfg(not(feature = "demo"))]
-pub async fn start(_config: &mut Config, _demo: Demo) -> Result<Workspace> {
+pub async fn start(_config: &mut WorkspaceConfig, _demo: Demo) -> Result<Workspace> {
     Err(built_without("--demo"))
 }
 

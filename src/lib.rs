@@ -103,7 +103,7 @@ impl App {
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
         let web = http::web_config::setup(&config)?;
         let self_metrics = Arc::new(SelfMetrics::new(web.clone()));
-        let workspace = Workspace::new(&config, options, self_metrics)?;
+        let workspace = Workspace::new(&config.workspaces[0], options, self_metrics)?;
         let admin = config.admin.as_ref().map(|admin_config| {
             Arc::new(admin::Admin::new(
                 admin_config,
@@ -126,8 +126,8 @@ impl App {
             metrics: Arc::clone(&self.workspace.metrics),
             snapshot: Arc::clone(&self.workspace.snapshot),
             telemetry_path: self.config.telemetry_path.clone(),
-            workspace: self.config.workspace.clone(),
-            base_url: self.config.base_url.to_string(),
+            workspace: self.workspace.name.clone(),
+            base_url: self.config.workspaces[0].base_url.to_string(),
             demo: self.config.demo.is_some(),
             admin: match (&self.admin, self.config.admin.as_ref().and_then(|a| a.listen_address)) {
                 (None, _) => http::AdminMount::Disabled,
@@ -176,19 +176,23 @@ async fn bind(address: std::net::SocketAddr) -> Result<TcpListener> {
 /// and the client is pointed at it over HTTP like at Workato.
 pub async fn serve(mut config: Config) -> Result<()> {
     let listener = bind(config.listen_address).await?;
-    let _demo = match config.demo {
-        Some(demo) => Some(demo::start(&mut config, demo).await?),
-        None => None,
-    };
+    let mut demos = Vec::new();
+    if let Some(demo) = config.demo {
+        for workspace in &mut config.workspaces {
+            demos.push(demo::start(workspace, demo).await?);
+        }
+    }
     let address = listener.local_addr().unwrap_or(config.listen_address);
-    tracing::info!(
-        %address,
-        workato = %config.base_url,
-        workspace = %config.workspace,
-        interval = ?config.poll_interval,
-        "serving {} and polling Workato",
-        config.telemetry_path
-    );
+    for workspace in &config.workspaces {
+        tracing::info!(
+            %address,
+            workato = %workspace.base_url,
+            workspace = %workspace.name,
+            interval = ?workspace.poll_interval,
+            "serving {} and polling Workato",
+            config.telemetry_path
+        );
+    }
     let admin_listener = match config.admin.as_ref().and_then(|a| a.listen_address) {
         Some(address) => {
             let listener = bind(address).await?;
@@ -229,15 +233,24 @@ pub async fn check(config: Config) -> Result<bool> {
         max_attempts: 1,
         ..ClientOptions::with_timeout(config.timeout)
     };
-    let client = Client::with_options(
-        &config.base_url,
-        &config.auth,
-        config.requests_per_minute,
-        options,
-        Arc::new(client::NoObserver),
-    )?;
-    let (table, all_ok) = check::report(&check::run(&client, config.timeout).await);
-    let _ = std::io::stdout().write_all(table.as_bytes());
+    let mut all_ok = true;
+    let mut out = String::new();
+    for workspace in &config.workspaces {
+        let client = Client::with_options(
+            &workspace.base_url,
+            &workspace.auth,
+            workspace.requests_per_minute,
+            options.clone(),
+            Arc::new(client::NoObserver),
+        )?;
+        let (table, ok) = check::report(&check::run(&client, config.timeout).await);
+        if config.workspaces.len() > 1 {
+            out.push_str(&format!("workspace {}\n", workspace.name));
+        }
+        out.push_str(&table);
+        all_ok &= ok;
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(all_ok)
 }
 

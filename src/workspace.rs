@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::client::{Client, ClientOptions};
-use crate::config::Config;
+use crate::config::WorkspaceConfig;
 use crate::error::Result;
 use crate::jobs::JobsTracker;
 use crate::metrics::{BudgetView, Metrics, SelfMetrics};
@@ -31,7 +31,7 @@ impl Workspace {
     /// and retry policy given (tests shorten them). Nothing runs yet.
     /// `self_metrics` come first: the client records into them, the
     /// exposition reads them and the client's budget.
-    pub fn new(config: &Config, options: ClientOptions, self_metrics: Arc<SelfMetrics>) -> Result<Workspace> {
+    pub fn new(config: &WorkspaceConfig, options: ClientOptions, self_metrics: Arc<SelfMetrics>) -> Result<Workspace> {
         let client = Client::with_options(
             &config.base_url,
             &config.auth,
@@ -42,7 +42,7 @@ impl Workspace {
         let snapshot = Arc::new(SharedSnapshot::default());
         let budget: Arc<dyn BudgetView> = Arc::new(client.clone());
         let metrics = Arc::new(Metrics::new(
-            &config.workspace,
+            &config.name,
             Arc::clone(&snapshot),
             Arc::clone(&self_metrics),
             Some(budget),
@@ -61,7 +61,7 @@ impl Workspace {
             Arc::clone(&jobs),
         ));
         Ok(Workspace {
-            name: config.workspace.clone(),
+            name: config.name.clone(),
             client,
             snapshot,
             jobs,

@@ -19,9 +19,9 @@ fn client(server: &MockServer, options: ClientOptions) -> Client {
 fn client_with(server: &MockServer, flags: &[&str], options: ClientOptions) -> Client {
     let config = config_with(&server.uri(), flags);
     Client::with_options(
-        &config.base_url,
-        &config.auth,
-        config.requests_per_minute,
+        &config.workspaces[0].base_url,
+        &config.workspaces[0].auth,
+        config.workspaces[0].requests_per_minute,
         options,
         Arc::new(NoObserver),
     )
@@ -543,9 +543,9 @@ async fn an_unreachable_workato_is_a_transport_error() {
     let port = crate::helpers::free_port();
     let config = config_with(&format!("http://127.0.0.1:{port}"), &[]);
     let client = Client::with_options(
-        &config.base_url,
-        &config.auth,
-        config.requests_per_minute,
+        &config.workspaces[0].base_url,
+        &config.workspaces[0].auth,
+        config.workspaces[0].requests_per_minute,
         fast_options(),
         Arc::new(NoObserver),
     )

@@ -20,9 +20,9 @@ use crate::helpers::{ListPages, TOKEN, TestApp, config_with, fast_options, fixtu
 fn client_for(base_url: &str, extra: &[&str], options: ClientOptions) -> Client {
     let config = config_with(base_url, extra);
     Client::with_options(
-        &config.base_url,
-        &config.auth,
-        config.requests_per_minute,
+        &config.workspaces[0].base_url,
+        &config.workspaces[0].auth,
+        config.workspaces[0].requests_per_minute,
         options,
         std::sync::Arc::new(NoObserver),
     )

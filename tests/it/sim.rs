@@ -24,9 +24,9 @@ fn config(recipes: usize, connections: usize, endpoints: usize) -> SimConfig {
 fn client(base_url: &str) -> Client {
     let config = config_with(base_url, &[]);
     Client::with_options(
-        &config.base_url,
-        &config.auth,
-        config.requests_per_minute,
+        &config.workspaces[0].base_url,
+        &config.workspaces[0].auth,
+        config.workspaces[0].requests_per_minute,
         fast_options(),
         Arc::new(NoObserver),
     )
