@@ -14,7 +14,7 @@ mod region;
 mod workspace;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -22,7 +22,7 @@ use secrecy::SecretString;
 pub use cli::{Args, Cli, Command, DEFAULT_MAX_CONNECTIONS, SimulateArgs, one_line, parse_cli, parse_duration};
 pub use log::{LogFormat, parse_filter};
 pub use region::Region;
-pub use workspace::WorkspaceConfig;
+pub use workspace::{Auth, JobsConfig, WorkspaceConfig};
 
 use crate::error::Error;
 
@@ -31,15 +31,6 @@ pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
-
-/// How the client proves who it is to Workato.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// `Authorization: Bearer <token>` (API clients).
-    Bearer(SecretString),
-    /// Legacy `X-USER-EMAIL` + `X-USER-TOKEN` headers.
-    Legacy { email: String, token: SecretString },
-}
 
 /// The demo workspace's settings.
 #[derive(Debug, Clone, Copy)]
@@ -88,27 +79,6 @@ pub struct Config {
     pub admin: Option<AdminConfig>,
     /// `--web.config.file`: TLS and basic auth for every listener.
     pub web_config_file: Option<std::path::PathBuf>,
-}
-
-/// Job ingestion settings.
-#[derive(Debug, Clone)]
-pub struct JobsConfig {
-    /// Window of `workato_recipe_job_failure_ratio`.
-    pub window: Duration,
-    /// Distinct (adapter, error_type) pairs per recipe before `other`.
-    pub max_error_types: usize,
-    /// Where watermarks and pending jobs survive restarts.
-    pub state_file: Option<PathBuf>,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        JobsConfig {
-            window: Duration::from_secs(3600),
-            max_error_types: 10,
-            state_file: None,
-        }
-    }
 }
 
 impl Config {

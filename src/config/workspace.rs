@@ -3,11 +3,11 @@
 //! flags describe one; `--config.file` describes many.
 
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::Url;
-
-use super::{Auth, JobsConfig};
+use secrecy::SecretString;
 
 /// A workspace to watch.
 #[derive(Debug, Clone)]
@@ -25,4 +25,34 @@ pub struct WorkspaceConfig {
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
     pub jobs: JobsConfig,
+}
+
+/// How the client proves who it is to Workato.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>` (API clients).
+    Bearer(SecretString),
+    /// Legacy `X-USER-EMAIL` + `X-USER-TOKEN` headers.
+    Legacy { email: String, token: SecretString },
+}
+
+/// Job ingestion settings.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// Window of `workato_recipe_job_failure_ratio`.
+    pub window: Duration,
+    /// Distinct (adapter, error_type) pairs per recipe before `other`.
+    pub max_error_types: usize,
+    /// Where watermarks and pending jobs survive restarts.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            window: Duration::from_secs(3600),
+            max_error_types: 10,
+            state_file: None,
+        }
+    }
 }
