@@ -15,16 +15,14 @@ pub use http_server::{Body, Handler, Web, json, json_message, serve, serve_with,
 
 pub mod web_config;
 
-use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
-use crate::snapshot::{Collector, SharedSnapshot};
+use crate::fleet::Fleet;
+use crate::metrics::TEXT_CONTENT_TYPE;
+use crate::snapshot::Collector;
 
 /// What request handlers read.
 pub struct State {
-    pub metrics: Arc<Metrics>,
-    pub snapshot: Arc<SharedSnapshot>,
+    pub fleet: Arc<Fleet>,
     pub telemetry_path: String,
-    pub workspace: String,
-    pub base_url: String,
     /// Polling the built-in simulated workspace (`--demo`).
     pub demo: bool,
     /// Where `/admin` is served.
@@ -86,7 +84,9 @@ fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
 
 fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     let gzip = accepts_gzip(request);
-    let mut response = Response::new(Body::from_chunks(state.metrics.scrape(gzip)));
+    let workspaces = state.fleet.workspaces();
+    let chunks = workspaces.first().map(|w| w.metrics.scrape(gzip)).unwrap_or_default();
+    let mut response = Response::new(Body::from_chunks(chunks));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
@@ -118,52 +118,79 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
         })
 }
 
+/// 200 once every workspace has finished its first poll, successfully or
+/// not: readiness says the exporter has something to say; whether Workato
+/// answered is what `workato_up` says.
 fn readyz(state: &State) -> Response<Body> {
-    let snapshot = state.snapshot.load();
-    if snapshot.ready() {
+    let mut waiting = Vec::new();
+    for workspace in state.fleet.workspaces().iter() {
+        let collectors = workspace.snapshot.load().waiting();
+        if !collectors.is_empty() {
+            let names: Vec<&str> = collectors.into_iter().map(Collector::name).collect();
+            waiting.push(format!("{} ({})", workspace.name, names.join(", ")));
+        }
+    }
+    if waiting.is_empty() {
         return json(StatusCode::OK, &serde_json::json!({"status": "ready"}));
     }
-    let waiting: Vec<&str> = snapshot.waiting().into_iter().map(Collector::name).collect();
+    let shown = waiting.len().min(MAX_WAITING_SHOWN);
+    let more = match waiting.len() - shown {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
     json_message(
         StatusCode::SERVICE_UNAVAILABLE,
-        &format!("waiting for a first successful poll of: {}", waiting.join(", ")),
+        &format!("waiting for a first poll of: {}{more}", waiting[..shown].join("; ")),
     )
 }
 
+/// Workspaces named in a 503 from `/readyz`.
+const MAX_WAITING_SHOWN: usize = 10;
+
+/// The status page: one table per workspace.
 fn landing(state: &State) -> Response<Body> {
-    let snapshot = state.snapshot.load();
     let now = crate::clock::unix_now();
-    let mut rows = String::new();
-    for collector in Collector::ALL {
-        let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();
-        let outcome = match (&status.last_attempt, status.up) {
-            (None, _) => "not polled yet".to_string(),
-            (Some(_), true) => "ok".to_string(),
-            (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
-            (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
-        };
-        let age = status
-            .last_success
-            .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
-            .unwrap_or_else(|| "never".into());
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            collector.name(),
-            escape_html(&outcome),
-            age
+    let workspaces = state.fleet.workspaces();
+    let mut sections = String::new();
+    for workspace in workspaces.iter() {
+        let snapshot = workspace.snapshot.load();
+        let mut rows = String::new();
+        for collector in Collector::ALL {
+            let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();
+            let outcome = match (&status.last_attempt, status.up) {
+                (None, _) => "not polled yet".to_string(),
+                (Some(_), true) => "ok".to_string(),
+                (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
+                (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
+            };
+            let age = status
+                .last_success
+                .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
+                .unwrap_or_else(|| "never".into());
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                collector.name(),
+                escape_html(&outcome),
+                age
+            ));
+        }
+        sections.push_str(&format!(
+            "<h2>Workspace {name}</h2>\n<p>Polling {base_url}.</p>\n\
+             <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n",
+            name = escape_html(&workspace.name),
+            base_url = escape_html(&workspace.base_url),
         ));
     }
     let page = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Workato exporter</title></head><body>\n\
          <h1>Workato exporter</h1>\n{demo}\
-         <p>Version {version} ({revision}), workspace <b>{workspace}</b>, polling {base_url}.</p>\n\
+         <p>Version {version} ({revision}), watching {count} workspace{plural}.</p>\n\
          <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>\n\
-         <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n\
-         </body></html>\n",
+         {sections}</body></html>\n",
         version = crate::version::VERSION,
         revision = crate::version::REVISION,
-        workspace = escape_html(&state.workspace),
-        base_url = escape_html(&state.base_url),
+        count = workspaces.len(),
+        plural = if workspaces.len() == 1 { "" } else { "s" },
         path = escape_html(&state.telemetry_path),
         demo = if state.demo {
             "<p><b>Demo mode:</b> these figures come from a simulated Workato workspace built into the exporter, \

@@ -56,6 +56,7 @@ pub mod config;
 mod counters;
 mod demo;
 pub mod error;
+pub mod fleet;
 mod healthcheck;
 pub mod http;
 pub mod jobs;
@@ -76,6 +77,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fleet::Fleet;
 use crate::metrics::SelfMetrics;
 pub use crate::workspace::Workspace;
 
@@ -84,8 +86,8 @@ pub use crate::healthcheck::healthcheck;
 /// The exporter, wired but not yet running.
 pub struct App {
     pub config: Config,
-    /// The workspace it watches.
-    pub workspace: Workspace,
+    /// The workspaces it watches.
+    pub fleet: Arc<Fleet>,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
     /// `--web.config.file`, for every listener.
@@ -102,32 +104,33 @@ impl App {
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
         let web = http::web_config::setup(&config)?;
-        let self_metrics = Arc::new(SelfMetrics::new(web.clone()));
-        let workspace = Workspace::new(&config.workspaces[0], options, self_metrics)?;
-        let admin = config.admin.as_ref().map(|admin_config| {
-            Arc::new(admin::Admin::new(
-                admin_config,
-                &workspace.client,
-                Arc::clone(&workspace.snapshot),
-                Arc::clone(&workspace.self_metrics),
-            ))
-        });
+        let self_metrics = {
+            let web = web.clone();
+            move || Arc::new(SelfMetrics::new(web.clone()))
+        };
+        let fleet = Arc::new(Fleet::new(&config.workspaces, options, self_metrics, |_| {})?);
+        let admin = config
+            .admin
+            .as_ref()
+            .map(|admin_config| Arc::new(admin::Admin::new(admin_config, Arc::clone(&fleet))));
         Ok(App {
             config,
-            workspace,
+            fleet,
             admin,
             web,
         })
     }
 
+    /// Every workspace, sorted by name.
+    pub fn workspaces(&self) -> Arc<[Arc<Workspace>]> {
+        self.fleet.workspaces()
+    }
+
     /// What the HTTP handlers read.
     pub fn http_state(&self) -> Arc<http::State> {
         Arc::new(http::State {
-            metrics: Arc::clone(&self.workspace.metrics),
-            snapshot: Arc::clone(&self.workspace.snapshot),
+            fleet: Arc::clone(&self.fleet),
             telemetry_path: self.config.telemetry_path.clone(),
-            workspace: self.workspace.name.clone(),
-            base_url: self.config.workspaces[0].base_url.to_string(),
             demo: self.config.demo.is_some(),
             admin: match (&self.admin, self.config.admin.as_ref().and_then(|a| a.listen_address)) {
                 (None, _) => http::AdminMount::Disabled,
@@ -141,7 +144,7 @@ impl App {
     /// route on `admin_listener`, when it has its own) until `shutdown` is
     /// cancelled.
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
-        let poller = tokio::spawn(Arc::clone(&self.workspace.poller).run(shutdown.clone()));
+        self.fleet.start(shutdown.clone()).await;
         let watch = self.web.clone().map(|web| tokio::spawn(web.watch(shutdown.clone())));
         let admin = match (admin_listener, &self.admin) {
             (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve_with(
@@ -156,11 +159,12 @@ impl App {
         let state = self.http_state();
         let web = self.web.clone();
         http::serve_with(listener, state, shutdown, self.config.max_connections, web).await;
-        for task in [Some(poller), admin, watch].into_iter().flatten() {
+        for task in [admin, watch].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");
             }
         }
+        self.fleet.stopped().await;
     }
 }
 

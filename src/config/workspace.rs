@@ -10,7 +10,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 /// A workspace to watch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceConfig {
     /// The `workspace` label: unique, `[a-zA-Z0-9_.:-]+` (Embedded
     /// customers add `/` and their id).
@@ -36,8 +36,23 @@ pub enum Auth {
     Legacy { email: String, token: SecretString },
 }
 
+/// Equal when the same credentials would be sent (a reload compares the
+/// old settings with the new).
+impl PartialEq for Auth {
+    fn eq(&self, other: &Auth) -> bool {
+        use secrecy::ExposeSecret;
+        match (self, other) {
+            (Auth::Bearer(a), Auth::Bearer(b)) => a.expose_secret() == b.expose_secret(),
+            (Auth::Legacy { email: e, token: a }, Auth::Legacy { email: f, token: b }) => {
+                e == f && a.expose_secret() == b.expose_secret()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Job ingestion settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobsConfig {
     /// Window of `workato_recipe_job_failure_ratio`.
     pub window: Duration,

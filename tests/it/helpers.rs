@@ -287,7 +287,7 @@ impl TestApp {
         ));
         TestApp {
             address,
-            poller: Arc::clone(&app.workspace.poller),
+            poller: Arc::clone(&app.workspaces()[0].poller),
             shutdown,
             http: reqwest::Client::new(),
         }
