@@ -63,6 +63,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod poller;
+pub mod reload;
 mod shutdown;
 pub mod snapshot;
 pub mod version;

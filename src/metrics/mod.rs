@@ -71,6 +71,20 @@ impl Metrics {
         out
     }
 
+    /// The same, compressed as it is written.
+    fn large_deflated(&self, snapshot: &Snapshot, deflating: &mut cache::Deflating) {
+        let mut out = String::with_capacity(text::SPILL_BYTES + 64 * 1024);
+        let mut spill = |buffer: &mut String| {
+            deflating.feed(buffer.as_bytes());
+            buffer.clear();
+        };
+        let mut w = Writer::spilling(&mut out, &self.workspace, &mut spill);
+        inventory::render(snapshot, &mut w);
+        jobs::render(&snapshot.jobs, &mut w);
+        drop(w);
+        deflating.feed(out.as_bytes());
+    }
+
     /// The families written on every scrape, in name order as Prometheus'
     /// client libraries sort them (a test keeps it so).
     fn live(&self, snapshot: &Snapshot) -> String {
@@ -102,13 +116,19 @@ impl Metrics {
         // a newer snapshot at worst renders again at the next scrape.
         let generation = self.snapshot.generation();
         let snapshot = self.snapshot.load();
-        let (text, prefix) = self.cache.get(generation, |capacity| self.large(&snapshot, capacity));
-        let live = self.live(&snapshot);
+        let text = |capacity| self.large(&snapshot, capacity);
         if gzip {
-            let (head, tail) = cache::finish(&prefix, live.as_bytes());
-            return vec![head, prefix.deflate(), tail];
+            let prefix = self
+                .cache
+                .deflated(generation, |deflating| self.large_deflated(&snapshot, deflating));
+            let live = self.live(&snapshot);
+            return match (cache::finish(&prefix, live.as_bytes()), prefix.deflate()) {
+                (Some((head, tail)), Some(deflate)) => vec![head, deflate, tail],
+                _ => vec![cache::gzip_whole(&self.cache.text(generation, text), live.as_bytes())],
+            };
         }
-        vec![text, Bytes::from(live.into_bytes())]
+        let large = self.cache.text(generation, text);
+        vec![large, Bytes::from(self.live(&snapshot).into_bytes())]
     }
 }
 
@@ -184,6 +204,52 @@ mod tests {
         let workato: Vec<&str> = written.into_iter().filter(|f| f.starts_with("workato_")).collect();
         assert_eq!(workato.len(), 13, "every live family has a sample here: {workato:?}");
         assert!(live.contains("process_resident_memory_bytes "), "{live}");
+    }
+
+    #[test]
+    fn the_large_part_deflated_as_written_inflates_to_the_text() {
+        use std::io::Read;
+        let metrics = everything();
+        metrics.snapshot.update(|s| {
+            let recipes = (1..=3_000u64)
+                .map(|id| crate::snapshot::Recipe {
+                    id,
+                    name: format!("recipe number {id} with a name long enough to matter"),
+                    folder_id: Some(id % 7),
+                    project_id: None,
+                    running: Some(id % 3 != 0),
+                    stop_cause: None,
+                    trigger_application: Some("salesforce".into()),
+                    version: Some("3".into()),
+                    jobs_succeeded: Some(id * 10),
+                    jobs_failed: Some(id),
+                    tasks: Some(id * 100),
+                    last_run_at: Some(1.7e9),
+                    last_job_started_at: Some(1.7e9),
+                    stopped_at: None,
+                    connection_ids: vec![id % 50],
+                })
+                .collect();
+            s.recipes = Arc::new(recipes);
+        });
+        let plain: Vec<u8> = metrics.scrape(false).concat();
+        assert!(
+            plain.len() > 4 * text::SPILL_BYTES,
+            "spilled several times: {}",
+            plain.len()
+        );
+        let gzipped: Vec<u8> = metrics.scrape(true).concat();
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped[..])
+            .read_to_end(&mut inflated)
+            .expect("valid gzip");
+        // The live part (process metrics) may differ between two scrapes:
+        // compare up to the first family of the live part.
+        let cut = |text: &[u8]| {
+            let text = String::from_utf8_lossy(text).into_owned();
+            text[..text.find("# HELP process_").expect("live part")].to_string()
+        };
+        assert_eq!(cut(&inflated), cut(&plain));
     }
 
     #[test]

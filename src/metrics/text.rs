@@ -27,6 +27,9 @@ pub const MAX_LABEL_BYTES: usize = 256;
 /// Ends a label value that was cut, so a reader sees it is not whole.
 pub const CUT_MARKER: &str = "…";
 
+/// What a spilling [`Writer`] holds before handing it on.
+pub const SPILL_BYTES: usize = 256 * 1024;
+
 /// `value` as written in a label: itself when it fits in
 /// [`MAX_LABEL_BYTES`], else its longest prefix on a character boundary
 /// that leaves room for [`CUT_MARKER`], followed by the marker. Series stay
@@ -55,6 +58,10 @@ pub fn cap_label(value: &str) -> Cow<'_, str> {
 /// out `workspace`, which the writer fills in.
 pub struct Writer<'a> {
     out: &'a mut String,
+    /// Given the buffer whenever it holds [`SPILL_BYTES`] or more, to take
+    /// what was written (and clear it): the large part is compressed as it
+    /// is written, never held whole.
+    spill: Option<&'a mut dyn FnMut(&mut String)>,
     /// The `workspace` label's value, escaped once.
     workspace: String,
     /// The family whose samples are being written.
@@ -74,12 +81,22 @@ impl<'a> Writer<'a> {
         escape_into(&mut escaped, workspace);
         Writer {
             out,
+            spill: None,
             workspace: escaped,
             current: None,
             workspace_at: None,
             done: Vec::new(),
             bounds: Vec::new(),
             le: Vec::new(),
+        }
+    }
+
+    /// As [`Writer::new`], handing the buffer to `spill` whenever it holds
+    /// [`SPILL_BYTES`] or more; what is left at the end is the caller's.
+    pub fn spilling(out: &'a mut String, workspace: &str, spill: &'a mut dyn FnMut(&mut String)) -> Writer<'a> {
+        Writer {
+            spill: Some(spill),
+            ..Writer::new(out, workspace)
         }
     }
 
@@ -90,6 +107,15 @@ impl<'a> Writer<'a> {
         self.family(spec);
         self.series(spec, "", values, None);
         self.value(value);
+        self.spill_when_full();
+    }
+
+    fn spill_when_full(&mut self) {
+        if self.out.len() >= SPILL_BYTES
+            && let Some(spill) = &mut self.spill
+        {
+            spill(self.out);
+        }
     }
 
     /// One histogram series: its cumulative buckets up to `+Inf`, then
@@ -122,6 +148,7 @@ impl<'a> Writer<'a> {
         self.value(histogram.sum);
         self.series(spec, "_count", values, None);
         self.value(histogram.count as f64);
+        self.spill_when_full();
     }
 
     /// The family guard: `# HELP` and `# TYPE` before a family's first sample.
