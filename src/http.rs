@@ -17,6 +17,7 @@ pub mod web_config;
 
 use crate::fleet::Fleet;
 use crate::metrics::TEXT_CONTENT_TYPE;
+use crate::reload::Reloader;
 use crate::snapshot::Collector;
 
 /// What request handlers read.
@@ -27,6 +28,10 @@ pub struct State {
     pub demo: bool,
     /// Where `/admin` is served.
     pub admin: AdminMount,
+    /// `--web.enable-lifecycle`: `POST /-/reload` allowed.
+    pub lifecycle: bool,
+    /// Reads `--config.file` again, when there is one.
+    pub reloader: Option<Arc<Reloader>>,
 }
 
 /// Where the admin route lives, as seen from the main listener.
@@ -51,11 +56,11 @@ impl Handler for State {
                 ),
             };
         }
-        route(self, request)
+        route(self, request).await
     }
 }
 
-fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
+async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = match path {
@@ -63,6 +68,7 @@ fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
         "/healthz" if is_read => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
         "/readyz" if is_read => readyz(state),
         "/" if is_read => landing(state),
+        "/-/reload" => return reload(state, request).await,
         p if p == state.telemetry_path || matches!(p, "/healthz" | "/readyz" | "/") => {
             let mut response = json_message(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -96,6 +102,51 @@ fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     }
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
+}
+
+/// `POST` (or `PUT`) `/-/reload`: reads `--config.file` again, as SIGHUP
+/// does; answers once it is applied, 500 naming the problem when the file
+/// does not load (the running configuration stays). As Prometheus, only
+/// with `--web.enable-lifecycle`.
+async fn reload(state: &State, request: Request<Incoming>) -> Response<Body> {
+    if !matches!(*request.method(), Method::POST | Method::PUT) {
+        let mut response = json_message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("method {} not allowed on /-/reload; use POST", request.method()),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    if !state.lifecycle {
+        return json_message(
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled: start with --web.enable-lifecycle",
+        );
+    }
+    let Some(reloader) = &state.reloader else {
+        return json_message(
+            StatusCode::BAD_REQUEST,
+            "nothing to reload: the workspaces come from flags, not --config.file",
+        );
+    };
+    match reloader.reload("POST /-/reload").await {
+        Ok(changes) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": "reloaded",
+                "added": changes.added,
+                "removed": changes.removed,
+                "restarted": changes.restarted,
+                "unchanged": changes.unchanged,
+            }),
+        ),
+        Err(error) => json_message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("not reloaded, the running configuration stays: {error}"),
+        ),
+    }
 }
 
 /// True when `Accept-Encoding` lists gzip with a non-zero quality.

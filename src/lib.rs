@@ -138,6 +138,8 @@ impl App {
                 (Some(admin), None) => http::AdminMount::Here(Arc::clone(admin)),
                 (Some(_), Some(_)) => http::AdminMount::Elsewhere,
             },
+            lifecycle: false,
+            reloader: None,
         })
     }
 
