@@ -76,7 +76,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics::SelfMetrics;
+use crate::metrics::{ExporterMetrics, Metrics};
 pub use crate::workspace::Workspace;
 
 pub use crate::healthcheck::healthcheck;
@@ -86,6 +86,8 @@ pub struct App {
     pub config: Config,
     /// The workspace it watches.
     pub workspace: Workspace,
+    /// The exposition of its workspaces.
+    pub metrics: Arc<Metrics>,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
     /// `--web.config.file`, for every listener.
@@ -102,8 +104,9 @@ impl App {
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
         let web = http::web_config::setup(&config)?;
-        let self_metrics = Arc::new(SelfMetrics::new(web.clone()));
-        let workspace = Workspace::new(&config.workspaces[0], options, self_metrics)?;
+        let metrics = Arc::new(Metrics::new(Arc::new(ExporterMetrics::new(web.clone()))));
+        let workspace = Workspace::new(&config.workspaces[0], options, Arc::default())?;
+        metrics.set_sources(vec![workspace.source()]);
         let admin = config.admin.as_ref().map(|admin_config| {
             Arc::new(admin::Admin::new(
                 admin_config,
@@ -115,6 +118,7 @@ impl App {
         Ok(App {
             config,
             workspace,
+            metrics,
             admin,
             web,
         })
@@ -123,7 +127,7 @@ impl App {
     /// What the HTTP handlers read.
     pub fn http_state(&self) -> Arc<http::State> {
         Arc::new(http::State {
-            metrics: Arc::clone(&self.workspace.metrics),
+            metrics: Arc::clone(&self.metrics),
             snapshot: Arc::clone(&self.workspace.snapshot),
             telemetry_path: self.config.telemetry_path.clone(),
             workspace: self.workspace.name.clone(),

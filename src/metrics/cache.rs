@@ -16,20 +16,20 @@ use bytes::Bytes;
 use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::{Compress, Compression, FlushCompress};
 
-/// The last rendering of the large part, and the snapshot generation it
-/// was rendered from.
+/// The last rendering of the large part, and the key it was rendered
+/// for: the sources' epoch and each one's snapshot generation.
 #[derive(Default)]
 pub struct Cache {
-    last: Mutex<Option<(u64, Bytes, Prefix)>>,
+    last: Mutex<Option<(Vec<u64>, Bytes, Prefix)>>,
 }
 
 impl Cache {
-    /// The text and compressed prefix of snapshot generation `generation`:
-    /// cached, or rendered by `render` (given a capacity hint). Concurrent
-    /// scrapes of a new generation wait for one rendering, not one each.
-    pub fn get(&self, generation: u64, render: impl FnOnce(usize) -> String) -> (Bytes, Prefix) {
+    /// The text and compressed prefix for `key`: cached, or rendered by
+    /// `render` (given a capacity hint). Concurrent scrapes of a new key
+    /// wait for one rendering, not one each.
+    pub fn get(&self, key: &[u64], render: impl FnOnce(usize) -> String) -> (Bytes, Prefix) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, text, prefix)) = last.as_ref().filter(|(g, _, _)| *g == generation) {
+        if let Some((_, text, prefix)) = last.as_ref().filter(|(k, _, _)| k == key) {
             return (text.clone(), prefix.clone());
         }
         // Drop the old rendering before building the new one: at 5,000
@@ -40,7 +40,7 @@ impl Cache {
         *last = None;
         let text = Bytes::from(render(capacity).into_bytes());
         let prefix = Prefix::compress(&text);
-        *last = Some((generation, text.clone(), prefix.clone()));
+        *last = Some((key.to_vec(), text.clone(), prefix.clone()));
         (text, prefix)
     }
 }
@@ -172,7 +172,7 @@ mod tests {
         let cache = Cache::default();
         let mut renders = 0;
         for generation in [1, 1, 2, 2, 1] {
-            let (text, _) = cache.get(generation, |_| {
+            let (text, _) = cache.get(&[0, generation], |_| {
                 renders += 1;
                 format!("rendering {renders}\n")
             });

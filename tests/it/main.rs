@@ -5,6 +5,7 @@ mod alertmanager;
 mod binary;
 mod client;
 mod dashboards;
+mod exposition;
 mod helpers;
 mod hostile_clients;
 mod hostile_server;
