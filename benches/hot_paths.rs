@@ -10,7 +10,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use workato_exporter::client::decode_recipes;
-use workato_exporter::metrics::Metrics;
+use workato_exporter::metrics::{Metrics, Source};
 use workato_exporter::snapshot::{ApiCollection, ApiEndpoint, ApiPlatform, Connection, Recipe, SharedSnapshot};
 
 fn workspace() -> Arc<SharedSnapshot> {
@@ -72,7 +72,13 @@ fn workspace() -> Arc<SharedSnapshot> {
 
 fn exposition(c: &mut Criterion) {
     let snapshot = workspace();
-    let metrics = Metrics::new("bench", Arc::clone(&snapshot), Arc::default(), None);
+    let metrics = Metrics::new(Arc::default());
+    metrics.set_sources(vec![Source {
+        workspace: "bench".into(),
+        snapshot: Arc::clone(&snapshot),
+        self_metrics: Arc::default(),
+        budget: None,
+    }]);
     let bytes = metrics.scrape(false).iter().map(|chunk| chunk.len() as u64).sum();
     let mut group = c.benchmark_group("exposition_5000_recipes");
     group.throughput(Throughput::Bytes(bytes));

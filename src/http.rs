@@ -16,13 +16,14 @@ pub use http_server::{Body, Handler, Web, json, json_message, serve, serve_with,
 pub mod web_config;
 
 use crate::fleet::Fleet;
-use crate::metrics::TEXT_CONTENT_TYPE;
+use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
 use crate::reload::Reloader;
 use crate::snapshot::Collector;
 
 /// What request handlers read.
 pub struct State {
     pub fleet: Arc<Fleet>,
+    pub metrics: Arc<Metrics>,
     pub telemetry_path: String,
     /// Polling the built-in simulated workspace (`--demo`).
     pub demo: bool,
@@ -90,9 +91,7 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
 
 fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     let gzip = accepts_gzip(request);
-    let workspaces = state.fleet.workspaces();
-    let chunks = workspaces.first().map(|w| w.metrics.scrape(gzip)).unwrap_or_default();
-    let mut response = Response::new(Body::from_chunks(chunks));
+    let mut response = Response::new(Body::from_chunks(state.metrics.scrape(gzip)));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));

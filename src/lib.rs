@@ -79,7 +79,7 @@ use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fleet::Fleet;
-use crate::metrics::SelfMetrics;
+use crate::metrics::{ExporterMetrics, Metrics};
 pub use crate::workspace::Workspace;
 
 pub use crate::healthcheck::healthcheck;
@@ -89,6 +89,8 @@ pub struct App {
     pub config: Config,
     /// The workspaces it watches.
     pub fleet: Arc<Fleet>,
+    /// The exposition of its workspaces.
+    pub metrics: Arc<Metrics>,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
     /// `--web.config.file`, for every listener.
@@ -105,11 +107,12 @@ impl App {
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
         let web = http::web_config::setup(&config)?;
-        let self_metrics = {
-            let web = web.clone();
-            move || Arc::new(SelfMetrics::new(web.clone()))
+        let metrics = Arc::new(Metrics::new(Arc::new(ExporterMetrics::new(web.clone()))));
+        let exposed = Arc::clone(&metrics);
+        let follow = move |workspaces: &[Arc<Workspace>]| {
+            exposed.set_sources(workspaces.iter().map(|w| w.source()).collect());
         };
-        let fleet = Arc::new(Fleet::new(&config.workspaces, options, self_metrics, |_| {})?);
+        let fleet = Arc::new(Fleet::new(&config.workspaces, options, Arc::default, follow)?);
         let admin = config
             .admin
             .as_ref()
@@ -117,6 +120,7 @@ impl App {
         Ok(App {
             config,
             fleet,
+            metrics,
             admin,
             web,
         })
@@ -131,6 +135,7 @@ impl App {
     pub fn http_state(&self) -> Arc<http::State> {
         Arc::new(http::State {
             fleet: Arc::clone(&self.fleet),
+            metrics: Arc::clone(&self.metrics),
             telemetry_path: self.config.telemetry_path.clone(),
             demo: self.config.demo.is_some(),
             admin: match (&self.admin, self.config.admin.as_ref().and_then(|a| a.listen_address)) {

@@ -1,7 +1,7 @@
 //! One watched workspace: everything it needs, wired once — its client and
 //! rate budget, the snapshot its collectors publish into, the jobs tracker,
-//! the pollers, its self-metrics and the metrics that render it. [`App`]
-//! holds one; watching many is holding more of these.
+//! the pollers and its self-metrics; the exposition reads it as a
+//! [`Source`]. [`App`] holds one; watching many is holding more of these.
 //!
 //! [`App`]: crate::App
 
@@ -11,7 +11,7 @@ use crate::client::{Client, ClientOptions};
 use crate::config::WorkspaceConfig;
 use crate::error::Result;
 use crate::jobs::JobsTracker;
-use crate::metrics::{BudgetView, Metrics, SelfMetrics};
+use crate::metrics::{BudgetView, SelfMetrics, Source};
 use crate::poller::{Intervals, Poller};
 use crate::snapshot::SharedSnapshot;
 
@@ -25,14 +25,13 @@ pub struct Workspace {
     pub jobs: Arc<JobsTracker>,
     pub poller: Arc<Poller>,
     pub self_metrics: Arc<SelfMetrics>,
-    pub metrics: Arc<Metrics>,
 }
 
 impl Workspace {
     /// Wires the workspace `config` describes, with the client's timeouts
     /// and retry policy given (tests shorten them). Nothing runs yet.
-    /// `self_metrics` come first: the client records into them, the
-    /// exposition reads them and the client's budget.
+    /// `self_metrics` come first: the client records into them; the
+    /// exposition reads them and the client's budget (see [`Workspace::source`]).
     pub fn new(config: &WorkspaceConfig, options: ClientOptions, self_metrics: Arc<SelfMetrics>) -> Result<Workspace> {
         let client = Client::with_options(
             &config.base_url,
@@ -42,13 +41,6 @@ impl Workspace {
             self_metrics.clone(),
         )?;
         let snapshot = Arc::new(SharedSnapshot::default());
-        let budget: Arc<dyn BudgetView> = Arc::new(client.clone());
-        let metrics = Arc::new(Metrics::new(
-            &config.name,
-            Arc::clone(&snapshot),
-            Arc::clone(&self_metrics),
-            Some(budget),
-        ));
         let jobs = Arc::new(JobsTracker::new(config.jobs.clone(), Arc::clone(&snapshot)));
         let intervals = Intervals {
             resources: config.poll_interval,
@@ -70,7 +62,17 @@ impl Workspace {
             jobs,
             poller,
             self_metrics,
-            metrics,
         })
+    }
+
+    /// The workspace as the exposition reads it.
+    pub fn source(&self) -> Source {
+        let budget: Arc<dyn BudgetView> = Arc::new(self.client.clone());
+        Source {
+            workspace: self.name.clone(),
+            snapshot: Arc::clone(&self.snapshot),
+            self_metrics: Arc::clone(&self.self_metrics),
+            budget: Some(budget),
+        }
     }
 }

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::{Compress, Compression, FlushCompress};
 
-/// The last renderings of the large part, each with the snapshot
-/// generation it was rendered from.
+/// The last renderings of the large part, each with the key it was
+/// rendered for: the sources' epoch and each one's snapshot generation.
 #[derive(Default)]
 pub struct Cache {
     last: Mutex<Slots>,
@@ -29,30 +29,30 @@ pub struct Cache {
 
 #[derive(Default)]
 struct Slots {
-    text: Option<(u64, Bytes)>,
-    deflated: Option<(u64, Prefix)>,
+    text: Option<(Vec<u64>, Bytes)>,
+    deflated: Option<(Vec<u64>, Prefix)>,
 }
 
 impl Slots {
-    /// Drops renderings of other generations than `generation`: at 5,000
-    /// recipes each is megabytes.
-    fn keep_only(&mut self, generation: u64) {
-        if self.text.as_ref().is_some_and(|(g, _)| *g != generation) {
+    /// Drops renderings for other keys than `key`: at 5,000 recipes each
+    /// is megabytes.
+    fn keep_only(&mut self, key: &[u64]) {
+        if self.text.as_ref().is_some_and(|(k, _)| k != key) {
             self.text = None;
         }
-        if self.deflated.as_ref().is_some_and(|(g, _)| *g != generation) {
+        if self.deflated.as_ref().is_some_and(|(k, _)| k != key) {
             self.deflated = None;
         }
     }
 }
 
 impl Cache {
-    /// The text of snapshot generation `generation`: cached, or rendered by
-    /// `render` (given a capacity hint). Concurrent scrapes of a new
-    /// generation wait for one rendering, not one each.
-    pub fn text(&self, generation: u64, render: impl FnOnce(usize) -> String) -> Bytes {
+    /// The text for `key`: cached, or rendered by `render` (given a
+    /// capacity hint). Concurrent scrapes of a new key wait for one
+    /// rendering, not one each.
+    pub fn text(&self, key: &[u64], render: impl FnOnce(usize) -> String) -> Bytes {
         let mut slots = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, text)) = slots.text.as_ref().filter(|(g, _)| *g == generation) {
+        if let Some((_, text)) = slots.text.as_ref().filter(|(k, _)| k == key) {
             return text.clone();
         }
         let known = slots
@@ -63,25 +63,25 @@ impl Cache {
             .unwrap_or(64 * 1024);
         let capacity = known + known / 16;
         slots.text = None;
-        slots.keep_only(generation);
+        slots.keep_only(key);
         let text = Bytes::from(render(capacity).into_bytes());
-        slots.text = Some((generation, text.clone()));
+        slots.text = Some((key.to_vec(), text.clone()));
         text
     }
 
-    /// The compressed prefix of generation `generation`: cached, or
-    /// rendered by `render` into a [`Deflating`] as it writes.
-    pub fn deflated(&self, generation: u64, render: impl FnOnce(&mut Deflating)) -> Prefix {
+    /// The compressed prefix for `key`: cached, or rendered by `render`
+    /// into a [`Deflating`] as it writes.
+    pub fn deflated(&self, key: &[u64], render: impl FnOnce(&mut Deflating)) -> Prefix {
         let mut slots = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, prefix)) = slots.deflated.as_ref().filter(|(g, _)| *g == generation) {
+        if let Some((_, prefix)) = slots.deflated.as_ref().filter(|(k, _)| k == key) {
             return prefix.clone();
         }
         slots.deflated = None;
-        slots.keep_only(generation);
+        slots.keep_only(key);
         let mut deflating = Deflating::new();
         render(&mut deflating);
         let prefix = deflating.finish();
-        slots.deflated = Some((generation, prefix.clone()));
+        slots.deflated = Some((key.to_vec(), prefix.clone()));
         prefix
     }
 }
@@ -249,7 +249,7 @@ mod tests {
         let cache = Cache::default();
         let mut renders = 0;
         for generation in [1, 1, 2, 2, 1] {
-            let text = cache.text(generation, |_| {
+            let text = cache.text(&[generation], |_| {
                 renders += 1;
                 format!("rendering {renders}\n")
             });
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(renders, 3, "1, then 2, then 1 again");
         let mut deflates = 0;
         for generation in [1, 1, 2] {
-            let prefix = cache.deflated(generation, |d| {
+            let prefix = cache.deflated(&[generation], |d| {
                 deflates += 1;
                 d.feed(b"x\n");
             });

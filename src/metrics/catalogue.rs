@@ -86,7 +86,7 @@ spec!(
     ADMIN_REQUESTS,
     "workato_admin_requests_total",
     Counter,
-    &["action", "code"],
+    &["action", "code", "workspace"],
     "Requests to the admin route, by action and HTTP status answered."
 );
 spec!(
@@ -116,6 +116,34 @@ spec!(
     Counter,
     &[],
     "Times a changed --web.config.file (or a file it names) could not be used; the last good configuration stayed in force."
+);
+spec!(
+    CONFIG_RELOAD_SUCCESSFUL,
+    "workato_exporter_config_last_reload_successful",
+    Gauge,
+    &[],
+    "1 if the last load of --config.file succeeded, 0 if it failed and the running configuration stayed in force; only with a configuration file."
+);
+spec!(
+    CONFIG_RELOAD_SUCCESS_TIMESTAMP,
+    "workato_exporter_config_last_reload_success_timestamp_seconds",
+    Gauge,
+    &[],
+    "Unix time of the last successful load of --config.file; only with a configuration file."
+);
+spec!(
+    SHARD_INFO,
+    "workato_exporter_shard_info",
+    Gauge,
+    &["count", "index"],
+    "The shard this replica is (index, from 0) among count replicas that split the workspaces; always 1, only when sharding is configured."
+);
+spec!(
+    WORKSPACES,
+    "workato_exporter_workspaces",
+    Gauge,
+    &[],
+    "Workspaces this process watches (its shard's share when sharded); only with a configuration file or sharding."
 );
 spec!(
     BUILD_INFO,
@@ -301,7 +329,7 @@ spec!(
 
 /// Every family of the catalogue.
 #[cfg(test)]
-const ALL: [&Spec; 35] = [
+const ALL: [&Spec; 39] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
@@ -315,6 +343,10 @@ const ALL: [&Spec; 35] = [
     &API_REQUEST_DURATION,
     &COLLECTOR_DURATION,
     &BUILD_INFO,
+    &CONFIG_RELOAD_SUCCESSFUL,
+    &CONFIG_RELOAD_SUCCESS_TIMESTAMP,
+    &SHARD_INFO,
+    &WORKSPACES,
     &WEB_CONFIG_RELOAD_FAILURES,
     &RECIPE_INFO,
     &RECIPE_RUNNING,
@@ -357,9 +389,12 @@ mod tests {
                 spec.labels
             );
             let per_exporter = [
-                "workato_admin_requests_total",
                 "workato_exporter_build_info",
+                "workato_exporter_config_last_reload_successful",
+                "workato_exporter_config_last_reload_success_timestamp_seconds",
+                "workato_exporter_shard_info",
                 "workato_exporter_web_config_reload_failures_total",
+                "workato_exporter_workspaces",
             ];
             assert_eq!(
                 spec.labels.contains(&WORKSPACE),

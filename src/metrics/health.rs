@@ -67,15 +67,23 @@ pub fn collector_up(s: &Snapshot, w: &mut Writer<'_>) {
     }
 }
 
-/// `workato_recipe_lifetime_decreases_total` and `workato_recipes_truncated`,
-/// once the recipes list has been read.
-pub fn recipes(s: &Snapshot, w: &mut Writer<'_>) {
-    let read = s
-        .collectors
+/// Once the recipes list has been read.
+fn recipes_read(s: &Snapshot) -> bool {
+    s.collectors
         .get(&Collector::Recipes)
-        .is_some_and(|c| c.last_success.is_some());
-    if read {
+        .is_some_and(|c| c.last_success.is_some())
+}
+
+/// Once the recipes list has been read.
+pub fn lifetime_decreases(s: &Snapshot, w: &mut Writer<'_>) {
+    if recipes_read(s) {
         w.sample(&COUNTER_DECREASES, &[], s.counter_decreases as f64);
+    }
+}
+
+/// Once the recipes list has been read.
+pub fn recipes_truncated(s: &Snapshot, w: &mut Writer<'_>) {
+    if recipes_read(s) {
         w.sample(&RECIPES_TRUNCATED, &[], flag(s.recipes_truncated));
     }
 }

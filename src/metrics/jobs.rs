@@ -6,37 +6,64 @@
 use super::catalogue::{
     JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS,
 };
+use super::inventory::Family;
 use super::text::Writer;
-use crate::snapshot::{DELAY_BUCKETS, DURATION_BUCKETS, JobStats};
+use super::view::View;
+use crate::snapshot::{DELAY_BUCKETS, DURATION_BUCKETS, RecipeJobStats};
 
-/// Writes the job families of `jobs`.
-pub fn render(jobs: &JobStats, w: &mut Writer<'_>) {
-    if let Some(errors) = jobs.state_file_errors {
+/// Every job family, in written order (after the inventory's).
+pub const FAMILIES: [Family; 6] = [
+    state_file_errors,
+    ingestion_delay,
+    durations,
+    pending,
+    failure_ratio,
+    errors,
+];
+
+fn recipes<'v>(v: &'v View<'_>) -> impl Iterator<Item = (&'v RecipeJobStats, &'v String)> {
+    v.snapshot.jobs.recipes.iter().zip(&v.job_recipe_ids)
+}
+
+fn state_file_errors(v: &View<'_>, w: &mut Writer<'_>) {
+    if let Some(errors) = v.snapshot.jobs.state_file_errors {
         w.sample(&JOBS_STATE_FILE_ERRORS, &[], errors as f64);
     }
-    if jobs.recipes.is_empty() {
-        return;
-    }
-    if jobs.delays.count > 0 {
+}
+
+/// Only once a job was counted, and while some recipe has job series.
+fn ingestion_delay(v: &View<'_>, w: &mut Writer<'_>) {
+    let jobs = &v.snapshot.jobs;
+    if !jobs.recipes.is_empty() && jobs.delays.count > 0 {
         w.histogram(&JOB_INGESTION_DELAY, &[], &DELAY_BUCKETS, &jobs.delays);
     }
-    let ids: Vec<String> = jobs.recipes.iter().map(|r| r.id.to_string()).collect();
-    let recipes = || jobs.recipes.iter().zip(&ids);
-    for (recipe, id) in recipes() {
+}
+
+fn durations(v: &View<'_>, w: &mut Writer<'_>) {
+    for (recipe, id) in recipes(v) {
         for (status, durations) in [("failed", &recipe.durations[1]), ("succeeded", &recipe.durations[0])] {
             let values = [recipe.name.as_str(), id, status];
             w.histogram(&JOB_DURATION, &values, &DURATION_BUCKETS, durations);
         }
     }
-    for (recipe, id) in recipes() {
+}
+
+fn pending(v: &View<'_>, w: &mut Writer<'_>) {
+    for (recipe, id) in recipes(v) {
         w.sample(&JOBS_PENDING, &[&recipe.name, id], recipe.pending as f64);
     }
-    for (recipe, id) in recipes() {
+}
+
+fn failure_ratio(v: &View<'_>, w: &mut Writer<'_>) {
+    for (recipe, id) in recipes(v) {
         if let Some(ratio) = recipe.failure_ratio {
             w.sample(&JOB_FAILURE_RATIO, &[&recipe.name, id], ratio);
         }
     }
-    for (recipe, id) in recipes() {
+}
+
+fn errors(v: &View<'_>, w: &mut Writer<'_>) {
+    for (recipe, id) in recipes(v) {
         for ((adapter, error_type), count) in &recipe.errors {
             let values = [adapter.as_str(), error_type, &recipe.name, id];
             w.sample(&JOB_ERRORS, &values, *count as f64);
@@ -46,8 +73,21 @@ pub fn render(jobs: &JobStats, w: &mut Writer<'_>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::snapshot::{Delays, Durations, RecipeJobStats};
+    use crate::snapshot::{Delays, Durations, JobStats, Snapshot};
+
+    fn render(stats: &JobStats, w: &mut Writer<'_>) {
+        let snapshot = Snapshot {
+            jobs: Arc::new(stats.clone()),
+            ..Snapshot::default()
+        };
+        let view = View::new(&snapshot);
+        for family in FAMILIES {
+            family(&view, w);
+        }
+    }
 
     #[test]
     fn every_job_family_is_written_from_the_published_stats() {

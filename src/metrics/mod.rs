@@ -1,110 +1,165 @@
 //! The exposition: everything `/metrics` says, written by one writer
-//! ([`text`]) from the families of one catalogue ([`catalogue`]).
+//! ([`text`]) from the families of one catalogue ([`catalogue`]), for every
+//! workspace the process watches (its [`Source`]s).
 //!
 //! It has two parts. The large one — the [`inventory`] and the [`jobs`]
-//! families, one series or more per recipe — depends on the snapshot alone
-//! and is rendered once per snapshot generation ([`cache`]). The live one —
-//! [`health`], the [`self_metrics`] and process metrics — is a few dozen
-//! series written on every scrape. Rendering reads the snapshot and the
+//! families, one series or more per recipe — depends on the snapshots alone
+//! and is rendered once per change of any of them ([`cache`]). The live one —
+//! [`health`], the [`self_metrics`], the process-wide [`exporter`] metrics —
+//! is a few dozen series per workspace written on every scrape. Both are
+//! written family-major: each family for every workspace (sorted by label)
+//! before the next family, as the text format and its parsers require one
+//! `# HELP`/`# TYPE` per family. Rendering reads the snapshots and the
 //! self-metrics and changes nothing; nothing is registered in a global
 //! registry.
 
 mod cache;
 mod catalogue;
+mod exporter;
 mod family;
 mod health;
 mod inventory;
 mod jobs;
 mod self_metrics;
+mod source;
 mod text;
+mod view;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use prometheus::process_collector::ProcessCollector;
 
+pub use exporter::ExporterMetrics;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;
+pub use source::Source;
+use source::Sources;
 use text::Writer;
+use view::View;
 
-use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// The Content-Type of the exposition we serve.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
+/// Writes one family of the live part for one workspace.
+type LiveFamily = fn(&Source, &Snapshot, &mut Writer<'_>);
+
+/// The live part, in name order as Prometheus' client libraries sort
+/// families (a test keeps it so): the process's families once, each
+/// workspace's in turn.
+enum Live {
+    Process,
+    Exporter,
+    Workspace(LiveFamily),
+}
+
+const LIVE: [Live; 14] = [
+    Live::Process,
+    Live::Workspace(|source, _, w| source.self_metrics.render_admin_requests(w)),
+    Live::Workspace(|source, _, w| health::rate_limit_remaining(source.budget.as_deref(), w)),
+    Live::Workspace(|source, _, w| source.self_metrics.render_api_request_durations(w)),
+    Live::Workspace(|source, _, w| source.self_metrics.render_api_requests(w)),
+    Live::Workspace(|_, snapshot, w| health::collector_available(snapshot, w)),
+    Live::Workspace(|source, _, w| source.self_metrics.render_poll_durations(w)),
+    Live::Workspace(|_, snapshot, w| health::collector_last_success(snapshot, w)),
+    Live::Workspace(|_, snapshot, w| health::collector_up(snapshot, w)),
+    Live::Exporter,
+    Live::Workspace(|_, snapshot, w| health::lifetime_decreases(snapshot, w)),
+    Live::Workspace(|_, snapshot, w| health::recipes_truncated(snapshot, w)),
+    Live::Workspace(|_, snapshot, w| health::up(snapshot, w)),
+    Live::Workspace(|_, snapshot, w| health::workspace_info(snapshot, w)),
+];
+
 /// What `/metrics` renders, and the render cache.
 pub struct Metrics {
-    workspace: String,
-    snapshot: Arc<SharedSnapshot>,
-    self_metrics: Arc<SelfMetrics>,
-    /// The client's rate budget, when there is a client.
-    budget: Option<Arc<dyn BudgetView>>,
+    globals: Arc<ExporterMetrics>,
+    sources: RwLock<Arc<Sources>>,
     process: ProcessCollector,
     cache: cache::Cache,
 }
 
+/// Each source with the snapshot one scrape reads, for both parts.
+type Loaded<'a> = Vec<(&'a Source, Arc<Snapshot>)>;
+
 impl Metrics {
-    /// The exposition of `snapshot` and `self_metrics`, every series labelled
-    /// with `workspace`.
-    pub fn new(
-        workspace: &str,
-        snapshot: Arc<SharedSnapshot>,
-        self_metrics: Arc<SelfMetrics>,
-        budget: Option<Arc<dyn BudgetView>>,
-    ) -> Metrics {
+    /// An exposition of no workspace yet (see [`Metrics::set_sources`]),
+    /// with the process-wide metrics `globals`.
+    pub fn new(globals: Arc<ExporterMetrics>) -> Metrics {
         Metrics {
-            workspace: workspace.to_string(),
-            snapshot,
-            self_metrics,
-            budget,
+            globals,
+            sources: RwLock::default(),
             process: ProcessCollector::for_self(),
             cache: cache::Cache::default(),
         }
     }
 
-    /// The inventory and job families of a snapshot.
-    fn large(&self, snapshot: &Snapshot, capacity: usize) -> String {
+    /// The process-wide metrics, for the app to record reloads and shards.
+    pub fn exporter(&self) -> &Arc<ExporterMetrics> {
+        &self.globals
+    }
+
+    /// The workspaces to expose, at start and on every configuration
+    /// reload; written in the order of their labels. The next scrape
+    /// renders them all again.
+    pub fn set_sources(&self, mut sources: Vec<Source>) {
+        sources.sort_by(|a, b| a.workspace.cmp(&b.workspace));
+        let mut current = self.sources.write().unwrap_or_else(|p| p.into_inner());
+        let epoch = current.epoch + 1;
+        *current = Arc::new(Sources { epoch, list: sources });
+    }
+
+    fn sources(&self) -> Arc<Sources> {
+        Arc::clone(&self.sources.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The inventory and job families of every source, family by family.
+    fn large_into(loaded: &Loaded<'_>, w: &mut Writer<'_>) {
+        let views: Vec<View<'_>> = loaded.iter().map(|(_, snapshot)| View::new(snapshot)).collect();
+        for family in inventory::FAMILIES.iter().chain(&jobs::FAMILIES) {
+            for ((source, _), view) in loaded.iter().zip(&views) {
+                w.set_workspace(&source.workspace);
+                family(view, w);
+            }
+        }
+    }
+
+    /// The large part as text.
+    fn large(loaded: &Loaded<'_>, capacity: usize) -> String {
         let mut out = String::with_capacity(capacity);
-        let mut w = Writer::new(&mut out, &self.workspace);
-        inventory::render(snapshot, &mut w);
-        jobs::render(&snapshot.jobs, &mut w);
+        Metrics::large_into(loaded, &mut Writer::new(&mut out, ""));
         out
     }
 
-    /// The same, compressed as it is written.
-    fn large_deflated(&self, snapshot: &Snapshot, deflating: &mut cache::Deflating) {
+    /// The large part compressed as it is written, never held whole.
+    fn large_deflated(loaded: &Loaded<'_>, deflating: &mut cache::Deflating) {
         let mut out = String::with_capacity(text::SPILL_BYTES + 64 * 1024);
         let mut spill = |buffer: &mut String| {
             deflating.feed(buffer.as_bytes());
             buffer.clear();
         };
-        let mut w = Writer::spilling(&mut out, &self.workspace, &mut spill);
-        inventory::render(snapshot, &mut w);
-        jobs::render(&snapshot.jobs, &mut w);
-        drop(w);
+        Metrics::large_into(loaded, &mut Writer::spilling(&mut out, "", &mut spill));
         deflating.feed(out.as_bytes());
     }
 
-    /// The families written on every scrape, in name order as Prometheus'
-    /// client libraries sort them (a test keeps it so).
-    fn live(&self, snapshot: &Snapshot) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        self_metrics::render_process(&self.process, &mut out);
-        let mut w = Writer::new(&mut out, &self.workspace);
-        let recorded = &self.self_metrics;
-        recorded.render_admin_requests(&mut w);
-        health::rate_limit_remaining(self.budget.as_deref(), &mut w);
-        recorded.render_api_request_durations(&mut w);
-        recorded.render_api_requests(&mut w);
-        health::collector_available(snapshot, &mut w);
-        recorded.render_poll_durations(&mut w);
-        health::collector_last_success(snapshot, &mut w);
-        health::collector_up(snapshot, &mut w);
-        self_metrics::render_build_info(&mut w);
-        recorded.render_web_config_reload_failures(&mut w);
-        health::recipes(snapshot, &mut w);
-        health::up(snapshot, &mut w);
-        health::workspace_info(snapshot, &mut w);
+    /// The families written on every scrape.
+    fn live(&self, loaded: &Loaded<'_>) -> String {
+        let mut out = String::with_capacity(16 * 1024 * loaded.len().max(1));
+        exporter::render_process(&self.process, &mut out);
+        let mut w = Writer::new(&mut out, "");
+        for family in &LIVE {
+            match family {
+                Live::Process => {}
+                Live::Exporter => self.globals.render(loaded.len(), &mut w),
+                Live::Workspace(render) => {
+                    for (source, snapshot) in loaded {
+                        w.set_workspace(&source.workspace);
+                        render(source, snapshot, &mut w);
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -112,23 +167,33 @@ impl Metrics {
     /// buffers to send one after the other: the cached part is shared, not
     /// copied.
     pub fn scrape(&self, gzip: bool) -> Vec<Bytes> {
-        // One snapshot for both parts, and the generation read before it:
-        // a newer snapshot at worst renders again at the next scrape.
-        let generation = self.snapshot.generation();
-        let snapshot = self.snapshot.load();
-        let text = |capacity| self.large(&snapshot, capacity);
+        let sources = self.sources();
+        // One snapshot per source for both parts, each generation read
+        // before its snapshot: a newer snapshot at worst renders again at
+        // the next scrape.
+        let mut key = Vec::with_capacity(sources.list.len() + 1);
+        key.push(sources.epoch);
+        let loaded: Loaded<'_> = sources
+            .list
+            .iter()
+            .map(|source| {
+                key.push(source.snapshot.generation());
+                (source, source.snapshot.load())
+            })
+            .collect();
+        let text = |capacity| Metrics::large(&loaded, capacity);
         if gzip {
             let prefix = self
                 .cache
-                .deflated(generation, |deflating| self.large_deflated(&snapshot, deflating));
-            let live = self.live(&snapshot);
+                .deflated(&key, |deflating| Metrics::large_deflated(&loaded, deflating));
+            let live = self.live(&loaded);
             return match (cache::finish(&prefix, live.as_bytes()), prefix.deflate()) {
                 (Some((head, tail)), Some(deflate)) => vec![head, deflate, tail],
-                _ => vec![cache::gzip_whole(&self.cache.text(generation, text), live.as_bytes())],
+                _ => vec![cache::gzip_whole(&self.cache.text(&key, text), live.as_bytes())],
             };
         }
-        let large = self.cache.text(generation, text);
-        vec![large, Bytes::from(self.live(&snapshot).into_bytes())]
+        let large = self.cache.text(&key, text);
+        vec![large, Bytes::from(self.live(&loaded).into_bytes())]
     }
 }
 
@@ -138,7 +203,7 @@ mod tests {
 
     use super::*;
     use crate::client::{Group, Observer, Route};
-    use crate::snapshot::{Collector, CollectorStatus, JobStats, RecipeJobStats, WorkspaceInfo};
+    use crate::snapshot::{Collector, CollectorStatus, JobStats, RecipeJobStats, SharedSnapshot, WorkspaceInfo};
 
     struct FullBudget;
 
@@ -148,8 +213,8 @@ mod tests {
         }
     }
 
-    /// A snapshot and self-metrics in which every family has a sample.
-    fn everything() -> Metrics {
+    /// A workspace whose snapshot and self-metrics give every family a sample.
+    fn source(workspace: &str) -> Source {
         let snapshot = Arc::new(SharedSnapshot::default());
         snapshot.update(|s| {
             s.workspace = Some(Arc::new(WorkspaceInfo {
@@ -183,7 +248,66 @@ mod tests {
             ..crate::client::LIST_JOBS
         };
         recorded.request_finished(&route, "200", Duration::from_millis(80));
-        Metrics::new("w", snapshot, recorded, Some(Arc::new(FullBudget)))
+        Source {
+            workspace: workspace.to_string(),
+            snapshot,
+            self_metrics: recorded,
+            budget: Some(Arc::new(FullBudget)),
+        }
+    }
+
+    /// An exposition of `workspaces`, with a configuration file and shards.
+    fn everything(workspaces: &[&str]) -> Metrics {
+        let globals = Arc::new(ExporterMetrics::default());
+        globals.set_config_reload(true, 1_700_000_000.0);
+        globals.set_shard(1, 3);
+        let metrics = Metrics::new(globals);
+        metrics.set_sources(workspaces.iter().map(|w| source(w)).collect());
+        metrics
+    }
+
+    #[test]
+    fn the_large_part_deflated_as_written_inflates_to_the_text() {
+        use std::io::Read;
+        let metrics = everything(&["a", "b"]);
+        for source in &metrics.sources().list {
+            source.snapshot.update(|s| {
+                let recipes = (1..=2_000u64)
+                    .map(|id| crate::snapshot::Recipe {
+                        id,
+                        name: format!("recipe number {id} with a name long enough to matter"),
+                        folder_id: Some(id % 7),
+                        project_id: None,
+                        running: Some(id % 3 != 0),
+                        stop_cause: None,
+                        trigger_application: Some("salesforce".into()),
+                        version: Some("3".into()),
+                        jobs_succeeded: Some(id * 10),
+                        jobs_failed: Some(id),
+                        tasks: Some(id * 100),
+                        last_run_at: Some(1.7e9),
+                        last_job_started_at: Some(1.7e9),
+                        stopped_at: None,
+                        connection_ids: vec![id % 50],
+                    })
+                    .collect();
+                s.recipes = Arc::new(recipes);
+            });
+        }
+        let plain = text(&metrics.scrape(false));
+        assert!(
+            plain.len() > 4 * text::SPILL_BYTES,
+            "spilled several times: {}",
+            plain.len()
+        );
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&metrics.scrape(true).concat()[..])
+            .read_to_end(&mut inflated)
+            .expect("valid gzip");
+        // The live part (process metrics) may differ from one scrape to the
+        // next: compare up to it.
+        let large = |text: &str| text[..text.find("# HELP process_").expect("live part")].to_string();
+        assert_eq!(large(&String::from_utf8_lossy(&inflated)), large(&plain));
     }
 
     fn families(text: &str) -> Vec<&str> {
@@ -193,78 +317,44 @@ mod tests {
             .collect()
     }
 
+    fn text(chunks: &[Bytes]) -> String {
+        chunks.iter().map(|c| String::from_utf8_lossy(c)).collect()
+    }
+
     #[test]
     fn the_live_part_writes_its_families_in_name_order() {
-        let metrics = everything();
-        let live = metrics.live(&metrics.snapshot.load());
+        let metrics = everything(&["w"]);
+        let sources = metrics.sources();
+        let loaded: Loaded<'_> = sources.list.iter().map(|s| (s, s.snapshot.load())).collect();
+        let live = metrics.live(&loaded);
         let written = families(&live);
         let mut sorted = written.clone();
         sorted.sort_unstable();
         assert_eq!(written, sorted);
         let workato: Vec<&str> = written.into_iter().filter(|f| f.starts_with("workato_")).collect();
-        assert_eq!(workato.len(), 13, "every live family has a sample here: {workato:?}");
+        assert_eq!(workato.len(), 17, "every live family has a sample here: {workato:?}");
         assert!(live.contains("process_resident_memory_bytes "), "{live}");
-    }
-
-    #[test]
-    fn the_large_part_deflated_as_written_inflates_to_the_text() {
-        use std::io::Read;
-        let metrics = everything();
-        metrics.snapshot.update(|s| {
-            let recipes = (1..=3_000u64)
-                .map(|id| crate::snapshot::Recipe {
-                    id,
-                    name: format!("recipe number {id} with a name long enough to matter"),
-                    folder_id: Some(id % 7),
-                    project_id: None,
-                    running: Some(id % 3 != 0),
-                    stop_cause: None,
-                    trigger_application: Some("salesforce".into()),
-                    version: Some("3".into()),
-                    jobs_succeeded: Some(id * 10),
-                    jobs_failed: Some(id),
-                    tasks: Some(id * 100),
-                    last_run_at: Some(1.7e9),
-                    last_job_started_at: Some(1.7e9),
-                    stopped_at: None,
-                    connection_ids: vec![id % 50],
-                })
-                .collect();
-            s.recipes = Arc::new(recipes);
-        });
-        let plain: Vec<u8> = metrics.scrape(false).concat();
         assert!(
-            plain.len() > 4 * text::SPILL_BYTES,
-            "spilled several times: {}",
-            plain.len()
+            live.contains("workato_exporter_shard_info{count=\"3\",index=\"1\"} 1\n"),
+            "{live}"
         );
-        let gzipped: Vec<u8> = metrics.scrape(true).concat();
-        let mut inflated = Vec::new();
-        flate2::read::GzDecoder::new(&gzipped[..])
-            .read_to_end(&mut inflated)
-            .expect("valid gzip");
-        // The live part (process metrics) may differ between two scrapes:
-        // compare up to the first family of the live part.
-        let cut = |text: &[u8]| {
-            let text = String::from_utf8_lossy(text).into_owned();
-            text[..text.find("# HELP process_").expect("live part")].to_string()
-        };
-        assert_eq!(cut(&inflated), cut(&plain));
+        assert!(live.contains("workato_exporter_workspaces 1\n"), "{live}");
     }
 
     #[test]
     fn scraping_changes_nothing_and_renders_the_large_part_once() {
-        let metrics = everything();
-        let generation = metrics.snapshot.generation();
-        let jobs = Arc::clone(&metrics.snapshot.load().jobs);
+        let metrics = everything(&["w"]);
+        let snapshot = Arc::clone(&metrics.sources().list[0].snapshot);
+        let generation = snapshot.generation();
+        let jobs = Arc::clone(&snapshot.load().jobs);
         let first = metrics.scrape(false);
         for gzip in [false, true, false] {
             metrics.scrape(gzip);
         }
         let again = metrics.scrape(false);
-        assert_eq!(metrics.snapshot.generation(), generation, "no update");
+        assert_eq!(snapshot.generation(), generation, "no update");
         assert!(
-            Arc::ptr_eq(&jobs, &metrics.snapshot.load().jobs),
+            Arc::ptr_eq(&jobs, &snapshot.load().jobs),
             "the job stats are as published"
         );
         assert_eq!(
@@ -277,5 +367,62 @@ mod tests {
             text.contains("workato_recipe_job_failure_ratio{recipe=\"r\",recipe_id=\"1\",workspace=\"w\"} 0.5"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_change_in_any_source_or_in_the_sources_renders_the_large_part_again() {
+        let metrics = everything(&["a", "b"]);
+        let cached = metrics.scrape(false)[0].clone();
+        assert_eq!(metrics.scrape(false)[0].as_ptr(), cached.as_ptr());
+        metrics.sources().list[1].snapshot.update(|_| {});
+        let after_update = metrics.scrape(false)[0].clone();
+        assert_ne!(after_update.as_ptr(), cached.as_ptr(), "b's new snapshot is rendered");
+        // The same snapshots under a new set of sources: rendered again.
+        let same = metrics.sources().list.clone();
+        metrics.set_sources(same);
+        assert_ne!(metrics.scrape(false)[0].as_ptr(), after_update.as_ptr());
+        metrics.set_sources(Vec::new());
+        let empty = text(&metrics.scrape(false));
+        assert!(!empty.contains("workspace="), "{empty}");
+        assert!(empty.contains("workato_exporter_workspaces 0\n"), "{empty}");
+    }
+
+    #[test]
+    fn many_workspaces_write_each_family_once_with_every_workspace_in_label_order() {
+        let metrics = everything(&["prod", "dev"]);
+        let body = text(&metrics.scrape(false));
+        let written = families(&body);
+        let mut unique = written.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), written.len(), "a family announced twice: {written:?}");
+        for family in written.iter().filter(|f| f.starts_with("workato_")) {
+            let samples: Vec<&str> = body
+                .lines()
+                .filter(|l| !l.starts_with('#') && l.starts_with(family))
+                .collect();
+            let workspace_of = |l: &&str| {
+                ["dev", "prod"]
+                    .into_iter()
+                    .find(|w| l.contains(&format!("workspace=\"{w}\"")))
+            };
+            let per_exporter = family.starts_with("workato_exporter_");
+            let seen: Vec<_> = samples.iter().map(workspace_of).collect();
+            if per_exporter {
+                assert!(seen.iter().all(Option::is_none), "{family}: {samples:?}");
+                continue;
+            }
+            assert!(
+                seen.contains(&Some("dev")) && seen.contains(&Some("prod")),
+                "{family}: {samples:?}"
+            );
+            // Family-major: every dev sample before the first prod one.
+            let first_prod = seen.iter().position(|w| *w == Some("prod")).unwrap_or(0);
+            assert!(
+                seen[first_prod..].iter().all(|w| *w == Some("prod")),
+                "{family}: {samples:?}"
+            );
+        }
+        assert!(body.contains("workato_exporter_workspaces 2\n"), "{body}");
     }
 }

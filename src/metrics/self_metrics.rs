@@ -1,21 +1,17 @@
-//! The exporter's own work: requests to Workato and to the admin route,
-//! poll durations, build info, and process metrics. The client, poller and
-//! admin route record into [`SelfMetrics`], built before any of them.
+//! One workspace's share of the exporter's own work: requests to Workato
+//! and to the admin route, poll durations. The workspace's client, poller
+//! and admin route record into its [`SelfMetrics`], built before any of
+//! them; every series carries the workspace. What belongs to the process
+//! (build info, reloads, shards, process metrics) is in `exporter`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use prometheus::core::Collector as _;
-use prometheus::process_collector::ProcessCollector;
-
-use super::catalogue::{
-    ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, BUILD_INFO, COLLECTOR_DURATION, WEB_CONFIG_RELOAD_FAILURES,
-};
+use super::catalogue::{ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, COLLECTOR_DURATION};
 use super::text::Writer;
 use crate::client::{Observer, Route};
 use crate::snapshot::{Collector, Histogram};
-use crate::version;
 
 /// Upper bounds of `workato_api_request_duration_seconds`.
 const REQUEST_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -29,8 +25,6 @@ const POLL_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.
 #[derive(Default)]
 pub struct SelfMetrics {
     inner: Mutex<Recorded>,
-    /// `--web.config.file`, whose reload failures are counted, when in use.
-    web: Option<Arc<http_server::Web>>,
 }
 
 #[derive(Default)]
@@ -46,15 +40,6 @@ struct Recorded {
 }
 
 impl SelfMetrics {
-    /// Self-metrics of an exporter serving with `web` (or without a web
-    /// configuration file).
-    pub fn new(web: Option<Arc<http_server::Web>>) -> SelfMetrics {
-        SelfMetrics {
-            web,
-            ..SelfMetrics::default()
-        }
-    }
-
     fn recorded(&self) -> std::sync::MutexGuard<'_, Recorded> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -95,13 +80,6 @@ impl SelfMetrics {
         }
     }
 
-    /// Only with a web configuration file: the family is absent otherwise.
-    pub(super) fn render_web_config_reload_failures(&self, w: &mut Writer<'_>) {
-        if let Some(web) = &self.web {
-            w.sample(&WEB_CONFIG_RELOAD_FAILURES, &[], web.reload_failures() as f64);
-        }
-    }
-
     pub(super) fn render_poll_durations(&self, w: &mut Writer<'_>) {
         for (collector, histogram) in &self.recorded().poll_durations {
             w.histogram(&COLLECTOR_DURATION, &[collector], &POLL_BUCKETS, histogram);
@@ -121,30 +99,5 @@ impl Observer for SelfMetrics {
             .entry(route.label)
             .or_default()
             .observe(&REQUEST_BUCKETS, elapsed.as_secs_f64());
-    }
-}
-
-pub(super) fn render_build_info(w: &mut Writer<'_>) {
-    let values = [
-        version::BUILD_DATE,
-        version::REVISION,
-        version::RUSTC_VERSION,
-        version::TARGET,
-        version::VERSION,
-    ];
-    w.sample(&BUILD_INFO, &values, 1.0);
-}
-
-/// The `process_*` families, read from `/proc` by the `prometheus` crate's
-/// collector (the one thing it still does here: CPU, memory, file
-/// descriptors, threads and start time, with the system's page size and
-/// clock ticks), in name order.
-pub(super) fn render_process(collector: &ProcessCollector, out: &mut String) {
-    let mut families = collector.collect();
-    families.sort_by(|a, b| a.name().cmp(b.name()));
-    if let Err(error) = prometheus::TextEncoder::new().encode_utf8(&families, out) {
-        // Only a family with an invalid name could fail; never expected,
-        // but a scrape must not panic.
-        tracing::error!(%error, "encoding process metrics failed");
     }
 }

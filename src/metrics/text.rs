@@ -77,18 +77,26 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     pub fn new(out: &'a mut String, workspace: &str) -> Writer<'a> {
-        let mut escaped = String::with_capacity(workspace.len());
-        escape_into(&mut escaped, workspace);
-        Writer {
+        let mut w = Writer {
             out,
             spill: None,
-            workspace: escaped,
+            workspace: String::new(),
             current: None,
             workspace_at: None,
             done: Vec::new(),
             bounds: Vec::new(),
             le: Vec::new(),
-        }
+        };
+        w.set_workspace(workspace);
+        w
+    }
+
+    /// The `workspace` label of the samples written next. A family may go
+    /// on across workspaces: the exposition writes each family for every
+    /// workspace before the next family.
+    pub fn set_workspace(&mut self, workspace: &str) {
+        self.workspace.clear();
+        escape_into(&mut self.workspace, workspace);
     }
 
     /// As [`Writer::new`], handing the buffer to `spill` whenever it holds

@@ -5,6 +5,7 @@ mod alertmanager;
 mod binary;
 mod client;
 mod dashboards;
+mod exposition;
 mod fleet;
 mod helpers;
 mod hostile_clients;

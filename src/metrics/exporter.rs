@@ -1,0 +1,122 @@
+//! What belongs to the exporter process rather than to one workspace:
+//! build info, the outcome of configuration reloads, the shard this
+//! replica is, how many workspaces it watches, `--web.config.file` reload
+//! failures, and the `process_*` metrics. Those about a configuration file
+//! or shards are written only once the app has said it uses one.
+
+use std::sync::{Arc, Mutex};
+
+use prometheus::core::Collector as _;
+use prometheus::process_collector::ProcessCollector;
+
+use super::catalogue::{
+    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES,
+    WORKSPACES,
+};
+use super::text::Writer;
+use crate::version;
+
+/// Process-wide self-metrics, shared by every workspace's exposition.
+#[derive(Default)]
+pub struct ExporterMetrics {
+    /// `--web.config.file`, whose reload failures are counted, when in use.
+    web: Option<Arc<http_server::Web>>,
+    deployment: Mutex<Deployment>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Deployment {
+    /// Set once a configuration file is in use.
+    reload: Option<Reload>,
+    /// (index, count), when sharding is configured.
+    shard: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Copy)]
+struct Reload {
+    successful: bool,
+    last_success: Option<f64>,
+}
+
+impl ExporterMetrics {
+    /// The exporter's metrics when serving with `web` (or without a web
+    /// configuration file).
+    pub fn new(web: Option<Arc<http_server::Web>>) -> ExporterMetrics {
+        ExporterMetrics {
+            web,
+            ..ExporterMetrics::default()
+        }
+    }
+
+    fn deployment(&self) -> std::sync::MutexGuard<'_, Deployment> {
+        self.deployment.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The outcome of a load of the configuration file at Unix time
+    /// `at_unix` (the first load at start-up counts): a failure keeps the
+    /// time of the last success.
+    pub fn set_config_reload(&self, ok: bool, at_unix: f64) {
+        let mut deployment = self.deployment();
+        let last_success = deployment.reload.and_then(|r| r.last_success);
+        deployment.reload = Some(Reload {
+            successful: ok,
+            last_success: if ok { Some(at_unix) } else { last_success },
+        });
+    }
+
+    /// This replica is shard `index` (from 0) of `count`.
+    pub fn set_shard(&self, index: u32, count: u32) {
+        self.deployment().shard = Some((index, count));
+    }
+
+    /// The families in name order, `workspaces` being how many this process
+    /// watches.
+    pub(super) fn render(&self, workspaces: usize, w: &mut Writer<'_>) {
+        render_build_info(w);
+        let deployment = *self.deployment();
+        if let Some(reload) = deployment.reload {
+            if let Some(at) = reload.last_success {
+                w.sample(&CONFIG_RELOAD_SUCCESS_TIMESTAMP, &[], at);
+            }
+            w.sample(
+                &CONFIG_RELOAD_SUCCESSFUL,
+                &[],
+                if reload.successful { 1.0 } else { 0.0 },
+            );
+        }
+        if let Some((index, count)) = deployment.shard {
+            w.sample(&SHARD_INFO, &[&count.to_string(), &index.to_string()], 1.0);
+        }
+        if let Some(web) = &self.web {
+            w.sample(&WEB_CONFIG_RELOAD_FAILURES, &[], web.reload_failures() as f64);
+        }
+        if deployment.reload.is_some() || deployment.shard.is_some() {
+            w.sample(&WORKSPACES, &[], workspaces as f64);
+        }
+    }
+}
+
+fn render_build_info(w: &mut Writer<'_>) {
+    let values = [
+        version::BUILD_DATE,
+        version::REVISION,
+        version::RUSTC_VERSION,
+        version::TARGET,
+        version::VERSION,
+    ];
+    w.sample(&BUILD_INFO, &values, 1.0);
+}
+
+/// The `process_*` families, read from `/proc` by the `prometheus` crate's
+/// collector (the one thing it still does here: CPU, memory, file
+/// descriptors, threads and start time, with the system's page size and
+/// clock ticks), in name order.
+pub(super) fn render_process(collector: &ProcessCollector, out: &mut String) {
+    let mut families = collector.collect();
+    families.sort_by(|a, b| a.name().cmp(b.name()));
+    if let Err(error) = prometheus::TextEncoder::new().encode_utf8(&families, out) {
+        // Only a family with an invalid name could fail; never expected,
+        // but a scrape must not panic.
+        tracing::error!(%error, "encoding process metrics failed");
+    }
+}
