@@ -49,6 +49,7 @@
 //! loop, connection limit, response body). Neither imports this crate.
 
 mod admin;
+mod allocator;
 mod check;
 pub mod client;
 mod clock;
@@ -82,6 +83,7 @@ use crate::fleet::Fleet;
 use crate::metrics::{ExporterMetrics, Metrics};
 pub use crate::workspace::Workspace;
 
+pub use crate::allocator::tune as tune_allocator;
 pub use crate::healthcheck::healthcheck;
 
 /// The exporter, wired but not yet running.
@@ -153,6 +155,7 @@ impl App {
     /// cancelled.
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
         self.fleet.start(shutdown.clone()).await;
+        let release = tokio::spawn(allocator::release_freed(shutdown.clone()));
         let watch = self.web.clone().map(|web| tokio::spawn(web.watch(shutdown.clone())));
         let admin = match (admin_listener, &self.admin) {
             (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve_with(
@@ -167,7 +170,7 @@ impl App {
         let state = self.http_state();
         let web = self.web.clone();
         http::serve_with(listener, state, shutdown, self.config.max_connections, web).await;
-        for task in [admin, watch].into_iter().flatten() {
+        for task in [Some(release), admin, watch].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");
             }
@@ -264,22 +267,4 @@ pub async fn check(config: Config) -> Result<bool> {
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(all_ok)
-}
-
-/// Makes glibc's allocator give large buffers back to the system.
-///
-/// The exposition of a 5,000-recipe workspace is tens of megabytes, built
-/// once per poll. glibc serves such buffers with mmap, but raises its mmap
-/// threshold to the size of each one freed, after which the next ones come
-/// from the heap and stay in the process after they are freed. A fixed
-/// threshold (which turns the adjustment off) and two arenas keep the peak
-/// RSS to what is actually in use.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is called once at
-    // start-up, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }
