@@ -62,6 +62,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod poller;
+pub mod shard;
 mod shutdown;
 pub mod snapshot;
 pub mod version;
