@@ -112,7 +112,26 @@ mod tests {
     /// replicas of different versions: this table must never change.
     #[test]
     fn owners_are_pinned() {
-        let golden: Vec<(&str, u32, u32)> = vec![];
+        let golden = [
+            ("default", 2, 1),
+            ("default", 3, 1),
+            ("default", 5, 3),
+            ("prod", 2, 1),
+            ("prod", 3, 1),
+            ("prod", 5, 1),
+            ("dev", 2, 0),
+            ("dev", 3, 2),
+            ("dev", 5, 4),
+            ("partner/123", 2, 0),
+            ("partner/123", 3, 0),
+            ("partner/123", 5, 3),
+            ("partner/4567", 2, 1),
+            ("partner/4567", 3, 1),
+            ("partner/4567", 5, 3),
+            ("eu:billing", 2, 1),
+            ("eu:billing", 3, 1),
+            ("eu:billing", 5, 4),
+        ];
         for (key, count, expected) in golden {
             assert_eq!(owner(key, count), expected, "{key} among {count}");
         }
