@@ -186,7 +186,7 @@ impl<'de> Deserialize<'de> for Customers {
                 let mut refs = Vec::new();
                 while let Some(customer) = seq.next_element::<CustomerRef>()? {
                     if refs.contains(&customer) {
-                        return Err(de::Error::custom(format!("customers: {customer:?} is listed twice")));
+                        return Err(de::Error::custom(format!("customers: {customer} is listed twice")));
                     }
                     refs.push(customer);
                 }

@@ -112,6 +112,15 @@ pub enum CustomerRef {
     External(String),
 }
 
+impl std::fmt::Display for CustomerRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CustomerRef::Id(id) => write!(f, "managed user id {id}"),
+            CustomerRef::External(id) => write!(f, "external id {id:?}"),
+        }
+    }
+}
+
 /// The state file of the workspace labelled `label` in `--jobs.state-dir`:
 /// `DIR/<label>.json`, the label made file-safe one to one. Letters,
 /// digits, `_`, `.` and `-` stay; any other byte (`:`, and the `/` of

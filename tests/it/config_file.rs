@@ -345,7 +345,8 @@ fn customers_are_all_or_a_list_of_ids_in_embedded_entries_only() {
     for (customers, needle) in [
         ("some", "expected all"),
         ("[]", "empty list"),
-        ("[1, 2, 1]", "Id(1) is listed twice"),
+        ("[1, 2, 1]", "managed user id 1 is listed twice"),
+        ("[\"a\", \"a\"]", "external id \"a\" is listed twice"),
         ("[-3]", "positive integer"),
         ("[1.5]", "expected all"),
         ("{a: 1}", "expected all"),
