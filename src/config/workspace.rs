@@ -87,12 +87,26 @@ pub struct EmbeddedConfig {
     pub workspace_interval: Duration,
     pub jobs_interval: Duration,
     /// The customers' job settings; `state_file` is unset, and each
-    /// customer's is [`state_file`]`(state_dir, label)`.
+    /// customer's is [`EmbeddedConfig::customer_state_file`].
     pub jobs: JobsConfig,
     /// `--jobs.state-dir`, where each customer's state file goes.
     pub state_dir: Option<PathBuf>,
     /// Which customers to watch.
     pub customers: Customers,
+}
+
+impl EmbeddedConfig {
+    /// The `workspace` label of the customer with managed user id `id`:
+    /// `partner/1234`.
+    pub fn customer_label(&self, id: u64) -> String {
+        format!("{}/{id}", self.name)
+    }
+
+    /// That customer's state file in `--jobs.state-dir`, when one is set.
+    pub fn customer_state_file(&self, id: u64) -> Option<PathBuf> {
+        let label = self.customer_label(id);
+        self.state_dir.as_deref().map(|dir| state_file(dir, &label))
+    }
 }
 
 /// The customers of an Embed admin workspace to watch.
@@ -154,6 +168,23 @@ mod tests {
         let labels = ["a/b", "a%2Fb", "a_b", "a.b", "a:b", "a-b", "ab"];
         let files: std::collections::BTreeSet<PathBuf> = labels.iter().map(|l| state_file(dir, l)).collect();
         assert_eq!(files.len(), labels.len());
+        let embedded = EmbeddedConfig {
+            name: "partner".into(),
+            base_url: Url::parse("https://www.workato.com").unwrap(),
+            auth: Auth::Bearer(SecretString::from("t")),
+            requests_per_minute: NonZeroU32::MIN,
+            poll_interval: Duration::from_secs(60),
+            workspace_interval: Duration::from_secs(60),
+            jobs_interval: Duration::from_secs(60),
+            jobs: JobsConfig::default(),
+            state_dir: Some(dir.to_path_buf()),
+            customers: Customers::All,
+        };
+        assert_eq!(embedded.customer_label(1234), "partner/1234");
+        assert_eq!(
+            embedded.customer_state_file(1234),
+            Some(dir.join("partner%2F1234.json"))
+        );
         for label in labels {
             assert_eq!(state_file(dir, label).parent(), Some(dir), "{label}");
         }

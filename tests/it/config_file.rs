@@ -183,6 +183,11 @@ fn unknown_keys_are_refused_where_they_stand() {
     assert!(e.contains(":2:3:") && e.contains("pol_interval"), "{e}");
     let e = error_of("unknown-top", "workspace:\n  - name: prod\n");
     assert!(e.contains("unknown field `workspace`") && e.contains("embedded"), "{e}");
+    let e = error_of(
+        "repeated-key",
+        "workspaces:\n  - name: prod\n    token_file: prod.token\n    name: dev\n",
+    );
+    assert!(e.contains(":4:5:") && e.contains("duplicate mapping key: name"), "{e}");
     let e = error_of("not-yaml", "workspaces: [\n");
     assert!(e.contains(":1:"), "{e}");
 }
