@@ -231,8 +231,15 @@ impl Source<'_> {
             },
         };
 
-        let token_file = raw.token_file.as_ref().or(defaults.token_file.as_ref());
-        let token_env = raw.token_env.as_ref().or(defaults.token_env.as_ref());
+        // As with region and base_url, an entry's token source replaces the
+        // defaults' whole: its token_env is not overruled by their token_file.
+        let tokens = if raw.token_file.is_some() || raw.token_env.is_some() {
+            raw
+        } else {
+            defaults
+        };
+        let token_file = tokens.token_file.as_ref();
+        let token_env = tokens.token_env.as_ref();
         let token_file = token_file.map(|file| self.relative(file));
         let token = read_secret(
             token_file.as_deref(),

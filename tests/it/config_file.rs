@@ -173,6 +173,16 @@ fn the_workato_api_token_variable_is_ignored_with_a_file() {
 }
 
 #[test]
+fn an_entrys_token_source_replaces_the_defaults() {
+    let dir = dir("token-source");
+    let yaml = "defaults:\n  token_file: prod.token\nworkspaces:\n  - name: a\n  - name: b\n    token_env: B_TOKEN\n";
+    let file = write(&dir, yaml);
+    let config = load(&["--config.file", file.to_str().unwrap()], &[("B_TOKEN", "b-token")]).unwrap();
+    assert_eq!(token(&config.workspaces[0].auth), "prod-secret-token");
+    assert_eq!(token(&config.workspaces[1].auth), "b-token");
+}
+
+#[test]
 fn unknown_keys_are_refused_where_they_stand() {
     let e = error_of(
         "unknown-entry",
