@@ -369,7 +369,7 @@ where
 {
     let command = Cli::command();
     let matches = command.clone().try_get_matches_from(argv)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command.clone()))?;
     cli.args.per_workspace_flags = per_workspace_flags(&command, &matches);
     Ok(cli)
 }
@@ -435,6 +435,33 @@ mod tests {
         let mut argv = vec!["workato_exporter"];
         argv.extend_from_slice(extra);
         parse_cli(argv).expect("valid command line").args
+    }
+
+    #[test]
+    fn every_per_workspace_flag_exists_and_is_told_apart_from_its_default() {
+        let command = Cli::command();
+        for id in PER_WORKSPACE {
+            assert!(command.get_arguments().any(|a| a.get_id() == id), "no flag {id}");
+        }
+        let cli = parse_cli([
+            "workato_exporter",
+            "--workato.region",
+            "us",
+            "check",
+            "--jobs.window",
+            "2h",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.per_workspace_flags, ["--workato.region", "--jobs.window"]);
+        assert!(
+            parse_cli(["workato_exporter"])
+                .unwrap()
+                .args
+                .per_workspace_flags
+                .is_empty()
+        );
+        let cli = parse_cli(["workato_exporter", "simulate"]).unwrap();
+        assert!(cli.args.per_workspace_flags.is_empty());
     }
 
     #[test]
