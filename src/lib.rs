@@ -65,6 +65,7 @@ pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod reload;
+pub mod shard;
 mod shutdown;
 pub mod snapshot;
 pub mod version;

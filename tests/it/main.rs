@@ -4,6 +4,7 @@ mod admin;
 mod alertmanager;
 mod binary;
 mod client;
+mod config_file;
 mod dashboards;
 mod exposition;
 mod fleet;
