@@ -79,9 +79,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
+use crate::config::WorkspaceConfig;
 use crate::error::{Error, Result};
 use crate::fleet::Fleet;
 use crate::metrics::{ExporterMetrics, Metrics};
+use crate::reload::Reloader;
 pub use crate::workspace::Workspace;
 
 pub use crate::allocator::tune as tune_allocator;
@@ -98,6 +100,8 @@ pub struct App {
     admin: Option<Arc<admin::Admin>>,
     /// `--web.config.file`, for every listener.
     web: Option<Arc<http::Web>>,
+    /// Reads `--config.file` again, when there is one.
+    reloader: Option<Arc<Reloader>>,
 }
 
 impl App {
@@ -109,13 +113,55 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
+        if let Some(embedded) = config.embedded.first() {
+            return Err(Error::Config(format!(
+                "--config.file: embedded ({:?}): Embedded customers are not polled by this version yet; watch the customer workspaces under workspaces meanwhile",
+                embedded.name
+            )));
+        }
         let web = http::web_config::setup(&config)?;
-        let metrics = Arc::new(Metrics::new(Arc::new(ExporterMetrics::new(web.clone()))));
+        let globals = Arc::new(ExporterMetrics::new(web.clone()));
+        let metrics = Arc::new(Metrics::new(Arc::clone(&globals)));
         let exposed = Arc::clone(&metrics);
         let follow = move |workspaces: &[Arc<Workspace>]| {
             exposed.set_sources(workspaces.iter().map(|w| w.source()).collect());
         };
-        let fleet = Arc::new(Fleet::new(&config.workspaces, options, Arc::default, follow)?);
+        let shard = config.shard;
+        if let Some(shard) = shard {
+            globals.set_shard(shard.index, shard.count);
+        }
+        let owned = move |workspaces: Vec<WorkspaceConfig>| -> Vec<WorkspaceConfig> {
+            workspaces
+                .into_iter()
+                .filter(|w| shard.is_none_or(|s| s.owns(&w.name)))
+                .collect()
+        };
+        let fleet = Arc::new(Fleet::new(
+            &owned(config.workspaces.clone()),
+            options,
+            Arc::default,
+            follow,
+        )?);
+        let reloader = config.config_file.as_ref().map(|_| {
+            globals.set_config_reload(true, clock::unix_now());
+            let again = config.clone();
+            let load: reload::Load = Box::new(move || {
+                let env = |name: &str| std::env::var(name).ok();
+                let file = again
+                    .reload(&env)
+                    .unwrap_or_else(|| Ok(config::FileConfig::default()))?;
+                if let Some(embedded) = file.embedded.first() {
+                    return Err(Error::Config(format!(
+                        "embedded ({:?}): Embedded customers are not polled by this version yet",
+                        embedded.name
+                    )));
+                }
+                Ok(owned(file.workspaces))
+            });
+            let recorded = Arc::clone(&globals);
+            let outcome: reload::Outcome = Box::new(move |ok| recorded.set_config_reload(ok, clock::unix_now()));
+            Arc::new(Reloader::new(load, Arc::clone(&fleet), outcome))
+        });
         let admin = config
             .admin
             .as_ref()
@@ -126,7 +172,14 @@ impl App {
             metrics,
             admin,
             web,
+            reloader,
         })
+    }
+
+    /// Reads `--config.file` again and applies it, as SIGHUP does; `None`
+    /// without a file.
+    pub async fn reload(&self) -> Option<Result<fleet::Changes>> {
+        Some(self.reloader.as_ref()?.reload("App::reload").await)
     }
 
     /// Every workspace, sorted by name.
@@ -146,8 +199,8 @@ impl App {
                 (Some(admin), None) => http::AdminMount::Here(Arc::clone(admin)),
                 (Some(_), Some(_)) => http::AdminMount::Elsewhere,
             },
-            lifecycle: false,
-            reloader: None,
+            lifecycle: self.config.enable_lifecycle,
+            reloader: self.reloader.clone(),
         })
     }
 
@@ -157,6 +210,10 @@ impl App {
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
         self.fleet.start(shutdown.clone()).await;
         let release = tokio::spawn(allocator::release_freed(shutdown.clone()));
+        let hangups = self
+            .reloader
+            .clone()
+            .map(|reloader| tokio::spawn(reloader.on_sighup(shutdown.clone())));
         let watch = self.web.clone().map(|web| tokio::spawn(web.watch(shutdown.clone())));
         let admin = match (admin_listener, &self.admin) {
             (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve_with(
@@ -171,7 +228,7 @@ impl App {
         let state = self.http_state();
         let web = self.web.clone();
         http::serve_with(listener, state, shutdown, self.config.max_connections, web).await;
-        for task in [Some(release), admin, watch].into_iter().flatten() {
+        for task in [Some(release), hangups, admin, watch].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");
             }
