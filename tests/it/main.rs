@@ -14,6 +14,7 @@ mod hostile_server;
 mod http;
 mod imports;
 mod jobs;
+mod many;
 mod metrics;
 mod packaging;
 mod pki;
