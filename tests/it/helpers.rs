@@ -419,6 +419,11 @@ impl Samples {
     }
 
     /// Samples of `name` whose labels include every pair given.
+    /// Every sample.
+    pub fn all(&self) -> &[Sample] {
+        &self.0
+    }
+
     pub fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
         self.0
             .iter()

@@ -80,9 +80,23 @@ impl Drop for Files {
     }
 }
 
-/// The exporter of `file`, running (pollers and HTTP) until the token is
-/// cancelled; its base URL.
-async fn run(file: &Path, extra: &[&str]) -> (String, CancellationToken) {
+/// The exporter of a configuration file, running (pollers and HTTP).
+struct Exporter {
+    base: String,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Exporter {
+    /// Stops it and waits until its pollers have stopped.
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("the exporter stops cleanly");
+    }
+}
+
+/// Runs the exporter of `file` with `extra` flags.
+async fn run(file: &Path, extra: &[&str]) -> Exporter {
     let mut argv = vec!["workato_exporter", "--config.file", file.to_str().unwrap()];
     argv.extend_from_slice(extra);
     let args = parse_cli(argv).expect("flags parse").args;
@@ -91,8 +105,8 @@ async fn run(file: &Path, extra: &[&str]) -> (String, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run(listener, None, shutdown.clone()));
-    (base, shutdown)
+    let task = tokio::spawn(app.run(listener, None, shutdown.clone()));
+    Exporter { base, shutdown, task }
 }
 
 async fn samples(base: &str) -> Samples {
@@ -168,7 +182,8 @@ async fn a_healthy_workspace_beside_one_failing_and_one_refused() {
         ("failing", failing.uri()),
         ("refused", refused.uri()),
     ]);
-    let (base, shutdown) = run(&files.config_file(), &[]).await;
+    let exporter = run(&files.config_file(), &[]).await;
+    let base = exporter.base.clone();
     let deadline = Instant::now() + Duration::from_secs(30);
     while reqwest::get(format!("{base}/readyz")).await.unwrap().status() != 200 {
         assert!(
@@ -205,7 +220,7 @@ async fn a_healthy_workspace_beside_one_failing_and_one_refused() {
     assert!(s.find("workato_recipe_running", &[("workspace", "failing")]).is_empty());
     assert_eq!(s.value("workato_exporter_workspaces", &[]), 3.0);
     assert_eq!(s.value("workato_exporter_config_last_reload_successful", &[]), 1.0);
-    shutdown.cancel();
+    exporter.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,7 +233,8 @@ async fn a_reload_adds_and_removes_workspaces_while_the_others_keep_counting() {
     );
     let files = Files::new("reload");
     files.write(&[("a", a.base_url()), ("b", b.base_url()), ("c", c.base_url())]);
-    let (base, shutdown) = run(&files.config_file(), &["--web.enable-lifecycle"]).await;
+    let exporter = run(&files.config_file(), &["--web.enable-lifecycle"]).await;
+    let base = exporter.base.clone();
     until(&base, "a, b and c calibrated", |s| {
         ["a", "b", "c"].iter().all(|w| calibrated(s, w))
     })
@@ -287,5 +303,119 @@ async fn a_reload_adds_and_removes_workspaces_while_the_others_keep_counting() {
     for name in ["a", "b", "d"] {
         assert!(s.has("workato_up", &[("workspace", name)]), "{name} still watched");
     }
-    shutdown.cancel();
+    exporter.stop().await;
+}
+
+/// Requests each simulated workspace has answered so far.
+fn requests(workspaces: &[sim::Running]) -> Vec<u64> {
+    workspaces
+        .iter()
+        .map(|w| {
+            let stats = w.simulator.stats();
+            stats["requests"]
+                .as_object()
+                .map_or(0, |groups| groups.values().filter_map(serde_json::Value::as_u64).sum())
+        })
+        .collect()
+}
+
+/// The series of the workspaces' own families (not the exporter's
+/// self-metrics, which differ between processes), with their values.
+fn workspace_series(s: &Samples) -> Vec<String> {
+    let own = |name: &str| {
+        name.starts_with("workato_")
+            && !name.starts_with("workato_exporter_")
+            && !name.starts_with("workato_api_request")
+            && !name.starts_with("workato_api_rate_limit")
+            && !name.starts_with("workato_poll_")
+            && !name.starts_with("workato_collector_last_success")
+            && !name.starts_with("workato_collector_duration")
+    };
+    let mut series: Vec<String> = s
+        .all()
+        .iter()
+        .filter(|sample| own(&sample.name))
+        .map(|sample| format!("{}{:?} {}", sample.name, sample.labels, sample.value))
+        .collect();
+    series.sort();
+    series
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_shards_split_twelve_workspaces_and_together_say_what_one_exporter_says() {
+    let mut workspaces = Vec::new();
+    for seed in 0..12 {
+        workspaces.push(simulated(seed).await);
+    }
+    let names: Vec<String> = (0..12).map(|i| format!("ws-{i:02}")).collect();
+    let files = Files::new("shards");
+    files.write(
+        &names
+            .iter()
+            .zip(&workspaces)
+            .map(|(name, w)| (name.as_str(), w.base_url()))
+            .collect::<Vec<_>>(),
+    );
+    let ready = |base: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{base}/readyz")).await.unwrap().status() != 200 {
+            assert!(Instant::now() < deadline, "{base} not ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+
+    // One replica at a time, so each server's count says who polled it.
+    let mut owner: Vec<Option<u32>> = vec![None; 12];
+    let mut union = Vec::new();
+    for index in 0..3u32 {
+        let before = requests(&workspaces);
+        let exporter = run(
+            &files.config_file(),
+            &["--shard.count", "3", "--shard.index", &index.to_string()],
+        )
+        .await;
+        ready(exporter.base.clone()).await;
+        let s = samples(&exporter.base).await;
+        exporter.stop().await;
+        assert_eq!(
+            s.value(
+                "workato_exporter_shard_info",
+                &[("index", &index.to_string()), ("count", "3")]
+            ),
+            1.0
+        );
+        let after = requests(&workspaces);
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            if a > b {
+                assert_eq!(
+                    owner[i], None,
+                    "{} polled by shards {:?} and {index}",
+                    names[i], owner[i]
+                );
+                owner[i] = Some(index);
+            }
+        }
+        let watched = s.find("workato_up", &[]).len();
+        assert_eq!(s.value("workato_exporter_workspaces", &[]), watched as f64);
+        union.extend(workspace_series(&s));
+    }
+    assert!(owner.iter().all(Option::is_some), "every workspace polled: {owner:?}");
+    for index in 0..3 {
+        let owned = owner.iter().filter(|o| **o == Some(index)).count();
+        assert!((1..=8).contains(&owned), "shard {index} owns {owned} of 12: {owner:?}");
+    }
+
+    let exporter = run(&files.config_file(), &[]).await;
+    ready(exporter.base.clone()).await;
+    let whole = workspace_series(&samples(&exporter.base).await);
+    exporter.stop().await;
+    union.sort();
+    let only =
+        |a: &[String], b: &[String]| -> Vec<String> { a.iter().filter(|x| !b.contains(x)).take(5).cloned().collect() };
+    assert!(
+        union == whole,
+        "the shards' series together are one exporter's: only in the shards {:?}, only in the one {:?}",
+        only(&union, &whole),
+        only(&whole, &union)
+    );
 }
