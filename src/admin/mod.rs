@@ -276,6 +276,7 @@ impl Admin {
                 route("POST", "/admin/properties", true),
             ],
             "writes_allowed": !self.read_only,
+            "workspace_parameter": "?workspace=NAME on every route but this one; required when more than one workspace is watched",
             "workspaces": self.fleet.workspaces().iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
         })
     }

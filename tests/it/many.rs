@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workato_exporter::App;
-use workato_exporter::config::{Config, parse_cli};
+use workato_exporter::config::{ADMIN_TOKEN_ENV, Config, parse_cli};
 use workato_sim::{self as sim, SimConfig};
 
-use crate::helpers::{Samples, TOKEN, fast_options};
+use crate::helpers::{ADMIN_TOKEN, Samples, TOKEN, fast_options};
 
 /// A small simulated workspace whose clock moves only when told.
 async fn simulated(seed: u64) -> sim::Running {
@@ -97,10 +97,17 @@ impl Exporter {
 
 /// Runs the exporter of `file` with `extra` flags.
 async fn run(file: &Path, extra: &[&str]) -> Exporter {
-    let mut argv = vec!["workato_exporter", "--config.file", file.to_str().unwrap()];
+    let mut argv = vec![
+        "workato_exporter",
+        "--config.file",
+        file.to_str().unwrap(),
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ];
     argv.extend_from_slice(extra);
     let args = parse_cli(argv).expect("flags parse").args;
-    let config = Config::load(&args, &|_| None).expect("the file loads");
+    let env = |name: &str| (name == ADMIN_TOKEN_ENV).then(|| ADMIN_TOKEN.to_string());
+    let config = Config::load(&args, &env).expect("the file loads");
     let app = App::with_client_options(config, fast_options()).expect("app builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -418,4 +425,66 @@ async fn three_shards_split_twelve_workspaces_and_together_say_what_one_exporter
         only(&union, &whole),
         only(&whole, &union)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_acts_on_the_workspace_named_and_asks_which_when_there_are_several() {
+    let (dev, prod) = (simulated(1).await, simulated(2).await);
+    let files = Files::new("admin");
+    files.write(&[("dev", dev.base_url()), ("prod", prod.base_url())]);
+    let exporter = run(&files.config_file(), &[]).await;
+    let recipe = prod.simulator.ledger()[0].recipe_id;
+    let http = reqwest::Client::new();
+    let post = |query: &str| {
+        http.post(format!("{}/admin/recipes/{recipe}/stop{query}", exporter.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+    };
+
+    let missing = post("").await.unwrap();
+    assert_eq!(missing.status(), 400);
+    let message = |reply: serde_json::Value| reply["message"].as_str().unwrap_or_default().to_string();
+    let said = message(missing.json().await.unwrap());
+    assert!(said.contains("?workspace=") && said.contains("dev, prod"), "{said}");
+    let unknown = post("?workspace=staging").await.unwrap();
+    assert_eq!(unknown.status(), 400);
+    let said = message(unknown.json().await.unwrap());
+    assert!(said.contains("unknown workspace \"staging\""), "{said}");
+    let unauthorized = http
+        .post(format!("{}/admin/recipes/{recipe}/stop", exporter.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401, "authentication first, names after");
+
+    let running = |w: &sim::Running| {
+        let url = format!("{}/api/recipes/{recipe}", w.base_url());
+        let http = http.clone();
+        async move {
+            let recipe: serde_json::Value = http
+                .get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            recipe["running"].as_bool()
+        }
+    };
+    let dev_before = running(&dev).await;
+    let stopped = post("?workspace=prod").await.unwrap();
+    assert_eq!(stopped.status(), 200, "{:?}", stopped.text().await);
+    assert_eq!(running(&prod).await, Some(false), "prod's recipe stopped");
+    assert_eq!(running(&dev).await, dev_before, "dev's untouched");
+    let s = samples(&exporter.base).await;
+    assert_eq!(
+        s.value(
+            "workato_admin_requests_total",
+            &[("workspace", "prod"), ("action", "recipe_stop"), ("code", "200")]
+        ),
+        1.0
+    );
+    exporter.stop().await;
 }
