@@ -107,8 +107,9 @@ def samples(text):
     return out
 
 
-def hey(url, concurrency, seconds, compress):
-    args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency)]
+def hey(url, concurrency, seconds, compress, extra=()):
+    """Loads `url` with hey for `seconds` (`extra`: more of hey's flags)."""
+    args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), *extra]
     if not compress:
         args.append("-disable-compression")
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout

@@ -310,13 +310,8 @@ fn read_token(args: &Args, env_token: Option<String>) -> Result<String, Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::cli::args;
     use super::*;
-
-    fn args(extra: &[&str]) -> Args {
-        let mut argv = vec!["workato_exporter"];
-        argv.extend_from_slice(extra);
-        parse_cli(argv).expect("valid command line").args
-    }
 
     #[test]
     fn token_from_env_and_file_and_never_in_debug() {

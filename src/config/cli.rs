@@ -427,15 +427,17 @@ pub fn one_line(error: &clap::Error) -> String {
     line.trim_end().to_string()
 }
 
+/// The arguments of a valid command line made of `extra` (tests).
+#[cfg(test)]
+pub(super) fn args(extra: &[&str]) -> Args {
+    let mut argv = vec!["workato_exporter"];
+    argv.extend_from_slice(extra);
+    parse_cli(argv).expect("valid command line").args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(extra: &[&str]) -> Args {
-        let mut argv = vec!["workato_exporter"];
-        argv.extend_from_slice(extra);
-        parse_cli(argv).expect("valid command line").args
-    }
 
     #[test]
     fn every_per_workspace_flag_exists_and_is_told_apart_from_its_default() {
