@@ -27,7 +27,7 @@ impl Cache {
     /// The text and compressed prefix for `key`: cached, or rendered by
     /// `render` (given a capacity hint). Concurrent scrapes of a new key
     /// wait for one rendering, not one each.
-    pub fn get(&self, key: &[u64], render: impl FnOnce(usize) -> String) -> (Bytes, Prefix) {
+    pub fn get(&self, key: &[u64], render: impl FnOnce(usize) -> Vec<u8>) -> (Bytes, Prefix) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, text, prefix)) = last.as_ref().filter(|(k, _, _)| k == key) {
             return (text.clone(), prefix.clone());
@@ -38,7 +38,7 @@ impl Cache {
             .as_ref()
             .map_or(64 * 1024, |(_, text, _)| text.len() + text.len() / 8);
         *last = None;
-        let text = Bytes::from(render(capacity).into_bytes());
+        let text = Bytes::from(render(capacity));
         let prefix = Prefix::compress(&text);
         *last = Some((key.to_vec(), text.clone(), prefix.clone()));
         (text, prefix)
@@ -174,7 +174,7 @@ mod tests {
         for generation in [1, 1, 2, 2, 1] {
             let (text, _) = cache.get(&[0, generation], |_| {
                 renders += 1;
-                format!("rendering {renders}\n")
+                format!("rendering {renders}\n").into_bytes()
             });
             assert!(text.starts_with(b"rendering "));
         }
