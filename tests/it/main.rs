@@ -6,6 +6,7 @@ mod binary;
 mod client;
 mod dashboards;
 mod exposition;
+mod formats;
 mod helpers;
 mod hostile_clients;
 mod hostile_server;
