@@ -5,6 +5,7 @@ mod alertmanager;
 mod binary;
 mod client;
 mod dashboards;
+mod exemplars;
 mod exposition;
 mod formats;
 mod helpers;
