@@ -629,4 +629,101 @@ mod tests {
         );
         assert!(out.ends_with(&expected), "{out}");
     }
+
+    #[test]
+    fn protobuf_histograms_carry_native_spans_deltas_and_bucket_exemplars() {
+        let mut native = NativeHistogram::default();
+        for v in [0.0, 1.0, 1.04, 1.04, 3.0, 3.0, 3.0] {
+            native.observe(v);
+        }
+        let mut classic = Histogram::<3>::default();
+        for v in [0.0, 1.0, 1.04, 1.04, 3.0, 3.0, 3.0] {
+            classic.observe(&[0.1, 1.0], v);
+        }
+        let exemplars = [
+            None,
+            Some(JobExemplar {
+                job_id: "j-1".into(),
+                value: 1.0,
+                completed_at: 1_700_000_000.5,
+            }),
+            None,
+        ];
+        let mut w = Writer::new(Format::Protobuf, 0);
+        w.set_workspace("w");
+        let extras = Extras {
+            created: None,
+            exemplars: Some((&exemplars, "7")),
+            native: Some(&native),
+        };
+        w.histogram_with(&HISTOGRAM, &["failed"], &[0.1, 1.0], &classic, extras);
+        w.sample(&GAUGE, &["n", "1"], 2.0);
+        let bytes = w.finish(true);
+        let mut rest = &bytes[..];
+        let family = proto::MetricFamily::decode_length_delimited(&mut rest).expect("one family");
+        let gauge = proto::MetricFamily::decode_length_delimited(&mut rest).expect("then another");
+        assert!(rest.is_empty(), "no # EOF in protobuf");
+        assert_eq!((family.name.as_str(), family.unit.as_str()), ("h_seconds", "seconds"));
+        assert_eq!(gauge.metric[0].gauge.as_ref().map(|g| g.value), Some(2.0));
+        let metric = &family.metric[0];
+        let labels: Vec<(&str, &str)> = metric
+            .label
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(labels, [("status", "failed"), ("workspace", "w")]);
+        let h = metric.histogram.as_ref().expect("a histogram");
+        assert_eq!((h.sample_count, h.schema, h.zero_count), (7, Some(4), 1));
+        // Buckets 0 (1.0) and 1 (1.04, twice), then 26 (3.0 three times).
+        let spans: Vec<(i32, u32)> = h.positive_span.iter().map(|s| (s.offset, s.length)).collect();
+        assert_eq!(spans, [(0, 2), (24, 1)]);
+        assert_eq!(h.positive_delta, [1, 1, 1]);
+        let cumulative: Vec<u64> = h.bucket.iter().map(|b| b.cumulative_count).collect();
+        assert_eq!(cumulative, [1, 2, 7]);
+        let exemplar = h.bucket[1].exemplar.as_ref().expect("the second bucket's exemplar");
+        assert_eq!(exemplar.label[0].value, "j-1");
+        assert_eq!(exemplar.label[1].value, "7");
+        assert_eq!(
+            exemplar.timestamp.as_ref().map(|t| (t.seconds, t.nanos)),
+            Some((1_700_000_000, 500_000_000))
+        );
+        assert!(h.bucket[0].exemplar.is_none() && h.bucket[2].exemplar.is_none());
+    }
+
+    #[test]
+    fn an_empty_native_histogram_still_reads_as_native() {
+        let mut w = Writer::new(Format::Protobuf, 0);
+        let extras = Extras {
+            native: Some(&NativeHistogram::default()),
+            ..Extras::default()
+        };
+        w.histogram_with(&HISTOGRAM, &["failed"], &[0.1, 1.0], &Histogram::<3>::default(), extras);
+        let family = proto::MetricFamily::decode_length_delimited(&w.finish(false)[..]).expect("a family");
+        let h = family.metric[0].histogram.clone().expect("a histogram");
+        assert!(h.zero_threshold > 0.0 && h.positive_span.len() == 1);
+    }
+
+    #[test]
+    fn openmetrics_names_counters_without_total_and_ends_with_eof() {
+        let mut w = Writer::new(Format::OpenMetrics, 0);
+        w.set_workspace("w");
+        w.counter(&COUNTER, &["a"], 3.0, Some(1_700_000_000.0));
+        w.histogram(&HISTOGRAM, &["ok"], &[0.1, 1.0], &Histogram::<3>::default());
+        let out = String::from_utf8(w.finish(true)).unwrap();
+        assert!(
+            out.starts_with("# HELP x Help with \\\\ and\\nnewline.\n# TYPE x counter\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "\nx_total{recipe=\"a\",workspace=\"w\"} 3\nx_created{recipe=\"a\",workspace=\"w\"} 1700000000\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# TYPE h_seconds histogram\n# UNIT h_seconds seconds\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("# EOF\n"), "{out}");
+    }
 }
