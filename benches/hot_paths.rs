@@ -106,6 +106,17 @@ fn exposition(c: &mut Criterion) {
     group.bench_function("scrape_between_polls_gzip", |b| {
         b.iter(|| black_box(metrics.scrape(Format::Text, true).chunks))
     });
+    for (name, format) in [("openmetrics", Format::OpenMetrics), ("protobuf", Format::Protobuf)] {
+        group.bench_function(format!("render_after_a_poll_{name}"), |b| {
+            b.iter(|| {
+                snapshot.update(|_| {});
+                black_box(metrics.scrape(format, false).chunks)
+            })
+        });
+        group.bench_function(format!("scrape_between_polls_{name}"), |b| {
+            b.iter(|| black_box(metrics.scrape(format, false).chunks))
+        });
+    }
     group.finish();
 }
 
