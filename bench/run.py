@@ -10,6 +10,9 @@ Phases:
      in seconds, not 100 minutes) at real speed with a 10 s interval: Workato
      calls per steady cycle against the lower bound, job freshness.
   C  an hour of simulated job activity in a minute: peak RSS while scraped.
+  F  each exposition format (text 0.0.4, OpenMetrics, protobuf) chosen by
+     Accept, with job histograms, exemplars and native buckets: bytes, and
+     scrape load next to nginx serving the same bytes.
 """
 
 import argparse
@@ -107,9 +110,11 @@ def samples(text):
     return out
 
 
-def hey(url, concurrency, seconds, compress, extra=()):
+def hey(url, concurrency, seconds, compress, accept=None, extra=()):
     """Loads `url` with hey for `seconds` (`extra`: more of hey's flags)."""
     args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), *extra]
+    if accept:
+        args += ["-H", f"Accept: {accept}"]
     if not compress:
         args.append("-disable-compression")
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
@@ -302,12 +307,79 @@ def phase_c(args, procs, tmp, report):
     procs.stop_all()
     procs.procs.clear()
 
+FORMATS = {
+    "text": ("text/plain;version=0.0.4", "text/plain; version=0.0.4"),
+    "openmetrics": ("application/openmetrics-text;version=1.0.0",
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    "protobuf": ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+                 "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
+}
+
+
+def phase_f(args, procs, tmp, report):
+    """Each format at full size with job activity: the simulator at 60x
+    and a lifted budget, so that most recipes have job histograms (with
+    exemplars and native buckets) when the exposition is measured; polls
+    every --poll.interval, so a load of a few seconds mostly hits the cache
+    as Prometheus' scrapes between polls do."""
+    sim_port, exp_port = free_port(), free_port()
+    simulate(procs, sim_port, args, speed=60, rate_limit=60000)
+    wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
+    interval = args.formats_interval
+    exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval", f"{interval}s",
+                                         "--jobs.interval", f"{interval}s"], os.path.join(tmp, "exporter-f.log"))
+    wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
+    metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
+    # Two jobs cycles after calibration: jobs counted, job series present.
+    deadline = time.time() + 4 * interval + 60
+    while time.time() < deadline:
+        text = get(metrics_url)[1].decode()
+        if text.count("workato_job_duration_seconds_count{") >= args.recipes // 5:
+            break
+        time.sleep(1)
+    www = os.path.join(tmp, "www-formats")
+    os.makedirs(www, exist_ok=True)
+    os.chmod(tmp, 0o755)
+    os.chmod(www, 0o755)
+    nginx_port = free_port()
+    sizes, load = {}, {}
+    for name, (accept, content_type) in FORMATS.items():
+        request = urllib.request.Request(metrics_url, headers={"Accept": accept})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            if response.headers["Content-Type"] != content_type:
+                sys.exit(f"bench: Accept {accept} answered {response.headers['Content-Type']}")
+            body = response.read()
+        gz = get(metrics_url, {"Accept": accept, "Accept-Encoding": "gzip"})[1]
+        sizes[name] = {"bytes": len(body), "gzip_bytes": len(gz)}
+        if name == "openmetrics":
+            sizes[name]["exemplars"] = body.count(b" # {job_id=")
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(body)
+        os.chmod(os.path.join(www, name), 0o644)
+    sizes["job_histograms"] = text.count("workato_job_duration_seconds_count{")
+    print(f"  sizes: {sizes}", flush=True)
+    nginx(procs, nginx_port, www, tmp)
+    wait_for(f"http://127.0.0.1:{nginx_port}/text")
+    for name, (accept, _) in FORMATS.items():
+        for concurrency in (1, 8):
+            for target, url in (("exporter", metrics_url), ("nginx", f"http://127.0.0.1:{nginx_port}/{name}")):
+                key = f"{name} {target} c={concurrency}"
+                load[key] = hey(url, concurrency, args.load_seconds, False, accept if target == "exporter" else None)
+                r = load[key]
+                print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
+        key = f"{name} exporter c=8 gzip"
+        load[key] = hey(metrics_url, 8, args.load_seconds, True, accept)
+        print(f"  {key:32} {load[key]['rps']:9.1f} req/s", flush=True)
+    report["formats"] = {"sizes": sizes, "load": load, "poll_interval_s": interval}
+    procs.stop_all()
+    procs.procs.clear()
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="small sizes, a few seconds: for CI")
     parser.add_argument("--json", help="write the report here as JSON")
-    parser.add_argument("--only", default="ABC", help="phases to run, e.g. C")
+    parser.add_argument("--only", default="ABCF", help="phases to run, e.g. C")
     args = parser.parse_args()
     full = not args.short
     args.recipes, args.connections, args.endpoints = (5000, 1000, 500) if full else (200, 40, 20)
@@ -318,6 +390,7 @@ def main():
     args.warmup_cycles = 6 if full else 1
     args.speedup = 60 if full else 60
     args.hour_seconds = 60 if full else 3
+    args.formats_interval = 30 if full else 2
     for tool in ("hey", "nginx", "prometheus-pushgateway"):
         if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
             sys.exit(f"bench: {tool} is missing; apt-get install hey nginx-light prometheus-pushgateway")
@@ -338,6 +411,9 @@ def main():
         if "C" in args.only:
             print(f"phase C: {args.hour_seconds}s at {args.speedup}x, peak RSS", flush=True)
             phase_c(args, procs, tmp, report)
+        if "F" in args.only:
+            print("phase F: each exposition format next to nginx serving its bytes", flush=True)
+            phase_f(args, procs, tmp, report)
     finally:
         procs.stop_all()
     print(json.dumps(report, indent=2))

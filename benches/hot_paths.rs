@@ -10,7 +10,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use workato_exporter::client::decode_recipes;
-use workato_exporter::metrics::{Metrics, Source};
+use workato_exporter::metrics::{Format, Metrics, Source};
 use workato_exporter::snapshot::{ApiCollection, ApiEndpoint, ApiPlatform, Connection, Recipe, SharedSnapshot};
 
 fn workspace() -> Arc<SharedSnapshot> {
@@ -79,26 +79,44 @@ fn exposition(c: &mut Criterion) {
         self_metrics: Arc::default(),
         budget: None,
     }]);
-    let bytes = metrics.scrape(false).iter().map(|chunk| chunk.len() as u64).sum();
+    let bytes = metrics
+        .scrape(Format::Text, false)
+        .chunks
+        .iter()
+        .map(|chunk| chunk.len() as u64)
+        .sum();
     let mut group = c.benchmark_group("exposition_5000_recipes");
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function("render_after_a_poll", |b| {
         b.iter(|| {
             // An empty update stands for a poll: the next scrape re-renders.
             snapshot.update(|_| {});
-            black_box(metrics.scrape(false))
+            black_box(metrics.scrape(Format::Text, false).chunks)
         })
     });
     group.bench_function("render_after_a_poll_gzip", |b| {
         b.iter(|| {
             snapshot.update(|_| {});
-            black_box(metrics.scrape(true))
+            black_box(metrics.scrape(Format::Text, true).chunks)
         })
     });
-    group.bench_function("scrape_between_polls", |b| b.iter(|| black_box(metrics.scrape(false))));
-    group.bench_function("scrape_between_polls_gzip", |b| {
-        b.iter(|| black_box(metrics.scrape(true)))
+    group.bench_function("scrape_between_polls", |b| {
+        b.iter(|| black_box(metrics.scrape(Format::Text, false).chunks))
     });
+    group.bench_function("scrape_between_polls_gzip", |b| {
+        b.iter(|| black_box(metrics.scrape(Format::Text, true).chunks))
+    });
+    for (name, format) in [("openmetrics", Format::OpenMetrics), ("protobuf", Format::Protobuf)] {
+        group.bench_function(format!("render_after_a_poll_{name}"), |b| {
+            b.iter(|| {
+                snapshot.update(|_| {});
+                black_box(metrics.scrape(format, false).chunks)
+            })
+        });
+        group.bench_function(format!("scrape_between_polls_{name}"), |b| {
+            b.iter(|| black_box(metrics.scrape(format, false).chunks))
+        });
+    }
     group.finish();
 }
 

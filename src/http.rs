@@ -16,7 +16,7 @@ pub use http_server::{Body, Handler, Web, json, json_message, serve, serve_with,
 pub mod web_config;
 
 use crate::fleet::Fleet;
-use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
+use crate::metrics::{Format, Metrics};
 use crate::reload::Reloader;
 use crate::snapshot::Collector;
 
@@ -89,17 +89,30 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     response
 }
 
+/// The exposition in the format `Accept` asks for (text 0.0.4 by
+/// default, OpenMetrics, protobuf), gzipped when `Accept-Encoding` allows.
 fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     let gzip = accepts_gzip(request);
-    let mut response = Response::new(Body::from_chunks(state.metrics.scrape(gzip)));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
+    // Several Accept headers read as one list, as RFC 9110 has it.
+    let accept: Vec<&str> = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let accept = accept.join(",");
+    let format = Format::negotiate((!accept.is_empty()).then_some(accept.as_str()));
+    let scrape = state.metrics.scrape(format, gzip);
+    let mut response = Response::new(Body::from_chunks(scrape.chunks));
     let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(scrape.format.content_type()),
+    );
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     response
 }
 

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use self::window::Window;
 use crate::clock::unix_now;
-use crate::snapshot::{DURATION_BUCKETS, Durations, Job, JobStatus, Recipe, RecipeJobStats};
+use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, Recipe, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
@@ -114,6 +114,8 @@ pub struct RecipeJobs {
     pub seen: Option<Counts>,
     /// Index 0 succeeded, 1 failed.
     pub durations: [Durations; 2],
+    /// Exemplars and native buckets of `durations`, in the same order.
+    pub detail: [DurationDetail; 2],
     /// Failed jobs by (adapter, error_type).
     pub errors: BTreeMap<(String, String), u64>,
     window: Window,
@@ -127,6 +129,7 @@ impl RecipeJobs {
             _ => 0.0,
         };
         self.durations[usize::from(failed)].observe(&DURATION_BUCKETS, seconds);
+        self.detail[usize::from(failed)].observe(&job.id, seconds, job.completed_at);
         if let Some((adapter, error_type)) = job.error.clone().filter(|_| failed) {
             let known = self.errors.contains_key(&(adapter.clone(), error_type.clone()));
             let distinct = self.errors.keys().filter(|(_, t)| t != OTHER_ERROR_TYPE).count();
@@ -160,6 +163,7 @@ impl RecipeJobs {
             id,
             name: self.name.clone(),
             durations: self.durations.clone(),
+            detail: self.detail.clone(),
             pending: self.pending.len(),
             failure_ratio: self.failure_ratio(window, now),
             errors: self.errors.iter().map(|(key, n)| (key.clone(), *n)).collect(),

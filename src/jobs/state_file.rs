@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Counts, Mark, PendingJob, RecipeJobs};
-use crate::snapshot::{Delays, Histogram};
+use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NATIVE_MAX_BUCKETS, NativeHistogram};
 
 const VERSION: u32 = 1;
 
@@ -57,6 +57,42 @@ struct Observed {
     succeeded: HistogramState,
     failed: HistogramState,
     errors: Vec<(String, String, u64)>,
+    /// The native buckets of `succeeded` and `failed`; absent from older
+    /// files (rebuilt from the classic buckets, so both count the same jobs).
+    #[serde(default)]
+    native: Option<[NativeState; 2]>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NativeState {
+    schema: i8,
+    zero_count: u64,
+    buckets: Vec<(i32, u64)>,
+}
+
+impl From<&NativeHistogram> for NativeState {
+    fn from(h: &NativeHistogram) -> NativeState {
+        NativeState {
+            schema: h.schema,
+            zero_count: h.zero_count,
+            buckets: h.buckets.clone(),
+        }
+    }
+}
+
+impl NativeState {
+    /// Back into a histogram when it counts `count` jobs like its classic
+    /// twin and is well formed; `None` otherwise.
+    fn restore(self, count: u64) -> Option<NativeHistogram> {
+        let sorted = self.buckets.windows(2).all(|w| w[0].0 < w[1].0);
+        let valid = (-4..=8).contains(&self.schema) && sorted && self.buckets.len() <= NATIVE_MAX_BUCKETS;
+        let native = NativeHistogram {
+            schema: self.schema,
+            zero_count: self.zero_count,
+            buckets: self.buckets,
+        };
+        (valid && native.count() == count).then_some(native)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,6 +134,7 @@ impl RecipeState {
             observed: Some(Observed {
                 succeeded: (&jobs.durations[0]).into(),
                 failed: (&jobs.durations[1]).into(),
+                native: Some([(&jobs.detail[0].native).into(), (&jobs.detail[1].native).into()]),
                 errors: jobs
                     .errors
                     .iter()
@@ -119,6 +156,14 @@ impl RecipeState {
         if let Some(observed) = self.observed {
             if let (Some(succeeded), Some(failed)) = (observed.succeeded.restore(), observed.failed.restore()) {
                 jobs.durations = [succeeded, failed];
+            }
+            let mut native = observed.native.map(|[s, f]| [Some(s), Some(f)]).unwrap_or_default();
+            for (status, saved) in native.iter_mut().enumerate() {
+                let classic = &jobs.durations[status];
+                jobs.detail[status].native = saved
+                    .take()
+                    .and_then(|n| n.restore(classic.count))
+                    .unwrap_or_else(|| NativeHistogram::from_classic(&DURATION_BUCKETS, classic));
             }
             jobs.errors = observed
                 .errors

@@ -50,7 +50,7 @@ impl Cache {
     /// The text for `key`: cached, or rendered by `render` (given a
     /// capacity hint). Concurrent scrapes of a new key wait for one
     /// rendering, not one each.
-    pub fn text(&self, key: &[u64], render: impl FnOnce(usize) -> String) -> Bytes {
+    pub fn text(&self, key: &[u64], render: impl FnOnce(usize) -> Vec<u8>) -> Bytes {
         let mut slots = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, text)) = slots.text.as_ref().filter(|(k, _)| k == key) {
             return text.clone();
@@ -64,23 +64,21 @@ impl Cache {
         let capacity = known + known / 16;
         slots.text = None;
         slots.keep_only(key);
-        let text = Bytes::from(render(capacity).into_bytes());
+        let text = Bytes::from(render(capacity));
         slots.text = Some((key.to_vec(), text.clone()));
         text
     }
 
-    /// The compressed prefix for `key`: cached, or rendered by `render`
-    /// into a [`Deflating`] as it writes.
-    pub fn deflated(&self, key: &[u64], render: impl FnOnce(&mut Deflating)) -> Prefix {
+    /// The compressed prefix for `key`: cached, or rendered by `render`,
+    /// which deflates as it writes.
+    pub fn deflated(&self, key: &[u64], render: impl FnOnce() -> Prefix) -> Prefix {
         let mut slots = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, prefix)) = slots.deflated.as_ref().filter(|(k, _)| k == key) {
             return prefix.clone();
         }
         slots.deflated = None;
         slots.keep_only(key);
-        let mut deflating = Deflating::new();
-        render(&mut deflating);
-        let prefix = deflating.finish();
+        let prefix = render();
         slots.deflated = Some((key.to_vec(), prefix.clone()));
         prefix
     }
@@ -132,6 +130,12 @@ pub struct Deflating {
     failed: bool,
 }
 
+impl Default for Deflating {
+    fn default() -> Deflating {
+        Deflating::new()
+    }
+}
+
 /// Room given to each call of the compressor.
 const STEP: usize = 256 * 1024;
 /// Room for the flush: miniz_oxide holds back at most its 64 KiB of pending
@@ -139,7 +143,7 @@ const STEP: usize = 256 * 1024;
 const FLUSH_ROOM: usize = 1024 * 1024;
 
 impl Deflating {
-    fn new() -> Deflating {
+    pub fn new() -> Deflating {
         Deflating {
             compress: Compress::new(Compression::fast(), false),
             out: Vec::new(),
@@ -172,7 +176,7 @@ impl Deflating {
     }
 
     /// Ends the stream at a sync point.
-    fn finish(mut self) -> Prefix {
+    pub fn finish(mut self) -> Prefix {
         self.out.reserve(FLUSH_ROOM);
         let flushed = !self.failed
             && self
@@ -251,16 +255,16 @@ mod tests {
         for generation in [1, 1, 2, 2, 1] {
             let text = cache.text(&[generation], |_| {
                 renders += 1;
-                format!("rendering {renders}\n")
+                format!("rendering {renders}\n").into_bytes()
             });
             assert!(text.starts_with(b"rendering "));
         }
         assert_eq!(renders, 3, "1, then 2, then 1 again");
         let mut deflates = 0;
         for generation in [1, 1, 2] {
-            let prefix = cache.deflated(&[generation], |d| {
+            let prefix = cache.deflated(&[generation], || {
                 deflates += 1;
-                d.feed(b"x\n");
+                Prefix::compress(b"x\n")
             });
             assert_eq!(prefix.len, 2);
         }

@@ -327,6 +327,68 @@ spec!(
     "Failed writes of --jobs.state-file or its journal; after one, a restart may count jobs again."
 );
 
+// The process, read from /proc by the prometheus crate's collector.
+spec!(
+    PROCESS_CPU,
+    "process_cpu_seconds_total",
+    Counter,
+    &[],
+    "Total user and system CPU time spent in seconds."
+);
+spec!(
+    PROCESS_MAX_FDS,
+    "process_max_fds",
+    Gauge,
+    &[],
+    "Maximum number of open file descriptors."
+);
+spec!(
+    PROCESS_OPEN_FDS,
+    "process_open_fds",
+    Gauge,
+    &[],
+    "Number of open file descriptors."
+);
+spec!(
+    PROCESS_RESIDENT_MEMORY,
+    "process_resident_memory_bytes",
+    Gauge,
+    &[],
+    "Resident memory size in bytes."
+);
+spec!(
+    PROCESS_START_TIME,
+    "process_start_time_seconds",
+    Gauge,
+    &[],
+    "Start time of the process since unix epoch in seconds."
+);
+spec!(
+    PROCESS_THREADS,
+    "process_threads",
+    Gauge,
+    &[],
+    "Number of OS threads in the process."
+);
+spec!(
+    PROCESS_VIRTUAL_MEMORY,
+    "process_virtual_memory_bytes",
+    Gauge,
+    &[],
+    "Virtual memory size in bytes."
+);
+
+/// The process families, in name order.
+pub(super) const PROCESS: [&Spec; 7] = [
+    &PROCESS_CPU,
+    &PROCESS_MAX_FDS,
+    &PROCESS_OPEN_FDS,
+    &PROCESS_RESIDENT_MEMORY,
+    &PROCESS_START_TIME,
+    &PROCESS_THREADS,
+    &PROCESS_VIRTUAL_MEMORY,
+];
+
 /// Every family of the catalogue.
 #[cfg(test)]
 const ALL: [&Spec; 39] = [

@@ -8,20 +8,22 @@ use std::sync::{Arc, Mutex};
 
 use prometheus::core::Collector as _;
 use prometheus::process_collector::ProcessCollector;
+use prometheus::proto::MetricType;
 
 use super::catalogue::{
-    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES,
-    WORKSPACES,
+    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, PROCESS, SHARD_INFO,
+    WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
 };
 use super::text::Writer;
 use crate::version;
 
 /// Process-wide self-metrics, shared by every workspace's exposition.
-#[derive(Default)]
 pub struct ExporterMetrics {
     /// `--web.config.file`, whose reload failures are counted, when in use.
     web: Option<Arc<http_server::Web>>,
     deployment: Mutex<Deployment>,
+    /// Unix time these metrics began, the `_created` of process-wide counters.
+    started: f64,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -38,13 +40,20 @@ struct Reload {
     last_success: Option<f64>,
 }
 
+impl Default for ExporterMetrics {
+    fn default() -> Self {
+        ExporterMetrics::new(None)
+    }
+}
+
 impl ExporterMetrics {
     /// The exporter's metrics when serving with `web` (or without a web
     /// configuration file).
     pub fn new(web: Option<Arc<http_server::Web>>) -> ExporterMetrics {
         ExporterMetrics {
             web,
-            ..ExporterMetrics::default()
+            deployment: Mutex::default(),
+            started: crate::clock::unix_now(),
         }
     }
 
@@ -71,7 +80,7 @@ impl ExporterMetrics {
 
     /// The families in name order, `workspaces` being how many this process
     /// watches.
-    pub(super) fn render(&self, workspaces: usize, w: &mut Writer<'_>) {
+    pub(super) fn render(&self, workspaces: usize, w: &mut Writer) {
         render_build_info(w);
         let deployment = *self.deployment();
         if let Some(reload) = deployment.reload {
@@ -88,7 +97,12 @@ impl ExporterMetrics {
             w.sample(&SHARD_INFO, &[&count.to_string(), &index.to_string()], 1.0);
         }
         if let Some(web) = &self.web {
-            w.sample(&WEB_CONFIG_RELOAD_FAILURES, &[], web.reload_failures() as f64);
+            w.counter(
+                &WEB_CONFIG_RELOAD_FAILURES,
+                &[],
+                web.reload_failures() as f64,
+                Some(self.started),
+            );
         }
         if deployment.reload.is_some() || deployment.shard.is_some() {
             w.sample(&WORKSPACES, &[], workspaces as f64);
@@ -96,7 +110,7 @@ impl ExporterMetrics {
     }
 }
 
-fn render_build_info(w: &mut Writer<'_>) {
+fn render_build_info(w: &mut Writer) {
     let values = [
         version::BUILD_DATE,
         version::REVISION,
@@ -110,13 +124,19 @@ fn render_build_info(w: &mut Writer<'_>) {
 /// The `process_*` families, read from `/proc` by the `prometheus` crate's
 /// collector (the one thing it still does here: CPU, memory, file
 /// descriptors, threads and start time, with the system's page size and
-/// clock ticks), in name order.
-pub(super) fn render_process(collector: &ProcessCollector, out: &mut String) {
-    let mut families = collector.collect();
-    families.sort_by(|a, b| a.name().cmp(b.name()));
-    if let Err(error) = prometheus::TextEncoder::new().encode_utf8(&families, out) {
-        // Only a family with an invalid name could fail; never expected,
-        // but a scrape must not panic.
-        tracing::error!(%error, "encoding process metrics failed");
+/// clock ticks), in name order, written as the catalogue's [`PROCESS`]
+/// families; one the catalogue does not know is left out.
+pub(super) fn render_process(collector: &ProcessCollector, w: &mut Writer) {
+    let families = collector.collect();
+    for spec in PROCESS {
+        for family in families.iter().filter(|f| f.name() == spec.name) {
+            for metric in family.get_metric() {
+                let value = match family.get_field_type() {
+                    MetricType::COUNTER => metric.get_counter().value(),
+                    _ => metric.get_gauge().value(),
+                };
+                w.sample(spec, &[], value);
+            }
+        }
     }
 }

@@ -10,6 +10,18 @@ pub(super) struct Spec {
     pub labels: &'static [&'static str],
 }
 
+impl Spec {
+    /// The unit the name ends in (before a counter's `_total`), for
+    /// OpenMetrics' `# UNIT` and protobuf's `unit`: base units only, as
+    /// Prometheus names them.
+    pub fn unit(&self) -> Option<&'static str> {
+        let name = self.name.strip_suffix("_total").unwrap_or(self.name);
+        ["seconds", "bytes", "ratio"]
+            .into_iter()
+            .find(|unit| name.strip_suffix(unit).is_some_and(|rest| rest.ends_with('_')))
+    }
+}
+
 /// The label every per-workspace family carries, filled in by the writer.
 pub(super) const WORKSPACE: &str = "workspace";
 

@@ -33,7 +33,7 @@ fn collectors(s: &Snapshot) -> impl Iterator<Item = (&'static str, CollectorStat
         .map(|c| (c.name(), s.collectors.get(&c).cloned().unwrap_or_default()))
 }
 
-pub fn rate_limit_remaining(budget: Option<&dyn BudgetView>, w: &mut Writer<'_>) {
+pub fn rate_limit_remaining(budget: Option<&dyn BudgetView>, w: &mut Writer) {
     let Some(budget) = budget else { return };
     let mut groups = Group::ALL;
     groups.sort_by_key(|g| g.name());
@@ -46,13 +46,13 @@ pub fn rate_limit_remaining(budget: Option<&dyn BudgetView>, w: &mut Writer<'_>)
     }
 }
 
-pub fn collector_available(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn collector_available(s: &Snapshot, w: &mut Writer) {
     for (name, status) in collectors(s) {
         w.sample(&COLLECTOR_AVAILABLE, &[name], flag(!status.unavailable));
     }
 }
 
-pub fn collector_last_success(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn collector_last_success(s: &Snapshot, w: &mut Writer) {
     for (name, status) in collectors(s) {
         if let Some(at) = status.last_success {
             w.sample(&COLLECTOR_LAST_SUCCESS, &[name], at);
@@ -61,7 +61,7 @@ pub fn collector_last_success(s: &Snapshot, w: &mut Writer<'_>) {
 }
 
 /// Absent while a collector is not available to this API client.
-pub fn collector_up(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn collector_up(s: &Snapshot, w: &mut Writer) {
     for (name, status) in collectors(s).filter(|(_, status)| !status.unavailable) {
         w.sample(&COLLECTOR_UP, &[name], flag(status.up));
     }
@@ -75,24 +75,24 @@ fn recipes_read(s: &Snapshot) -> bool {
 }
 
 /// Once the recipes list has been read.
-pub fn lifetime_decreases(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn lifetime_decreases(s: &Snapshot, w: &mut Writer) {
     if recipes_read(s) {
         w.sample(&COUNTER_DECREASES, &[], s.counter_decreases as f64);
     }
 }
 
 /// Once the recipes list has been read.
-pub fn recipes_truncated(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn recipes_truncated(s: &Snapshot, w: &mut Writer) {
     if recipes_read(s) {
         w.sample(&RECIPES_TRUNCATED, &[], flag(s.recipes_truncated));
     }
 }
 
-pub fn up(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn up(s: &Snapshot, w: &mut Writer) {
     w.sample(&UP, &[], flag(s.up()));
 }
 
-pub fn workspace_info(s: &Snapshot, w: &mut Writer<'_>) {
+pub fn workspace_info(s: &Snapshot, w: &mut Writer) {
     if let Some(info) = &s.workspace {
         w.sample(&WORKSPACE_INFO, &[&info.name, &info.plan, &info.id.to_string()], 1.0);
     }

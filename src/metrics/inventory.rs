@@ -20,7 +20,7 @@ fn id_text(id: Option<u64>) -> String {
 }
 
 /// Writes one family of a workspace.
-pub type Family = fn(&View<'_>, &mut Writer<'_>);
+pub type Family = fn(&View<'_>, &mut Writer);
 
 /// Every inventory family, in written order.
 pub const FAMILIES: [Family; 15] = [
@@ -49,7 +49,7 @@ pub const FAMILIES: [Family; 15] = [
     api_endpoint_active,
 ];
 
-fn recipe_info(v: &View<'_>, w: &mut Writer<'_>) {
+fn recipe_info(v: &View<'_>, w: &mut Writer) {
     for (r, id) in v.snapshot.recipes.iter().zip(&v.recipe_ids) {
         let folder = id_text(r.folder_id);
         let values = [
@@ -67,7 +67,7 @@ fn recipe_info(v: &View<'_>, w: &mut Writer<'_>) {
 /// A family of one sample per recipe (labels `recipe`, `recipe_id`); a
 /// recipe whose value is `None` has none, as a recipe whose `running`
 /// Workato left out has no state series at all.
-fn per_recipe(v: &View<'_>, w: &mut Writer<'_>, spec: &'static Spec, value: fn(&Recipe) -> Option<f64>) {
+fn per_recipe(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&Recipe) -> Option<f64>) {
     for (r, id) in v.snapshot.recipes.iter().zip(&v.recipe_ids) {
         if let Some(value) = value(r) {
             w.sample(spec, &[&r.name, id], value);
@@ -75,7 +75,7 @@ fn per_recipe(v: &View<'_>, w: &mut Writer<'_>, spec: &'static Spec, value: fn(&
     }
 }
 
-fn recipe_stop_cause(v: &View<'_>, w: &mut Writer<'_>) {
+fn recipe_stop_cause(v: &View<'_>, w: &mut Writer) {
     let recipes = v.snapshot.recipes.iter().zip(&v.recipe_ids);
     for (r, id) in recipes.filter(|(r, _)| r.running == Some(false)) {
         let cause = r.stop_cause.as_deref().unwrap_or("manual");
@@ -83,7 +83,7 @@ fn recipe_stop_cause(v: &View<'_>, w: &mut Writer<'_>) {
     }
 }
 
-fn connection_info(v: &View<'_>, w: &mut Writer<'_>) {
+fn connection_info(v: &View<'_>, w: &mut Writer) {
     for (c, id) in v.snapshot.connections.iter().zip(&v.connection_ids) {
         let folder = id_text(c.folder_id);
         let status = c.authorization_status.as_deref().unwrap_or("none");
@@ -92,12 +92,7 @@ fn connection_info(v: &View<'_>, w: &mut Writer<'_>) {
     }
 }
 
-fn per_connection(
-    v: &View<'_>,
-    w: &mut Writer<'_>,
-    spec: &'static Spec,
-    value: fn(&Connection, &View<'_>) -> Option<f64>,
-) {
+fn per_connection(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&Connection, &View<'_>) -> Option<f64>) {
     for (c, id) in v.snapshot.connections.iter().zip(&v.connection_ids) {
         if let Some(value) = value(c, v) {
             w.sample(spec, &[&c.application, &c.name, id], value);
@@ -105,7 +100,7 @@ fn per_connection(
     }
 }
 
-fn api_collection_info(v: &View<'_>, w: &mut Writer<'_>) {
+fn api_collection_info(v: &View<'_>, w: &mut Writer) {
     for c in &v.snapshot.api_platform.collections {
         let id = c.id.to_string();
         let values = [c.name.as_str(), &id, c.version.as_deref().unwrap_or("")];
@@ -113,7 +108,7 @@ fn api_collection_info(v: &View<'_>, w: &mut Writer<'_>) {
     }
 }
 
-fn api_endpoint_active(v: &View<'_>, w: &mut Writer<'_>) {
+fn api_endpoint_active(v: &View<'_>, w: &mut Writer) {
     for e in &v.snapshot.api_platform.endpoints {
         let (id, collection, recipe) = (e.id.to_string(), id_text(e.collection_id), id_text(e.recipe_id));
         let values = [collection.as_str(), &e.name, &id, &e.method, &e.path, &recipe];

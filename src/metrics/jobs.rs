@@ -7,7 +7,7 @@ use super::catalogue::{
     JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS,
 };
 use super::inventory::Family;
-use super::text::Writer;
+use super::text::{Extras, Writer};
 use super::view::View;
 use crate::snapshot::{DELAY_BUCKETS, DURATION_BUCKETS, RecipeJobStats};
 
@@ -25,36 +25,48 @@ fn recipes<'v>(v: &'v View<'_>) -> impl Iterator<Item = (&'v RecipeJobStats, &'v
     v.snapshot.jobs.recipes.iter().zip(&v.job_recipe_ids)
 }
 
-fn state_file_errors(v: &View<'_>, w: &mut Writer<'_>) {
+fn state_file_errors(v: &View<'_>, w: &mut Writer) {
     if let Some(errors) = v.snapshot.jobs.state_file_errors {
         w.sample(&JOBS_STATE_FILE_ERRORS, &[], errors as f64);
     }
 }
 
 /// Only once a job was counted, and while some recipe has job series.
-fn ingestion_delay(v: &View<'_>, w: &mut Writer<'_>) {
+fn ingestion_delay(v: &View<'_>, w: &mut Writer) {
     let jobs = &v.snapshot.jobs;
     if !jobs.recipes.is_empty() && jobs.delays.count > 0 {
         w.histogram(&JOB_INGESTION_DELAY, &[], &DELAY_BUCKETS, &jobs.delays);
     }
 }
 
-fn durations(v: &View<'_>, w: &mut Writer<'_>) {
+fn durations(v: &View<'_>, w: &mut Writer) {
     for (recipe, id) in recipes(v) {
-        for (status, durations) in [("failed", &recipe.durations[1]), ("succeeded", &recipe.durations[0])] {
-            let values = [recipe.name.as_str(), id, status];
-            w.histogram(&JOB_DURATION, &values, &DURATION_BUCKETS, durations);
+        for status in [1, 0] {
+            let values = [recipe.name.as_str(), id, ["succeeded", "failed"][status]];
+            let detail = &recipe.detail[status];
+            let extras = Extras {
+                created: None,
+                exemplars: Some((&detail.exemplars, id)),
+                native: Some(&detail.native),
+            };
+            w.histogram_with(
+                &JOB_DURATION,
+                &values,
+                &DURATION_BUCKETS,
+                &recipe.durations[status],
+                extras,
+            );
         }
     }
 }
 
-fn pending(v: &View<'_>, w: &mut Writer<'_>) {
+fn pending(v: &View<'_>, w: &mut Writer) {
     for (recipe, id) in recipes(v) {
         w.sample(&JOBS_PENDING, &[&recipe.name, id], recipe.pending as f64);
     }
 }
 
-fn failure_ratio(v: &View<'_>, w: &mut Writer<'_>) {
+fn failure_ratio(v: &View<'_>, w: &mut Writer) {
     for (recipe, id) in recipes(v) {
         if let Some(ratio) = recipe.failure_ratio {
             w.sample(&JOB_FAILURE_RATIO, &[&recipe.name, id], ratio);
@@ -62,7 +74,7 @@ fn failure_ratio(v: &View<'_>, w: &mut Writer<'_>) {
     }
 }
 
-fn errors(v: &View<'_>, w: &mut Writer<'_>) {
+fn errors(v: &View<'_>, w: &mut Writer) {
     for (recipe, id) in recipes(v) {
         for ((adapter, error_type), count) in &recipe.errors {
             let values = [adapter.as_str(), error_type, &recipe.name, id];
@@ -78,15 +90,18 @@ mod tests {
     use super::*;
     use crate::snapshot::{Delays, Durations, JobStats, Snapshot};
 
-    fn render(stats: &JobStats, w: &mut Writer<'_>) {
+    fn render(stats: &JobStats) -> String {
         let snapshot = Snapshot {
             jobs: Arc::new(stats.clone()),
             ..Snapshot::default()
         };
         let view = View::new(&snapshot);
+        let mut w = Writer::new(crate::metrics::Format::Text, 0);
+        w.set_workspace("w");
         for family in FAMILIES {
-            family(&view, w);
+            family(&view, &mut w);
         }
+        String::from_utf8(w.finish(false)).expect("UTF-8")
     }
 
     #[test]
@@ -102,14 +117,14 @@ mod tests {
                 id: 7,
                 name: "r".into(),
                 durations: [Durations::default(), failed],
+                detail: Default::default(),
                 pending: 1,
                 failure_ratio: Some(1.0),
                 errors: vec![(("slack".into(), "Timeout".into()), 1)],
             }],
             ratios_expire_at: None,
         };
-        let mut out = String::new();
-        render(&stats, &mut Writer::new(&mut out, "w"));
+        let out = render(&stats);
         let has = |line: &str| out.lines().any(|l| l == line);
         assert!(has("workato_jobs_state_file_errors_total{workspace=\"w\"} 2"), "{out}");
         assert!(
@@ -158,14 +173,12 @@ mod tests {
 
     #[test]
     fn without_job_activity_only_the_state_file_counter_is_written() {
-        let mut out = String::new();
-        render(&JobStats::default(), &mut Writer::new(&mut out, "w"));
-        assert_eq!(out, "");
+        assert_eq!(render(&JobStats::default()), "");
         let stats = JobStats {
             state_file_errors: Some(0),
             ..JobStats::default()
         };
-        render(&stats, &mut Writer::new(&mut out, "w"));
+        let out = render(&stats);
         assert!(
             out.ends_with("workato_jobs_state_file_errors_total{workspace=\"w\"} 0\n"),
             "{out}"

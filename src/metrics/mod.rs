@@ -17,9 +17,11 @@ mod cache;
 mod catalogue;
 mod exporter;
 mod family;
+mod format;
 mod health;
 mod inventory;
 mod jobs;
+mod proto;
 mod self_metrics;
 mod source;
 mod text;
@@ -31,6 +33,7 @@ use bytes::Bytes;
 use prometheus::process_collector::ProcessCollector;
 
 pub use exporter::ExporterMetrics;
+pub use format::Format;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;
 pub use source::Source;
@@ -40,11 +43,15 @@ use view::View;
 
 use crate::snapshot::Snapshot;
 
-/// The Content-Type of the exposition we serve.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
+/// One scrape's answer: its format and the buffers to send one after the
+/// other (the cached part shared, not copied).
+pub struct Scrape {
+    pub format: Format,
+    pub chunks: Vec<Bytes>,
+}
 
 /// Writes one family of the live part for one workspace.
-type LiveFamily = fn(&Source, &Snapshot, &mut Writer<'_>);
+type LiveFamily = fn(&Source, &Snapshot, &mut Writer);
 
 /// The live part, in name order as Prometheus' client libraries sort
 /// families (a test keeps it so): the process's families once, each
@@ -77,7 +84,8 @@ pub struct Metrics {
     globals: Arc<ExporterMetrics>,
     sources: RwLock<Arc<Sources>>,
     process: ProcessCollector,
-    cache: cache::Cache,
+    /// One per format, filled when that format is first asked for.
+    caches: [cache::Cache; 3],
 }
 
 /// Each source with the snapshot one scrape reads, for both parts.
@@ -91,7 +99,7 @@ impl Metrics {
             globals,
             sources: RwLock::default(),
             process: ProcessCollector::for_self(),
-            cache: cache::Cache::default(),
+            caches: Default::default(),
         }
     }
 
@@ -115,7 +123,20 @@ impl Metrics {
     }
 
     /// The inventory and job families of every source, family by family.
-    fn large_into(loaded: &Loaded<'_>, w: &mut Writer<'_>) {
+    fn large(format: Format, loaded: &Loaded<'_>, capacity: usize) -> Vec<u8> {
+        let mut w = Writer::new(format, capacity);
+        Metrics::large_into(loaded, &mut w);
+        w.finish(false)
+    }
+
+    /// The same, compressed as it is written, never held whole.
+    fn large_deflated(format: Format, loaded: &Loaded<'_>) -> cache::Prefix {
+        let mut w = Writer::deflating(format);
+        Metrics::large_into(loaded, &mut w);
+        w.finish_deflated()
+    }
+
+    fn large_into(loaded: &Loaded<'_>, w: &mut Writer) {
         let views: Vec<View<'_>> = loaded.iter().map(|(_, snapshot)| View::new(snapshot)).collect();
         for family in inventory::FAMILIES.iter().chain(&jobs::FAMILIES) {
             for ((source, _), view) in loaded.iter().zip(&views) {
@@ -125,32 +146,12 @@ impl Metrics {
         }
     }
 
-    /// The large part as text.
-    fn large(loaded: &Loaded<'_>, capacity: usize) -> String {
-        let mut out = String::with_capacity(capacity);
-        Metrics::large_into(loaded, &mut Writer::new(&mut out, ""));
-        out
-    }
-
-    /// The large part compressed as it is written, never held whole.
-    fn large_deflated(loaded: &Loaded<'_>, deflating: &mut cache::Deflating) {
-        let mut out = String::with_capacity(text::SPILL_BYTES + 64 * 1024);
-        let mut spill = |buffer: &mut String| {
-            deflating.feed(buffer.as_bytes());
-            buffer.clear();
-        };
-        Metrics::large_into(loaded, &mut Writer::spilling(&mut out, "", &mut spill));
-        deflating.feed(out.as_bytes());
-    }
-
-    /// The families written on every scrape.
-    fn live(&self, loaded: &Loaded<'_>) -> String {
-        let mut out = String::with_capacity(16 * 1024 * loaded.len().max(1));
-        exporter::render_process(&self.process, &mut out);
-        let mut w = Writer::new(&mut out, "");
+    /// The families written on every scrape, and OpenMetrics' `# EOF`.
+    fn live(&self, format: Format, loaded: &Loaded<'_>) -> Vec<u8> {
+        let mut w = Writer::new(format, 16 * 1024 * loaded.len().max(1));
         for family in &LIVE {
             match family {
-                Live::Process => {}
+                Live::Process => exporter::render_process(&self.process, &mut w),
                 Live::Exporter => self.globals.render(loaded.len(), &mut w),
                 Live::Workspace(render) => {
                     for (source, snapshot) in loaded {
@@ -160,13 +161,12 @@ impl Metrics {
                 }
             }
         }
-        out
+        w.finish(true)
     }
 
-    /// The whole exposition (text format 0.0.4), gzipped when asked, as
-    /// buffers to send one after the other: the cached part is shared, not
-    /// copied.
-    pub fn scrape(&self, gzip: bool) -> Vec<Bytes> {
+    /// The whole exposition in `format`, gzipped when asked, as buffers to
+    /// send one after the other: the cached part is shared, not copied.
+    pub fn scrape(&self, format: Format, gzip: bool) -> Scrape {
         let sources = self.sources();
         // One snapshot per source for both parts, each generation read
         // before its snapshot: a newer snapshot at worst renders again at
@@ -181,19 +181,19 @@ impl Metrics {
                 (source, source.snapshot.load())
             })
             .collect();
-        let text = |capacity| Metrics::large(&loaded, capacity);
-        if gzip {
-            let prefix = self
-                .cache
-                .deflated(&key, |deflating| Metrics::large_deflated(&loaded, deflating));
-            let live = self.live(&loaded);
-            return match (cache::finish(&prefix, live.as_bytes()), prefix.deflate()) {
+        let cache = &self.caches[format as usize];
+        let text = |capacity| Metrics::large(format, &loaded, capacity);
+        let chunks = if gzip {
+            let prefix = cache.deflated(&key, || Metrics::large_deflated(format, &loaded));
+            let live = self.live(format, &loaded);
+            match (cache::finish(&prefix, &live), prefix.deflate()) {
                 (Some((head, tail)), Some(deflate)) => vec![head, deflate, tail],
-                _ => vec![cache::gzip_whole(&self.cache.text(&key, text), live.as_bytes())],
-            };
-        }
-        let large = self.cache.text(&key, text);
-        vec![large, Bytes::from(self.live(&loaded).into_bytes())]
+                _ => vec![cache::gzip_whole(&cache.text(&key, text), &live)],
+            }
+        } else {
+            vec![cache.text(&key, text), Bytes::from(self.live(format, &loaded))]
+        };
+        Scrape { format, chunks }
     }
 }
 
@@ -266,6 +266,9 @@ mod tests {
         metrics
     }
 
+    /// Every format, plain and gzipped, at a size that spills the
+    /// deflating writer many times: the gzipped large part inflates to the
+    /// plain one, byte for byte.
     #[test]
     fn the_large_part_deflated_as_written_inflates_to_the_text() {
         use std::io::Read;
@@ -294,20 +297,21 @@ mod tests {
                 s.recipes = Arc::new(recipes);
             });
         }
-        let plain = text(&metrics.scrape(false));
-        assert!(
-            plain.len() > 4 * text::SPILL_BYTES,
-            "spilled several times: {}",
-            plain.len()
-        );
-        let mut inflated = Vec::new();
-        flate2::read::GzDecoder::new(&metrics.scrape(true).concat()[..])
-            .read_to_end(&mut inflated)
-            .expect("valid gzip");
-        // The live part (process metrics) may differ from one scrape to the
-        // next: compare up to it.
-        let large = |text: &str| text[..text.find("# HELP process_").expect("live part")].to_string();
-        assert_eq!(large(&String::from_utf8_lossy(&inflated)), large(&plain));
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            let plain = metrics.scrape(format, false).chunks;
+            assert!(
+                plain[0].len() > 4 * text::SPILL_BYTES,
+                "{format:?}: {} bytes",
+                plain[0].len()
+            );
+            let mut inflated = Vec::new();
+            flate2::read::GzDecoder::new(&metrics.scrape(format, true).chunks.concat()[..])
+                .read_to_end(&mut inflated)
+                .expect("valid gzip");
+            // The live part (process metrics) may differ from one scrape
+            // to the next: compare the large part.
+            assert_eq!(&inflated[..plain[0].len()], &plain[0][..], "{format:?}");
+        }
     }
 
     fn families(text: &str) -> Vec<&str> {
@@ -326,7 +330,7 @@ mod tests {
         let metrics = everything(&["w"]);
         let sources = metrics.sources();
         let loaded: Loaded<'_> = sources.list.iter().map(|s| (s, s.snapshot.load())).collect();
-        let live = metrics.live(&loaded);
+        let live = String::from_utf8(metrics.live(Format::Text, &loaded)).unwrap();
         let written = families(&live);
         let mut sorted = written.clone();
         sorted.sort_unstable();
@@ -347,11 +351,11 @@ mod tests {
         let snapshot = Arc::clone(&metrics.sources().list[0].snapshot);
         let generation = snapshot.generation();
         let jobs = Arc::clone(&snapshot.load().jobs);
-        let first = metrics.scrape(false);
+        let first = metrics.scrape(Format::Text, false).chunks;
         for gzip in [false, true, false] {
-            metrics.scrape(gzip);
+            metrics.scrape(Format::Text, gzip);
         }
-        let again = metrics.scrape(false);
+        let again = metrics.scrape(Format::Text, false).chunks;
         assert_eq!(snapshot.generation(), generation, "no update");
         assert!(
             Arc::ptr_eq(&jobs, &snapshot.load().jobs),
@@ -372,17 +376,20 @@ mod tests {
     #[test]
     fn a_change_in_any_source_or_in_the_sources_renders_the_large_part_again() {
         let metrics = everything(&["a", "b"]);
-        let cached = metrics.scrape(false)[0].clone();
-        assert_eq!(metrics.scrape(false)[0].as_ptr(), cached.as_ptr());
+        let cached = metrics.scrape(Format::Text, false).chunks[0].clone();
+        assert_eq!(metrics.scrape(Format::Text, false).chunks[0].as_ptr(), cached.as_ptr());
         metrics.sources().list[1].snapshot.update(|_| {});
-        let after_update = metrics.scrape(false)[0].clone();
+        let after_update = metrics.scrape(Format::Text, false).chunks[0].clone();
         assert_ne!(after_update.as_ptr(), cached.as_ptr(), "b's new snapshot is rendered");
         // The same snapshots under a new set of sources: rendered again.
         let same = metrics.sources().list.clone();
         metrics.set_sources(same);
-        assert_ne!(metrics.scrape(false)[0].as_ptr(), after_update.as_ptr());
+        assert_ne!(
+            metrics.scrape(Format::Text, false).chunks[0].as_ptr(),
+            after_update.as_ptr()
+        );
         metrics.set_sources(Vec::new());
-        let empty = text(&metrics.scrape(false));
+        let empty = text(&metrics.scrape(Format::Text, false).chunks);
         assert!(!empty.contains("workspace="), "{empty}");
         assert!(empty.contains("workato_exporter_workspaces 0\n"), "{empty}");
     }
@@ -390,7 +397,7 @@ mod tests {
     #[test]
     fn many_workspaces_write_each_family_once_with_every_workspace_in_label_order() {
         let metrics = everything(&["prod", "dev"]);
-        let body = text(&metrics.scrape(false));
+        let body = text(&metrics.scrape(Format::Text, false).chunks);
         let written = families(&body);
         let mut unique = written.clone();
         unique.sort_unstable();

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::catalogue::{ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, COLLECTOR_DURATION};
-use super::text::Writer;
+use super::text::{Extras, Writer};
 use crate::client::{Observer, Route};
 use crate::snapshot::{Collector, Histogram};
 
@@ -27,16 +27,33 @@ pub struct SelfMetrics {
     inner: Mutex<Recorded>,
 }
 
+/// Each series with the Unix time it was first recorded (OpenMetrics'
+/// `_created`).
 #[derive(Default)]
 struct Recorded {
     /// By (action, code).
-    admin_requests: BTreeMap<(String, u16), u64>,
+    admin_requests: BTreeMap<(String, u16), Created<u64>>,
     /// By (code, endpoint).
-    api_requests: BTreeMap<(String, &'static str), u64>,
+    api_requests: BTreeMap<(String, &'static str), Created<u64>>,
     /// By endpoint.
-    api_request_durations: BTreeMap<&'static str, Histogram<{ REQUEST_BUCKETS.len() + 1 }>>,
+    api_request_durations: BTreeMap<&'static str, Created<Histogram<{ REQUEST_BUCKETS.len() + 1 }>>>,
     /// By collector.
-    poll_durations: BTreeMap<&'static str, Histogram<{ POLL_BUCKETS.len() + 1 }>>,
+    poll_durations: BTreeMap<&'static str, Created<Histogram<{ POLL_BUCKETS.len() + 1 }>>>,
+}
+
+/// A series' value and when it was created.
+struct Created<T> {
+    value: T,
+    at: f64,
+}
+
+impl<T: Default> Default for Created<T> {
+    fn default() -> Self {
+        Created {
+            value: T::default(),
+            at: crate::clock::unix_now(),
+        }
+    }
 }
 
 impl SelfMetrics {
@@ -46,11 +63,11 @@ impl SelfMetrics {
 
     /// Counts one admin request by action and HTTP status.
     pub fn observe_admin(&self, action: &str, code: u16) {
-        *self
-            .recorded()
+        self.recorded()
             .admin_requests
             .entry((action.to_string(), code))
-            .or_default() += 1;
+            .or_default()
+            .value += 1;
     }
 
     /// Records how long one poll of a collector took.
@@ -59,30 +76,52 @@ impl SelfMetrics {
             .poll_durations
             .entry(collector.name())
             .or_default()
+            .value
             .observe(&POLL_BUCKETS, elapsed.as_secs_f64());
     }
 
-    pub(super) fn render_admin_requests(&self, w: &mut Writer<'_>) {
+    pub(super) fn render_admin_requests(&self, w: &mut Writer) {
         for ((action, code), count) in &self.recorded().admin_requests {
-            w.sample(&ADMIN_REQUESTS, &[action, &code.to_string()], *count as f64);
+            let values = [action.as_str(), &code.to_string()];
+            w.counter(&ADMIN_REQUESTS, &values, count.value as f64, Some(count.at));
         }
     }
 
-    pub(super) fn render_api_request_durations(&self, w: &mut Writer<'_>) {
+    pub(super) fn render_api_request_durations(&self, w: &mut Writer) {
         for (endpoint, histogram) in &self.recorded().api_request_durations {
-            w.histogram(&API_REQUEST_DURATION, &[endpoint], &REQUEST_BUCKETS, histogram);
+            let extras = Extras {
+                created: Some(histogram.at),
+                ..Extras::default()
+            };
+            w.histogram_with(
+                &API_REQUEST_DURATION,
+                &[endpoint],
+                &REQUEST_BUCKETS,
+                &histogram.value,
+                extras,
+            );
         }
     }
 
-    pub(super) fn render_api_requests(&self, w: &mut Writer<'_>) {
+    pub(super) fn render_api_requests(&self, w: &mut Writer) {
         for ((code, endpoint), count) in &self.recorded().api_requests {
-            w.sample(&API_REQUESTS, &[code, endpoint], *count as f64);
+            w.counter(&API_REQUESTS, &[code, endpoint], count.value as f64, Some(count.at));
         }
     }
 
-    pub(super) fn render_poll_durations(&self, w: &mut Writer<'_>) {
+    pub(super) fn render_poll_durations(&self, w: &mut Writer) {
         for (collector, histogram) in &self.recorded().poll_durations {
-            w.histogram(&COLLECTOR_DURATION, &[collector], &POLL_BUCKETS, histogram);
+            let extras = Extras {
+                created: Some(histogram.at),
+                ..Extras::default()
+            };
+            w.histogram_with(
+                &COLLECTOR_DURATION,
+                &[collector],
+                &POLL_BUCKETS,
+                &histogram.value,
+                extras,
+            );
         }
     }
 }
@@ -90,14 +129,16 @@ impl SelfMetrics {
 impl Observer for SelfMetrics {
     fn request_finished(&self, route: &Route, code: &str, elapsed: Duration) {
         let mut recorded = self.recorded();
-        *recorded
+        recorded
             .api_requests
             .entry((code.to_string(), route.label))
-            .or_default() += 1;
+            .or_default()
+            .value += 1;
         recorded
             .api_request_durations
             .entry(route.label)
             .or_default()
+            .value
             .observe(&REQUEST_BUCKETS, elapsed.as_secs_f64());
     }
 }

@@ -1,5 +1,6 @@
-//! The one writer of the Prometheus text format (0.0.4): every family of
-//! the catalogue is written by [`Writer`], straight into a buffer.
+//! The one writer of the exposition: every family of the catalogue is
+//! written by [`Writer`], straight into a buffer, in the [`Format`] asked
+//! for — Prometheus text 0.0.4, OpenMetrics 1.0.0 or protobuf.
 //!
 //! The large families — one series or more per recipe, connection and
 //! endpoint, a histogram per active recipe — are rendered once per change
@@ -14,10 +15,15 @@
 //! so a megabyte of recipe name costs 256 bytes per series, not a megabyte.
 
 use std::borrow::Cow;
-use std::fmt::Write;
+use std::io::Write;
 
+use prost::Message;
+
+use super::cache::{Deflating, Prefix};
 use super::family::{Kind, Spec, WORKSPACE};
-use crate::snapshot::Histogram;
+use super::format::Format;
+use super::proto;
+use crate::snapshot::{Histogram, JobExemplar, NATIVE_ZERO_THRESHOLD, NativeHistogram};
 
 /// The longest label value written, in bytes of UTF-8 before escaping. A
 /// longer value is cut on a character boundary and ends in [`CUT_MARKER`],
@@ -27,7 +33,7 @@ pub const MAX_LABEL_BYTES: usize = 256;
 /// Ends a label value that was cut, so a reader sees it is not whole.
 pub const CUT_MARKER: &str = "…";
 
-/// What a spilling [`Writer`] holds before handing it on.
+/// What a deflating [`Writer`] holds before handing it on.
 pub const SPILL_BYTES: usize = 256 * 1024;
 
 /// `value` as written in a label: itself when it fits in
@@ -48,24 +54,40 @@ pub fn cap_label(value: &str) -> Cow<'_, str> {
     Cow::Owned(cut)
 }
 
-/// Appends samples of the catalogue's families to a `String`.
+/// What a histogram series carries beyond its classic buckets, where the
+/// format can say it.
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// When the series started counting (OpenMetrics `_created`, protobuf
+    /// `created_timestamp`).
+    pub created: Option<f64>,
+    /// An exemplar per classic bucket and the `recipe_id` it names
+    /// (OpenMetrics and protobuf).
+    pub exemplars: Option<(&'a [Option<JobExemplar>], &'a str)>,
+    /// The native buckets (protobuf only).
+    pub native: Option<&'a NativeHistogram>,
+}
+
+/// Appends samples of the catalogue's families to a buffer, in one format.
 ///
-/// Two guards keep the output well formed: a family's `# HELP` and
-/// `# TYPE` lines are written with its first sample (so a family with no
-/// sample is absent, and none is announced twice), and a histogram series
-/// is written whole by [`Writer::histogram`]. Labels follow the order of
-/// the family's [`Spec`]; callers give their values in that order, leaving
-/// out `workspace`, which the writer fills in.
-pub struct Writer<'a> {
-    out: &'a mut String,
-    /// Given the buffer whenever it holds [`SPILL_BYTES`] or more, to take
-    /// what was written (and clear it): the large part is compressed as it
-    /// is written, never held whole.
-    spill: Option<&'a mut dyn FnMut(&mut String)>,
-    /// The `workspace` label's value, escaped once.
+/// Two guards keep the output well formed: a family's metadata is written
+/// with its first sample (so a family with no sample is absent, and none is
+/// announced twice), and a histogram series is written whole by
+/// [`Writer::histogram`]. A family may go on across workspaces
+/// ([`Writer::set_workspace`]): the exposition writes each family for every
+/// workspace before the next. Labels follow the order of the family's
+/// [`Spec`]; callers give their values in that order, leaving out
+/// `workspace`, which the writer fills in. In protobuf a family is one
+/// length-delimited message, written when the next family starts or at
+/// [`Writer::finish`].
+pub struct Writer {
+    format: Format,
+    out: Vec<u8>,
+    /// The `workspace` label's value, capped, and escaped for the text formats.
     workspace: String,
+    workspace_escaped: String,
     /// The family whose samples are being written.
-    current: Option<&'static str>,
+    current: Option<&'static Spec>,
     /// Where `workspace` is among the current family's labels, if at all.
     workspace_at: Option<usize>,
     /// Families finished, which must not start again.
@@ -73,62 +95,126 @@ pub struct Writer<'a> {
     /// The `le` values of the last bounds seen, formatted once.
     bounds: Vec<f64>,
     le: Vec<String>,
+    /// The protobuf family being built.
+    family: Option<proto::MetricFamily>,
+    /// Takes what was written whenever it reaches [`SPILL_BYTES`]: the large
+    /// part is compressed as it is written, never held whole.
+    sink: Option<Deflating>,
 }
 
-impl<'a> Writer<'a> {
-    pub fn new(out: &'a mut String, workspace: &str) -> Writer<'a> {
-        let mut w = Writer {
-            out,
-            spill: None,
+impl Writer {
+    pub fn new(format: Format, capacity: usize) -> Writer {
+        Writer {
+            format,
+            out: Vec::with_capacity(capacity),
             workspace: String::new(),
+            workspace_escaped: String::new(),
             current: None,
             workspace_at: None,
             done: Vec::new(),
             bounds: Vec::new(),
             le: Vec::new(),
-        };
-        w.set_workspace(workspace);
-        w
-    }
-
-    /// The `workspace` label of the samples written next. A family may go
-    /// on across workspaces: the exposition writes each family for every
-    /// workspace before the next family.
-    pub fn set_workspace(&mut self, workspace: &str) {
-        self.workspace.clear();
-        escape_into(&mut self.workspace, workspace);
-    }
-
-    /// As [`Writer::new`], handing the buffer to `spill` whenever it holds
-    /// [`SPILL_BYTES`] or more; what is left at the end is the caller's.
-    pub fn spilling(out: &'a mut String, workspace: &str, spill: &'a mut dyn FnMut(&mut String)) -> Writer<'a> {
-        Writer {
-            spill: Some(spill),
-            ..Writer::new(out, workspace)
+            family: None,
+            sink: None,
         }
+    }
+
+    /// A writer that deflates as it goes, a quarter of a megabyte at a
+    /// time; [`Writer::finish_deflated`] ends it.
+    pub fn deflating(format: Format) -> Writer {
+        Writer {
+            sink: Some(Deflating::new()),
+            ..Writer::new(format, SPILL_BYTES + 64 * 1024)
+        }
+    }
+
+    /// Everything written by a [`Writer::deflating`], compressed, the last
+    /// protobuf family included.
+    pub fn finish_deflated(mut self) -> Prefix {
+        self.flush_family();
+        let mut sink = self.sink.take().unwrap_or_default();
+        sink.feed(&self.out);
+        sink.finish()
+    }
+
+    /// Hands what was written to the sink once it holds [`SPILL_BYTES`]:
+    /// `out` holds whole lines and whole protobuf families only.
+    fn spill_when_full(&mut self) {
+        if self.out.len() >= SPILL_BYTES
+            && let Some(sink) = &mut self.sink
+        {
+            sink.feed(&self.out);
+            self.out.clear();
+        }
+    }
+
+    /// The `workspace` label of the samples written next.
+    pub fn set_workspace(&mut self, workspace: &str) {
+        if self.workspace == *cap_label(workspace) {
+            return;
+        }
+        self.workspace = cap_label(workspace).into_owned();
+        self.workspace_escaped.clear();
+        escape_into(&mut self.workspace_escaped, workspace);
+    }
+
+    /// Everything written, the last protobuf family included; OpenMetrics
+    /// ends with `# EOF` when `eof`.
+    pub fn finish(mut self, eof: bool) -> Vec<u8> {
+        self.flush_family();
+        if eof && self.format == Format::OpenMetrics {
+            self.out.extend_from_slice(b"# EOF\n");
+        }
+        self.out
     }
 
     /// One sample of a gauge or counter: `values` in the order of
     /// `spec.labels`, without `workspace`.
     pub fn sample(&mut self, spec: &'static Spec, values: &[&str], value: f64) {
+        self.counter(spec, values, value, None);
+    }
+
+    /// A sample, and for a counter when it started counting, if known.
+    pub fn counter(&mut self, spec: &'static Spec, values: &[&str], value: f64, created: Option<f64>) {
         debug_assert!(!matches!(spec.kind, Kind::Histogram), "{}: use histogram()", spec.name);
         self.family(spec);
-        self.series(spec, "", values, None);
-        self.value(value);
+        match self.format {
+            Format::Protobuf => {
+                let label = self.labels(spec, values);
+                let metric = match spec.kind {
+                    Kind::Counter => proto::Metric {
+                        label,
+                        counter: Some(proto::Counter {
+                            value,
+                            created_timestamp: created.map(proto::Timestamp::from_unix),
+                        }),
+                        ..proto::Metric::default()
+                    },
+                    _ => proto::Metric {
+                        label,
+                        gauge: Some(proto::Gauge { value }),
+                        ..proto::Metric::default()
+                    },
+                };
+                self.push(metric);
+            }
+            Format::Text => {
+                self.series(spec, "", values, None);
+                self.value(value);
+            }
+            Format::OpenMetrics => {
+                self.series(spec, "", values, None);
+                self.value(value);
+                if let (Kind::Counter, Some(created)) = (spec.kind, created) {
+                    self.series_named(family_name(spec), "_created", spec, values, None);
+                    self.value(created);
+                }
+            }
+        }
         self.spill_when_full();
     }
 
-    fn spill_when_full(&mut self) {
-        if self.out.len() >= SPILL_BYTES
-            && let Some(spill) = &mut self.spill
-        {
-            spill(self.out);
-        }
-    }
-
-    /// One histogram series: its cumulative buckets up to `+Inf`, then
-    /// `_sum` and `_count`. `bounds` are the upper bounds `histogram` was
-    /// observed with.
+    /// One histogram series without extras.
     pub fn histogram<const B: usize>(
         &mut self,
         spec: &'static Spec,
@@ -136,9 +222,66 @@ impl<'a> Writer<'a> {
         bounds: &[f64],
         histogram: &Histogram<B>,
     ) {
+        self.histogram_with(spec, values, bounds, histogram, Extras::default());
+    }
+
+    /// One histogram series: its cumulative buckets up to `+Inf`, then
+    /// `_sum` and `_count` (and `_created`), with what `extras` adds where
+    /// the format can say it. `bounds` are the upper bounds `histogram` was
+    /// observed with.
+    pub fn histogram_with<const B: usize>(
+        &mut self,
+        spec: &'static Spec,
+        values: &[&str],
+        bounds: &[f64],
+        histogram: &Histogram<B>,
+        extras: Extras<'_>,
+    ) {
         debug_assert!(matches!(spec.kind, Kind::Histogram), "{} is no histogram", spec.name);
         debug_assert_eq!(bounds.len() + 1, B, "{}: one bucket per bound, and +Inf", spec.name);
         self.family(spec);
+        let exemplar = |i: usize| {
+            extras
+                .exemplars
+                .and_then(|(all, recipe)| all.get(i)?.as_ref().map(|e| (e, recipe)))
+        };
+        if self.format == Format::Protobuf {
+            let mut cumulative = 0;
+            let bucket = histogram
+                .buckets
+                .iter()
+                .enumerate()
+                .map(|(i, count)| {
+                    cumulative += count;
+                    proto::Bucket {
+                        cumulative_count: cumulative,
+                        upper_bound: bounds.get(i).copied().unwrap_or(f64::INFINITY),
+                        exemplar: exemplar(i).map(|(e, recipe)| proto::Exemplar {
+                            label: vec![label_pair("job_id", &e.job_id), label_pair("recipe_id", recipe)],
+                            value: e.value,
+                            timestamp: Some(proto::Timestamp::from_unix(e.completed_at)),
+                        }),
+                    }
+                })
+                .collect();
+            let mut h = proto::Histogram {
+                sample_count: histogram.count,
+                sample_sum: histogram.sum,
+                bucket,
+                created_timestamp: extras.created.map(proto::Timestamp::from_unix),
+                ..proto::Histogram::default()
+            };
+            if let Some(native) = extras.native {
+                native_into(native, &mut h);
+            }
+            let metric = proto::Metric {
+                label: self.labels(spec, values),
+                histogram: Some(h),
+                ..proto::Metric::default()
+            };
+            self.push(metric);
+            return;
+        }
         if self.bounds != bounds {
             self.bounds = bounds.to_vec();
             self.le = bounds.iter().map(|b| value_text(*b)).collect();
@@ -146,87 +289,216 @@ impl<'a> Writer<'a> {
         }
         let le = std::mem::take(&mut self.le);
         let mut cumulative = 0;
-        for (le, count) in le.iter().zip(&histogram.buckets) {
+        for (i, (le, count)) in le.iter().zip(&histogram.buckets).enumerate() {
             cumulative += count;
             self.series(spec, "_bucket", values, Some(le));
-            self.value(cumulative as f64);
+            self.write_float(cumulative as f64);
+            if let (Format::OpenMetrics, Some((e, recipe))) = (self.format, exemplar(i)) {
+                self.out.extend_from_slice(b" # {job_id=\"");
+                let mut escaped = String::new();
+                escape_into(&mut escaped, &e.job_id);
+                self.out.extend_from_slice(escaped.as_bytes());
+                self.out.extend_from_slice(b"\",recipe_id=\"");
+                self.out.extend_from_slice(recipe.as_bytes());
+                self.out.extend_from_slice(b"\"} ");
+                self.write_float(e.value);
+                self.out.push(b' ');
+                self.write_float(e.completed_at);
+            }
+            self.out.push(b'\n');
         }
         self.le = le;
         self.series(spec, "_sum", values, None);
         self.value(histogram.sum);
         self.series(spec, "_count", values, None);
         self.value(histogram.count as f64);
+        if let (Format::OpenMetrics, Some(created)) = (self.format, extras.created) {
+            self.series(spec, "_created", values, None);
+            self.value(created);
+        }
         self.spill_when_full();
     }
 
-    /// The family guard: `# HELP` and `# TYPE` before a family's first sample.
+    /// The family guard: metadata before a family's first sample.
     fn family(&mut self, spec: &'static Spec) {
         // Most samples continue the family before them: the same literal,
         // recognised by its address before its bytes are compared.
         if self
             .current
-            .is_some_and(|current| std::ptr::eq(current, spec.name) || current == spec.name)
+            .is_some_and(|current| std::ptr::eq(current.name, spec.name) || current.name == spec.name)
         {
             return;
         }
+        self.flush_family();
+        self.spill_when_full();
         self.workspace_at = spec.labels.iter().position(|label| *label == WORKSPACE);
         debug_assert!(!self.done.contains(&spec.name), "{} written in two places", spec.name);
-        self.done.extend(self.current.replace(spec.name));
-        self.out.push_str("# HELP ");
-        self.out.push_str(spec.name);
-        self.out.push(' ');
-        for c in spec.help.chars() {
-            match c {
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                c => self.out.push(c),
+        self.done.extend(self.current.replace(spec).map(|s| s.name));
+        match self.format {
+            Format::Protobuf => {
+                self.family = Some(proto::MetricFamily {
+                    name: spec.name.to_string(),
+                    help: spec.help.to_string(),
+                    r#type: match spec.kind {
+                        Kind::Counter => proto::MetricType::Counter,
+                        Kind::Gauge => proto::MetricType::Gauge,
+                        Kind::Histogram => proto::MetricType::Histogram,
+                    } as i32,
+                    metric: Vec::new(),
+                    unit: spec.unit().unwrap_or_default().to_string(),
+                });
+            }
+            Format::Text | Format::OpenMetrics => {
+                let open_metrics = self.format == Format::OpenMetrics;
+                let name = if open_metrics { family_name(spec) } else { spec.name };
+                self.out.extend_from_slice(b"# HELP ");
+                self.out.extend_from_slice(name.as_bytes());
+                self.out.push(b' ');
+                for c in spec.help.chars() {
+                    match c {
+                        '\\' => self.out.extend_from_slice(b"\\\\"),
+                        '\n' => self.out.extend_from_slice(b"\\n"),
+                        '"' if open_metrics => self.out.extend_from_slice(b"\\\""),
+                        c => {
+                            let mut buf = [0; 4];
+                            self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                    }
+                }
+                let _ = write!(self.out, "\n# TYPE {name} {}\n", spec.kind.name());
+                if let (true, Some(unit)) = (open_metrics, spec.unit()) {
+                    let _ = writeln!(self.out, "# UNIT {name} {unit}");
+                }
             }
         }
-        let _ = writeln!(self.out, "\n# TYPE {} {}", spec.name, spec.kind.name());
+    }
+
+    /// Writes the protobuf family being built, length-delimited.
+    fn flush_family(&mut self) {
+        if let Some(family) = self.family.take() {
+            // Encoding into a Vec cannot run out of room.
+            let _ = family.encode_length_delimited(&mut self.out);
+        }
+    }
+
+    fn push(&mut self, metric: proto::Metric) {
+        if let Some(family) = &mut self.family {
+            family.metric.push(metric);
+        }
+    }
+
+    /// A series' labels for protobuf, values capped (not escaped).
+    fn labels(&self, spec: &Spec, values: &[&str]) -> Vec<proto::LabelPair> {
+        let mut values = values.iter();
+        spec.labels
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                if Some(i) == self.workspace_at {
+                    label_pair(name, &self.workspace)
+                } else {
+                    label_pair(name, &cap_label(values.next().copied().unwrap_or_default()))
+                }
+            })
+            .collect()
+    }
+
+    fn series(&mut self, spec: &Spec, suffix: &str, values: &[&str], le: Option<&str>) {
+        self.series_named(spec.name, suffix, spec, values, le);
     }
 
     /// A series' name and labels, up to the space before its value; `le`
     /// comes last, as Prometheus writes it.
-    fn series(&mut self, spec: &Spec, suffix: &str, values: &[&str], le: Option<&str>) {
+    fn series_named(&mut self, name: &str, suffix: &str, spec: &Spec, values: &[&str], le: Option<&str>) {
         debug_assert_eq!(
             values.len() + usize::from(spec.labels.contains(&WORKSPACE)),
             spec.labels.len(),
             "{}: one value per label but workspace",
             spec.name
         );
-        let out = &mut *self.out;
-        out.push_str(spec.name);
-        out.push_str(suffix);
+        let mut line = String::new();
+        line.push_str(name);
+        line.push_str(suffix);
         let mut separator = '{';
         let mut values = values.iter();
         for (i, label) in spec.labels.iter().enumerate() {
-            out.push(separator);
+            line.push(separator);
             separator = ',';
-            out.push_str(label);
-            out.push_str("=\"");
+            line.push_str(label);
+            line.push_str("=\"");
             if Some(i) == self.workspace_at {
-                out.push_str(&self.workspace);
+                line.push_str(&self.workspace_escaped);
             } else {
-                escape_into(out, values.next().copied().unwrap_or_default());
+                escape_into(&mut line, values.next().copied().unwrap_or_default());
             }
-            out.push('"');
+            line.push('"');
         }
         if let Some(le) = le {
-            out.push(separator);
+            line.push(separator);
             separator = ',';
-            out.push_str("le=\"");
-            out.push_str(le);
-            out.push('"');
+            line.push_str("le=\"");
+            line.push_str(le);
+            line.push('"');
         }
         if separator == ',' {
-            out.push('}');
+            line.push('}');
         }
-        out.push(' ');
+        line.push(' ');
+        self.out.extend_from_slice(line.as_bytes());
+    }
+
+    fn write_float(&mut self, value: f64) {
+        let mut text = String::new();
+        write_value(&mut text, value);
+        self.out.extend_from_slice(text.as_bytes());
     }
 
     fn value(&mut self, value: f64) {
-        write_value(self.out, value);
-        self.out.push('\n');
+        self.write_float(value);
+        self.out.push(b'\n');
+    }
+}
+
+/// The name of a family in OpenMetrics: a counter's without `_total`.
+fn family_name(spec: &Spec) -> &'static str {
+    match spec.kind {
+        Kind::Counter => spec.name.strip_suffix("_total").unwrap_or(spec.name),
+        _ => spec.name,
+    }
+}
+
+fn label_pair(name: &str, value: &str) -> proto::LabelPair {
+    proto::LabelPair {
+        name: name.to_string(),
+        value: value.to_string(),
+    }
+}
+
+/// The native part of a protobuf histogram: schema, zero bucket, spans of
+/// consecutive buckets and the deltas between their counts. An empty one
+/// still gets a zero threshold and an empty span, so that Prometheus reads
+/// it as native from the first scrape on.
+fn native_into(native: &NativeHistogram, h: &mut proto::Histogram) {
+    h.schema = Some(i32::from(native.schema));
+    h.zero_threshold = NATIVE_ZERO_THRESHOLD;
+    h.zero_count = native.zero_count;
+    let mut previous_index: Option<i32> = None;
+    let mut previous_count = 0i64;
+    for (index, count) in &native.buckets {
+        let count = i64::try_from(*count).unwrap_or(i64::MAX);
+        match (previous_index, h.positive_span.last_mut()) {
+            (Some(previous), Some(span)) if *index == previous + 1 => span.length += 1,
+            (previous, _) => h.positive_span.push(proto::BucketSpan {
+                offset: previous.map_or(*index, |p| index - p - 1),
+                length: 1,
+            }),
+        }
+        h.positive_delta.push(count.wrapping_sub(previous_count));
+        previous_count = count;
+        previous_index = Some(*index);
+    }
+    if h.positive_span.is_empty() {
+        h.positive_span.push(proto::BucketSpan { offset: 0, length: 0 });
     }
 }
 
@@ -258,6 +530,7 @@ fn value_text(value: f64) -> String {
 /// Go's float formatting as Prometheus expects it: `+Inf`, `-Inf`, `NaN`,
 /// integers without a decimal point.
 fn write_value(out: &mut String, value: f64) {
+    use std::fmt::Write as _;
     if value.is_nan() {
         out.push_str("NaN");
     } else if value == f64::INFINITY {
@@ -272,6 +545,16 @@ fn write_value(out: &mut String, value: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn writer(workspace: &str) -> Writer {
+        let mut w = Writer::new(Format::Text, 0);
+        w.set_workspace(workspace);
+        w
+    }
+
+    fn text(w: Writer) -> String {
+        String::from_utf8(w.finish(true)).expect("UTF-8")
+    }
 
     const COUNTER: Spec = Spec {
         name: "x_total",
@@ -300,13 +583,12 @@ mod tests {
 
     #[test]
     fn samples_escape_labels_and_format_values_like_prometheus() {
-        let mut out = String::new();
-        let mut w = Writer::new(&mut out, "ws \"a\"");
+        let mut w = writer("ws \"a\"");
         w.sample(&COUNTER, &["a\"b\\c\nd é"], 5402.0);
         w.sample(&GAUGE, &["n", "17"], 0.5);
         w.sample(&UNLABELLED, &[], f64::INFINITY);
         assert_eq!(
-            out,
+            text(w),
             "# HELP x_total Help with \\\\ and\\nnewline.\n# TYPE x_total counter\n\
              x_total{recipe=\"a\\\"b\\\\c\\nd é\",workspace=\"ws \\\"a\\\"\"} 5402\n\
              # HELP x A gauge.\n# TYPE x gauge\n\
@@ -318,10 +600,10 @@ mod tests {
 
     #[test]
     fn a_family_is_announced_once_on_its_first_sample_and_not_at_all_without_one() {
-        let mut out = String::new();
-        let mut w = Writer::new(&mut out, "w");
+        let mut w = writer("w");
         w.sample(&COUNTER, &["a"], 1.0);
         w.sample(&COUNTER, &["b"], 2.0);
+        let out = text(w);
         assert_eq!(out.matches("# HELP x_total ").count(), 1, "{out}");
         assert_eq!(out.matches("# TYPE x_total counter\n").count(), 1, "{out}");
         assert!(!out.contains("# HELP x "), "a family with no sample is absent");
@@ -330,8 +612,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "written in two places")]
     fn a_family_cannot_start_again_after_another() {
-        let mut out = String::new();
-        let mut w = Writer::new(&mut out, "w");
+        let mut w = writer("w");
         w.sample(&COUNTER, &["a"], 1.0);
         w.sample(&GAUGE, &["n", "1"], 1.0);
         w.sample(&COUNTER, &["b"], 2.0);
@@ -343,10 +624,10 @@ mod tests {
         for v in [0.05, 0.7, 9.0] {
             h.observe(&[0.1, 1.0], v);
         }
-        let mut out = String::new();
-        let mut w = Writer::new(&mut out, "w");
+        let mut w = writer("w");
         w.histogram(&HISTOGRAM, &["failed"], &[0.1, 1.0], &h);
         w.histogram(&HISTOGRAM, &["succeeded"], &[0.1, 1.0], &Histogram::<3>::default());
+        let out = text(w);
         let expected = "# HELP h_seconds A histogram.\n# TYPE h_seconds histogram\n\
             h_seconds_bucket{status=\"failed\",workspace=\"w\",le=\"0.1\"} 1\n\
             h_seconds_bucket{status=\"failed\",workspace=\"w\",le=\"1\"} 2\n\
@@ -377,15 +658,112 @@ mod tests {
 
     #[test]
     fn a_cut_value_is_still_escaped() {
-        let mut out = String::new();
-        let mut w = Writer::new(&mut out, "w");
+        let mut w = writer("w");
         let long = format!("{}\"\\\n{}", "a".repeat(200), "b".repeat(1_000));
         w.sample(&COUNTER, &[&long], 1.0);
+        let out = text(w);
         let expected = format!(
             "x_total{{recipe=\"{}\\\"\\\\\\n{}…\",workspace=\"w\"}} 1\n",
             "a".repeat(200),
             "b".repeat(50)
         );
         assert!(out.ends_with(&expected), "{out}");
+    }
+
+    #[test]
+    fn protobuf_histograms_carry_native_spans_deltas_and_bucket_exemplars() {
+        let mut native = NativeHistogram::default();
+        for v in [0.0, 1.0, 1.04, 1.04, 3.0, 3.0, 3.0] {
+            native.observe(v);
+        }
+        let mut classic = Histogram::<3>::default();
+        for v in [0.0, 1.0, 1.04, 1.04, 3.0, 3.0, 3.0] {
+            classic.observe(&[0.1, 1.0], v);
+        }
+        let exemplars = [
+            None,
+            Some(JobExemplar {
+                job_id: "j-1".into(),
+                value: 1.0,
+                completed_at: 1_700_000_000.5,
+            }),
+            None,
+        ];
+        let mut w = Writer::new(Format::Protobuf, 0);
+        w.set_workspace("w");
+        let extras = Extras {
+            created: None,
+            exemplars: Some((&exemplars, "7")),
+            native: Some(&native),
+        };
+        w.histogram_with(&HISTOGRAM, &["failed"], &[0.1, 1.0], &classic, extras);
+        w.sample(&GAUGE, &["n", "1"], 2.0);
+        let bytes = w.finish(true);
+        let mut rest = &bytes[..];
+        let family = proto::MetricFamily::decode_length_delimited(&mut rest).expect("one family");
+        let gauge = proto::MetricFamily::decode_length_delimited(&mut rest).expect("then another");
+        assert!(rest.is_empty(), "no # EOF in protobuf");
+        assert_eq!((family.name.as_str(), family.unit.as_str()), ("h_seconds", "seconds"));
+        assert_eq!(gauge.metric[0].gauge.as_ref().map(|g| g.value), Some(2.0));
+        let metric = &family.metric[0];
+        let labels: Vec<(&str, &str)> = metric
+            .label
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(labels, [("status", "failed"), ("workspace", "w")]);
+        let h = metric.histogram.as_ref().expect("a histogram");
+        assert_eq!((h.sample_count, h.schema, h.zero_count), (7, Some(4), 1));
+        // Buckets 0 (1.0) and 1 (1.04, twice), then 26 (3.0 three times).
+        let spans: Vec<(i32, u32)> = h.positive_span.iter().map(|s| (s.offset, s.length)).collect();
+        assert_eq!(spans, [(0, 2), (24, 1)]);
+        assert_eq!(h.positive_delta, [1, 1, 1]);
+        let cumulative: Vec<u64> = h.bucket.iter().map(|b| b.cumulative_count).collect();
+        assert_eq!(cumulative, [1, 2, 7]);
+        let exemplar = h.bucket[1].exemplar.as_ref().expect("the second bucket's exemplar");
+        assert_eq!(exemplar.label[0].value, "j-1");
+        assert_eq!(exemplar.label[1].value, "7");
+        assert_eq!(
+            exemplar.timestamp.as_ref().map(|t| (t.seconds, t.nanos)),
+            Some((1_700_000_000, 500_000_000))
+        );
+        assert!(h.bucket[0].exemplar.is_none() && h.bucket[2].exemplar.is_none());
+    }
+
+    #[test]
+    fn an_empty_native_histogram_still_reads_as_native() {
+        let mut w = Writer::new(Format::Protobuf, 0);
+        let extras = Extras {
+            native: Some(&NativeHistogram::default()),
+            ..Extras::default()
+        };
+        w.histogram_with(&HISTOGRAM, &["failed"], &[0.1, 1.0], &Histogram::<3>::default(), extras);
+        let family = proto::MetricFamily::decode_length_delimited(&w.finish(false)[..]).expect("a family");
+        let h = family.metric[0].histogram.clone().expect("a histogram");
+        assert!(h.zero_threshold > 0.0 && h.positive_span.len() == 1);
+    }
+
+    #[test]
+    fn openmetrics_names_counters_without_total_and_ends_with_eof() {
+        let mut w = Writer::new(Format::OpenMetrics, 0);
+        w.set_workspace("w");
+        w.counter(&COUNTER, &["a"], 3.0, Some(1_700_000_000.0));
+        w.histogram(&HISTOGRAM, &["ok"], &[0.1, 1.0], &Histogram::<3>::default());
+        let out = String::from_utf8(w.finish(true)).unwrap();
+        assert!(
+            out.starts_with("# HELP x Help with \\\\ and\\nnewline.\n# TYPE x counter\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "\nx_total{recipe=\"a\",workspace=\"w\"} 3\nx_created{recipe=\"a\",workspace=\"w\"} 1700000000\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# TYPE h_seconds histogram\n# UNIT h_seconds seconds\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("# EOF\n"), "{out}");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use wiremock::MockServer;
 use workato_exporter::Workspace;
-use workato_exporter::metrics::{ExporterMetrics, Metrics};
+use workato_exporter::metrics::{ExporterMetrics, Format, Metrics};
 use workato_exporter::snapshot::Collector;
 
 use crate::helpers::{Samples, config_with, fast_options, mount_workspace};
@@ -55,7 +55,8 @@ async fn two_workspaces_make_one_exposition_with_each_family_once() {
     let metrics = Metrics::new(Arc::new(ExporterMetrics::new(None)));
     metrics.set_sources(vec![prod.source(), dev.source()]);
     let body: String = metrics
-        .scrape(false)
+        .scrape(Format::Text, false)
+        .chunks
         .iter()
         .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
         .collect();

@@ -37,6 +37,11 @@ impl Prometheus {
     /// Starts Prometheus with `config` (its `rule_files` may name files of
     /// `rules`, written beside it) and waits until it is ready.
     pub async fn start(name: &str, config: &str, rules: &[(&str, String)]) -> Prometheus {
+        Prometheus::start_with(name, config, rules, &[]).await
+    }
+
+    /// As [`Prometheus::start`], with extra flags (`--enable-feature=...`).
+    pub async fn start_with(name: &str, config: &str, rules: &[(&str, String)], flags: &[&str]) -> Prometheus {
         let binary = require_tool(
             "prometheus",
             "PROMETHEUS",
@@ -49,12 +54,17 @@ impl Prometheus {
             std::fs::write(dir.join(file), text).unwrap();
         }
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let process = spawn(Command::new(binary).current_dir(&dir).args([
-            &format!("--config.file={}", dir.join("prometheus.yml").display()),
-            &format!("--storage.tsdb.path={}", dir.join("data").display()),
-            &format!("--web.listen-address=127.0.0.1:{port}"),
-            "--log.level=warn",
-        ]));
+        let process = spawn(
+            Command::new(binary)
+                .current_dir(&dir)
+                .args([
+                    &format!("--config.file={}", dir.join("prometheus.yml").display()),
+                    &format!("--storage.tsdb.path={}", dir.join("data").display()),
+                    &format!("--web.listen-address=127.0.0.1:{port}"),
+                    "--log.level=warn",
+                ])
+                .args(flags),
+        );
         let prometheus = Prometheus {
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),

@@ -116,3 +116,43 @@ fn the_journal_replays_changes_since_the_last_save_and_skips_a_cut_line() {
     );
     assert_eq!(load(&path).recipes[&1].durations[0].count, 9);
 }
+
+#[test]
+fn native_buckets_survive_a_restart_and_older_files_rebuild_them_from_the_classic_ones() {
+    let path = temp("native");
+    let mut jobs = RecipeJobs {
+        calibrated: true,
+        ..RecipeJobs::default()
+    };
+    for seconds in [0.7, 42.0, 42.5] {
+        jobs.durations[0].observe(&crate::snapshot::DURATION_BUCKETS, seconds);
+        jobs.detail[0].observe("j-x", seconds, Some(1.0));
+    }
+    let native = jobs.detail[0].native.clone();
+    let mut state = BTreeMap::new();
+    state.insert(1, jobs);
+    // A recipe counted before native histograms existed: its counters
+    // only, as an older exporter wrote them.
+    let mut old = RecipeJobs {
+        calibrated: true,
+        ..RecipeJobs::default()
+    };
+    old.durations[1].observe(&crate::snapshot::DURATION_BUCKETS, 7.0);
+    old.durations[1].observe(&crate::snapshot::DURATION_BUCKETS, 7000.0);
+    state.insert(2, old);
+    Store::new(&path).save(&state, &Delays::default()).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let observed = file
+        .pointer_mut("/recipes/2/observed")
+        .and_then(|o| o.as_object_mut())
+        .expect("recipe 2's counters in the file");
+    observed.remove("native");
+    std::fs::write(&path, file.to_string()).unwrap();
+
+    let loaded = load(&path);
+    assert_eq!(loaded.recipes[&1].detail[0].native, native, "kept as counted");
+    let rebuilt = &loaded.recipes[&2].detail[1].native;
+    assert_eq!(rebuilt.count(), 2, "as many jobs as the classic buckets hold");
+    assert!(loaded.recipes[&2].detail[0].native.buckets.is_empty());
+}
