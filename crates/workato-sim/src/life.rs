@@ -160,8 +160,12 @@ impl World {
         });
         done.sort_by(|a, b| a.completed_at.total_cmp(&b.completed_at));
         for job in done {
+            let tasks = 2 + recipe.id % 5;
             recipe.last_run_at = Some(job.completed_at);
-            recipe.tasks += 2 + recipe.id % 5;
+            recipe.tasks += tasks;
+            if let Some(log) = &mut self.usage {
+                log.record(job.completed_at, job.failed, tasks);
+            }
             if job.failed {
                 recipe.failed += 1;
                 recipe.consecutive_failures += 1;

@@ -16,12 +16,15 @@ use tokio::time::Instant;
 use workato_api::{Budget, Group};
 
 use crate::config::SimConfig;
+use crate::embedded::Embedded;
 use crate::world::World;
 
 /// The simulated API: the world, its clock, rate limits and counters.
 pub struct Simulator {
     pub(crate) config: SimConfig,
     world: Mutex<World>,
+    /// The customers, when this is an Embed admin workspace.
+    pub(crate) embedded: Option<Embedded>,
     started: Instant,
     limits: Budget,
     requests: [AtomicU64; Group::ALL.len()],
@@ -41,6 +44,7 @@ impl Simulator {
             .floor();
         Arc::new(Simulator {
             world: Mutex::new(World::build(&config, epoch)),
+            embedded: config.embedded.as_ref().map(|e| Embedded::build(&config, e, epoch)),
             started: Instant::now(),
             limits: Budget::new(config.rate_limit),
             requests: Default::default(),
@@ -54,11 +58,16 @@ impl Simulator {
 
     /// Runs `f` on the world brought up to the current simulated time.
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let elapsed =
-            (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed);
+        let elapsed = self.elapsed();
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         world.advance_to(elapsed);
         f(&mut world)
+    }
+
+    /// Whole simulated seconds since the start: every world (the admin
+    /// workspace's, each customer's) is played up to this before it answers.
+    pub(crate) fn elapsed(&self) -> u64 {
+        (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed)
     }
 
     /// Bearer token, or the legacy `X-USER-EMAIL` + `X-USER-TOKEN` pair.
@@ -156,19 +165,25 @@ impl Simulator {
                 })
                 .collect::<serde_json::Map<_, _>>()
         };
-        let (simulated_seconds, jobs_started) = self.with_world(|w| (w.elapsed, w.next_job_seq - 1));
-        json!({
+        let (simulated_seconds, jobs_started) = self.with_world(|w| (w.elapsed, w.jobs_started()));
+        let mut stats = json!({
             "requests": per_group(&self.requests),
             "throttled": per_group(&self.throttled),
             "throttled_total": self.throttled_total(),
             "simulated_seconds": simulated_seconds,
             "jobs_started": jobs_started,
-        })
+        });
+        // Only an Embed admin workspace adds its customers' side.
+        if let Some(embedded) = &self.embedded {
+            stats["embedded"] = embedded.stats(simulated_seconds);
+        }
+        stats
     }
 
-    /// 429s answered so far, all groups together.
+    /// 429s answered so far, all groups together (the Embedded ones too).
     pub fn throttled_total(&self) -> u64 {
-        self.throttled.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        let embedded = self.embedded.as_ref().map_or(0, |e| e.limits.throttled_total());
+        self.throttled.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>() + embedded
     }
 }
 

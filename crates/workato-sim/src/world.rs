@@ -146,6 +146,75 @@ pub struct World {
     pub incidents: bool,
     pub job_retention: usize,
     pub jobs_page_size: usize,
+    /// The `user_id` recipes carry: the workspace id for an Embedded
+    /// customer, 17 for the lone demo workspace (as it always was).
+    pub recipe_user_id: u64,
+    /// The sequence number of the world's first job.
+    pub first_job_seq: u64,
+    /// Completed jobs per second, kept only for Embedded customers (the
+    /// usage statistics endpoint reads it).
+    pub usage: Option<UsageLog>,
+}
+
+/// Jobs and tasks completed in one simulated second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub tasks: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: Usage) {
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.tasks += other.tasks;
+    }
+}
+
+/// Completions by the Unix second of their `completed_at`, oldest first,
+/// only seconds that saw one: a quiet customer's log stays short. Workato
+/// keeps usage for months; the simulator keeps [`UsageLog::KEEP`].
+#[derive(Debug, Clone, Default)]
+pub struct UsageLog {
+    seconds: Vec<(u64, Usage)>,
+}
+
+impl UsageLog {
+    /// Seconds of history kept (31 days, a billing period).
+    pub const KEEP: u64 = 31 * 86_400;
+
+    /// Counts a job completed at `completed_at` (Unix seconds).
+    pub fn record(&mut self, completed_at: f64, failed: bool, tasks: u64) {
+        let second = completed_at.max(0.0).floor() as u64;
+        let usage = Usage {
+            succeeded: u64::from(!failed),
+            failed: u64::from(failed),
+            tasks,
+        };
+        // Completions arrive almost in order: a tick ends jobs of the last
+        // second or two, so the search from the end is short.
+        let at = self.seconds.iter().rposition(|(s, _)| *s <= second);
+        match at {
+            Some(i) if self.seconds[i].0 == second => self.seconds[i].1.add(usage),
+            Some(i) => self.seconds.insert(i + 1, (second, usage)),
+            None => self.seconds.insert(0, (second, usage)),
+        }
+        let oldest = second.saturating_sub(Self::KEEP);
+        if self.seconds.first().is_some_and(|(s, _)| *s < oldest) {
+            self.seconds.retain(|(s, _)| *s >= oldest);
+        }
+    }
+
+    /// Totals of the completions in `[from, to)`, Unix seconds.
+    pub fn between(&self, from: u64, to: u64) -> Usage {
+        let start = self.seconds.partition_point(|(s, _)| *s < from);
+        let mut total = Usage::default();
+        for (_, usage) in self.seconds[start..].iter().take_while(|(s, _)| *s < to) {
+            total.add(*usage);
+        }
+        total
+    }
 }
 
 /// A pending job's fate, kept apart from the listing so Workato's
@@ -165,5 +234,10 @@ impl World {
     pub fn recipe_index(&self, id: u64) -> Option<usize> {
         // Recipes are created with increasing ids and never reordered.
         self.recipes.binary_search_by_key(&id, |r| r.id).ok()
+    }
+
+    /// Jobs started since simulated time zero.
+    pub fn jobs_started(&self) -> u64 {
+        self.next_job_seq - self.first_job_seq
     }
 }
