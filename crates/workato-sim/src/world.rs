@@ -241,3 +241,44 @@ impl World {
         self.next_job_seq - self.first_job_seq
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usage_log_counts_each_completion_in_its_second_whatever_the_order() {
+        let mut log = UsageLog::default();
+        log.record(100.5, false, 3);
+        log.record(101.2, true, 2);
+        log.record(100.9, false, 4);
+        log.record(99.0, false, 1);
+        let count = |from, to| log.between(from, to);
+        assert_eq!(
+            count(100, 101),
+            Usage {
+                succeeded: 2,
+                failed: 0,
+                tasks: 7
+            }
+        );
+        assert_eq!(
+            count(0, 1_000),
+            Usage {
+                succeeded: 3,
+                failed: 1,
+                tasks: 10
+            }
+        );
+        assert_eq!(count(101, 102).failed, 1);
+        assert_eq!(count(102, 200), Usage::default());
+    }
+
+    #[test]
+    fn the_usage_log_forgets_what_is_older_than_it_keeps() {
+        let mut log = UsageLog::default();
+        log.record(10.0, false, 1);
+        log.record((UsageLog::KEEP + 20) as f64, false, 1);
+        assert_eq!(log.between(0, u64::MAX).succeeded, 1);
+    }
+}

@@ -234,3 +234,39 @@ pub fn statistics(embedded: &Embedded, elapsed: u64, q: &HashMap<String, String>
         "result": result,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> i64 {
+        instant(text).expect("a valid instant")
+    }
+
+    #[test]
+    fn periods_are_cut_at_the_workspace_zones_boundaries() {
+        // 2026-11-25 is a Wednesday; the zone is UTC-8.
+        let t = at("2026-11-25T10:30:00-08:00");
+        assert_eq!(Interval::Hour.next(t), Some(at("2026-11-25T11:00:00-08:00")));
+        assert_eq!(Interval::Day.next(t), Some(at("2026-11-26T00:00:00-08:00")));
+        assert_eq!(Interval::Week.next(t), Some(at("2026-11-30T00:00:00-08:00")));
+        assert_eq!(Interval::Month.next(t), Some(at("2026-12-01T00:00:00-08:00")));
+        assert_eq!(
+            Interval::Month.next(at("2026-12-31T23:00:00-08:00")),
+            Some(at("2027-01-01T00:00:00-08:00"))
+        );
+        assert_eq!(Interval::Year.next(t), Some(at("2027-01-01T00:00:00-08:00")));
+        assert_eq!(Interval::None.next(t), None);
+        // On a boundary, the next one is a whole period later.
+        assert_eq!(
+            Interval::Day.next(at("2026-11-26T00:00:00-08:00")),
+            Some(at("2026-11-27T00:00:00-08:00"))
+        );
+    }
+
+    #[test]
+    fn a_date_alone_is_midnight_in_the_workspace_zone() {
+        assert_eq!(instant("2026-11-25"), Some(at("2026-11-25T00:00:00-08:00")));
+        assert_eq!(instant("yesterday"), None);
+    }
+}
