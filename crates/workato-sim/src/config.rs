@@ -48,17 +48,20 @@ pub struct EmbeddedConfig {
     /// Jobs kept per customer recipe for the jobs API; lower than a lone
     /// workspace's so that thousands of recipes fit in memory.
     pub job_retention: usize,
+    /// Jobs older than this are forgotten too, however few a recipe has.
+    pub job_max_age: std::time::Duration,
 }
 
 impl EmbeddedConfig {
     /// `customers` customer workspaces of 25 recipes, 6 jobs a minute each
-    /// on average, 100 jobs kept per recipe.
+    /// on average, 100 jobs kept per recipe and none older than six hours.
     pub fn new(customers: usize) -> EmbeddedConfig {
         EmbeddedConfig {
             customers,
             recipes: 25,
             jobs_per_minute: 6.0,
             job_retention: 100,
+            job_max_age: std::time::Duration::from_secs(6 * 3_600),
         }
     }
 }

@@ -143,7 +143,8 @@ impl World {
         ));
         recipe.last_job_started_at = Some(started_at);
         recipe.jobs.push_back(job);
-        while recipe.jobs.len() > self.job_retention {
+        let oldest = self.job_max_age.map_or(f64::NEG_INFINITY, |age| now - age);
+        while recipe.jobs.len() > self.job_retention || recipe.jobs.front().is_some_and(|j| j.started_at < oldest) {
             recipe.jobs.pop_front();
         }
     }

@@ -289,6 +289,7 @@ impl World {
             cast,
             incidents: config.incidents,
             job_retention: config.job_retention,
+            job_max_age: None,
             jobs_page_size: config.jobs_page_size,
             recipe_user_id: 17,
             first_job_seq: 1,

@@ -145,6 +145,9 @@ pub struct World {
     pub cast: Option<Cast>,
     pub incidents: bool,
     pub job_retention: usize,
+    /// Jobs older than this many seconds are forgotten too (Embedded
+    /// customers: memory grows with the job rate, not with the run's length).
+    pub job_max_age: Option<f64>,
     pub jobs_page_size: usize,
     /// The `user_id` recipes carry: the workspace id for an Embedded
     /// customer, 17 for the lone demo workspace (as it always was).

@@ -95,6 +95,7 @@ impl Embedded {
         world.first_job_seq = n * JOB_STRIDE;
         world.next_job_seq = world.first_job_seq;
         world.usage = Some(UsageLog::default());
+        world.job_max_age = Some(embedded.job_max_age.as_secs_f64());
         world.properties.insert("customer.plan".into(), profile.plan_id.into());
         world.properties.insert("customer.name".into(), profile.name.clone());
         profile.tasks_at_zero = world.recipes.iter().map(|r| r.tasks).sum();
