@@ -10,6 +10,27 @@
 //! Customers differ, deterministically from the seed: one in ten is busy,
 //! three in ten moderate, the rest quiet; one in seven plays the scripted
 //! incidents (when they are on); plans, trials and billing periods vary.
+//!
+//! Choices where WORKATO_EMBEDDED.md finds no shape (each a guess):
+//!
+//! - `GET /api/managed_users`: `{"result": [...]}` only (no `count`,
+//!   `page`, `per_page`), oldest first, `per_page` 10 by default and at
+//!   most 100, an empty `result` past the end.
+//! - `environments` is always `[]`: environments are not simulated, so
+//!   every customer is one workspace id.
+//! - A customer's `task_count` is the tasks of its billing period: a seeded
+//!   amount spent before simulated time zero plus every task played since;
+//!   `active_recipe_count` its running recipes, `active_connection_count`
+//!   its authorised connections, `external_id` `A<n>`, `org <n>/eu` (one
+//!   in ten, to need URL-encoding) or null (one in ten).
+//! - Quotas (`limits`) are the table's, multiplied by `rate_limit / 60`;
+//!   a call for an unknown customer answers 404 without spending one.
+//! - The admin workspace's own developer API (`/api/recipes`...) is the
+//!   lone demo workspace, unchanged, with its own 60-a-minute groups.
+//! - `/sim/stats` gains `embedded`: per-group `requests` and `throttled`,
+//!   `customer_requests` and `customer_usage_requests` (workspace id →
+//!   calls, only customers asked about) and the customers' `jobs_started`;
+//!   the top-level `throttled_total` counts Embedded 429s too.
 
 pub mod limits;
 pub mod profile;
