@@ -54,14 +54,14 @@ pub struct EmbeddedConfig {
 
 impl EmbeddedConfig {
     /// `customers` customer workspaces of 25 recipes, 6 jobs a minute each
-    /// on average, 100 jobs kept per recipe and none older than six hours.
+    /// on average, 100 jobs kept per recipe and none older than two hours.
     pub fn new(customers: usize) -> EmbeddedConfig {
         EmbeddedConfig {
             customers,
             recipes: 25,
             jobs_per_minute: 6.0,
             job_retention: 100,
-            job_max_age: std::time::Duration::from_secs(6 * 3_600),
+            job_max_age: std::time::Duration::from_secs(2 * 3_600),
         }
     }
 }

@@ -175,17 +175,51 @@ impl Usage {
     }
 }
 
-/// Completions by the Unix second of their `completed_at`, oldest first,
-/// only seconds that saw one: a quiet customer's log stays short. Workato
-/// keeps usage for months; the simulator keeps [`UsageLog::KEEP`].
+/// Completions by the Unix second of their `completed_at` for the recent
+/// past, by the hour before that; only seconds and hours that saw one, so a
+/// quiet customer's log stays short. The recent past spans at least the
+/// jobs the jobs API still serves, so counts agree with them to the second;
+/// older completions count by the hour they fell in. Workato keeps usage
+/// for months; the simulator keeps [`UsageLog::KEEP`].
 #[derive(Debug, Clone, Default)]
 pub struct UsageLog {
+    /// Seconds kept one by one.
+    recent: u64,
     seconds: Vec<(u64, Usage)>,
+    /// Older completions by the hour (its first second), oldest first.
+    hours: Vec<(u64, Usage)>,
+}
+
+fn add_at(buckets: &mut Vec<(u64, Usage)>, at: u64, usage: Usage) {
+    // Completions arrive almost in order: a tick ends jobs of the last
+    // second or two, so the search from the end is short.
+    match buckets.iter().rposition(|(s, _)| *s <= at) {
+        Some(i) if buckets[i].0 == at => buckets[i].1.add(usage),
+        Some(i) => buckets.insert(i + 1, (at, usage)),
+        None => buckets.insert(0, (at, usage)),
+    }
+}
+
+fn sum_between(buckets: &[(u64, Usage)], from: u64, to: u64) -> Usage {
+    let start = buckets.partition_point(|(s, _)| *s < from);
+    let mut total = Usage::default();
+    for (_, usage) in buckets[start..].iter().take_while(|(s, _)| *s < to) {
+        total.add(*usage);
+    }
+    total
 }
 
 impl UsageLog {
     /// Seconds of history kept (31 days, a billing period).
     pub const KEEP: u64 = 31 * 86_400;
+
+    /// A log counting the last `recent` seconds one by one.
+    pub fn new(recent: u64) -> UsageLog {
+        UsageLog {
+            recent,
+            ..UsageLog::default()
+        }
+    }
 
     /// Counts a job completed at `completed_at` (Unix seconds).
     pub fn record(&mut self, completed_at: f64, failed: bool, tasks: u64) {
@@ -195,27 +229,23 @@ impl UsageLog {
             failed: u64::from(failed),
             tasks,
         };
-        // Completions arrive almost in order: a tick ends jobs of the last
-        // second or two, so the search from the end is short.
-        let at = self.seconds.iter().rposition(|(s, _)| *s <= second);
-        match at {
-            Some(i) if self.seconds[i].0 == second => self.seconds[i].1.add(usage),
-            Some(i) => self.seconds.insert(i + 1, (second, usage)),
-            None => self.seconds.insert(0, (second, usage)),
+        add_at(&mut self.seconds, second, usage);
+        let horizon = second.saturating_sub(self.recent);
+        let old = self.seconds.partition_point(|(s, _)| *s < horizon);
+        for (at, usage) in self.seconds.drain(..old) {
+            add_at(&mut self.hours, at - at % 3_600, usage);
         }
         let oldest = second.saturating_sub(Self::KEEP);
-        if self.seconds.first().is_some_and(|(s, _)| *s < oldest) {
-            self.seconds.retain(|(s, _)| *s >= oldest);
+        if self.hours.first().is_some_and(|(s, _)| *s < oldest) {
+            self.hours.retain(|(s, _)| *s >= oldest);
         }
     }
 
-    /// Totals of the completions in `[from, to)`, Unix seconds.
+    /// Totals of the completions in `[from, to)`, Unix seconds; an older
+    /// hour counts whole when its first second is in the range.
     pub fn between(&self, from: u64, to: u64) -> Usage {
-        let start = self.seconds.partition_point(|(s, _)| *s < from);
-        let mut total = Usage::default();
-        for (_, usage) in self.seconds[start..].iter().take_while(|(s, _)| *s < to) {
-            total.add(*usage);
-        }
+        let mut total = sum_between(&self.hours, from, to);
+        total.add(sum_between(&self.seconds, from, to));
         total
     }
 }
@@ -251,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_usage_log_counts_each_completion_in_its_second_whatever_the_order() {
-        let mut log = UsageLog::default();
+        let mut log = UsageLog::new(3_600);
         log.record(100.5, false, 3);
         log.record(101.2, true, 2);
         log.record(100.9, false, 4);
@@ -278,10 +308,26 @@ mod tests {
     }
 
     #[test]
-    fn the_usage_log_forgets_what_is_older_than_it_keeps() {
-        let mut log = UsageLog::default();
-        log.record(10.0, false, 1);
-        log.record((UsageLog::KEEP + 20) as f64, false, 1);
-        assert_eq!(log.between(0, u64::MAX).succeeded, 1);
+    fn the_usage_log_counts_older_completions_by_the_hour_and_forgets_the_oldest() {
+        let mut log = UsageLog::new(600);
+        log.record(7_210.0, false, 1);
+        log.record(9_000.0, true, 1);
+        log.record(10_000.0, false, 1);
+        // 7,210 and 9,000 are past the recent 600 seconds: hour 7,200.
+        assert_eq!(
+            log.between(7_200, 7_201).succeeded + log.between(7_200, 7_201).failed,
+            2
+        );
+        assert_eq!(
+            log.between(7_201, 10_800),
+            Usage {
+                succeeded: 1,
+                failed: 0,
+                tasks: 1
+            }
+        );
+        assert_eq!(log.between(0, u64::MAX).tasks, 3);
+        log.record((UsageLog::KEEP + 10_000) as f64, false, 1);
+        assert_eq!(log.between(0, u64::MAX).tasks, 1, "hour 7,200 (all three) is forgotten");
     }
 }

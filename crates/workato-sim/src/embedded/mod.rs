@@ -115,7 +115,9 @@ impl Embedded {
         world.recipe_user_id = profile.id;
         world.first_job_seq = n * JOB_STRIDE;
         world.next_job_seq = world.first_job_seq;
-        world.usage = Some(UsageLog::default());
+        // The usage log counts by the second at least as far back as jobs
+        // are served, so that the two agree.
+        world.usage = Some(UsageLog::new(embedded.job_max_age.as_secs() + 60));
         world.job_max_age = Some(embedded.job_max_age.as_secs_f64());
         world.properties.insert("customer.plan".into(), profile.plan_id.into());
         world.properties.insert("customer.name".into(), profile.name.clone());

@@ -16,7 +16,9 @@
 //!
 //! A job counts in the period holding its `completed_at` (`[from, to)`,
 //! whole seconds), so the counts agree with the jobs the jobs API lists;
-//! jobs completed before simulated time zero are not in them. Periods are
+//! completions older than the jobs kept (two hours by default) count by
+//! the hour they fell in, and jobs completed before simulated time zero
+//! are not in them. Periods are
 //! cut at the workspace time zone's (UTC-8) hour, day, Monday, month and
 //! year boundaries, at most [`MAX_PERIODS`] of them. The parameters come
 //! from a JSON body, or from the query string (ids comma-separated).
