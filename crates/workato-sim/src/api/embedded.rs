@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use http_server::{Body, json_message};
 use workato_api::Group;
 
-use super::{answer, body_of, query_of, too_many};
+use super::reply::{answer, body_of, query_of, too_many};
 use crate::embedded::Embedded;
 use crate::embedded::limits::EmbeddedGroup;
 use crate::embedded::routes::{customer_route, group_of};

@@ -4,13 +4,12 @@
 //! (`/api/managed_users/...`) are in [`embedded`].
 
 mod embedded;
+mod reply;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use http_body_util::{BodyExt, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderValue};
+use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -21,6 +20,7 @@ use crate::json as render;
 use crate::routes::{self, Reply, id, not_found};
 use crate::simulator::Simulator;
 use crate::world::World;
+use reply::{answer, body_of, query_of, too_many};
 
 /// The rate-limit group of an API path (`recipes/1/jobs` → jobs).
 fn group_of(segments: &[&str]) -> Option<Group> {
@@ -33,41 +33,6 @@ fn group_of(segments: &[&str]) -> Option<Group> {
         ["users", "me"] => Group::Workspace,
         _ => return None,
     })
-}
-
-/// A 429 with Workato's body and a `Retry-After` in seconds.
-fn too_many(retry_after: u64) -> Response<Body> {
-    let mut response = json_message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    response
-}
-
-fn query_of(request: &Request<Incoming>) -> HashMap<String, String> {
-    request
-        .uri()
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
-}
-
-/// The body of a POST (at most 1 MiB), `None` for other methods.
-async fn body_of(request: Request<Incoming>) -> Result<Option<Bytes>, Response<Body>> {
-    if request.method() != Method::POST {
-        return Ok(None);
-    }
-    match Limited::new(request.into_body(), 1 << 20).collect().await {
-        Ok(collected) => Ok(Some(collected.to_bytes())),
-        Err(_) => Err(json_message(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")),
-    }
-}
-
-fn answer(reply: Reply) -> Response<Body> {
-    match reply {
-        Ok(value) => http_server::json(StatusCode::OK, &value),
-        Err((status, message)) => json_message(status, &message),
-    }
 }
 
 impl Handler for Simulator {
