@@ -129,27 +129,23 @@ impl Simulator {
     /// Each recipe's lifetime counters and the completed jobs it still
     /// keeps, for tests that check the exporter counted every job.
     pub fn ledger(&self) -> Vec<Ledger> {
-        self.with_world(|w| {
-            let now = w.now();
-            w.recipes
-                .iter()
-                .map(|r| Ledger {
-                    recipe_id: r.id,
-                    succeeded: r.succeeded,
-                    failed: r.failed,
-                    completed: r
-                        .jobs
-                        .iter()
-                        .filter(|j| j.completed_by(now))
-                        .map(|j| CompletedJob {
-                            id: j.id.clone(),
-                            duration: j.completed_at - j.started_at,
-                            failed: j.error.is_some(),
-                        })
-                        .collect(),
-                })
-                .collect()
-        })
+        self.with_world(|w| ledger_of(w))
+    }
+
+    /// The Embedded customers' workspace ids, oldest first (none without
+    /// `--embedded-customers`).
+    pub fn customer_ids(&self) -> Vec<u64> {
+        self.embedded
+            .as_ref()
+            .map(|e| e.customers.iter().map(|c| c.profile.id).collect())
+            .unwrap_or_default()
+    }
+
+    /// [`Simulator::ledger`] of one Embedded customer's workspace.
+    pub fn customer_ledger(&self, workspace_id: u64) -> Option<Vec<Ledger>> {
+        let embedded = self.embedded.as_ref()?;
+        let index = embedded.by_id(workspace_id)?;
+        Some(ledger_of(&embedded.world(index, self.elapsed())))
     }
 
     /// Requests and 429s answered so far, per group, and the simulated clock.
@@ -202,4 +198,26 @@ pub struct CompletedJob {
     pub id: String,
     pub duration: f64,
     pub failed: bool,
+}
+
+fn ledger_of(w: &World) -> Vec<Ledger> {
+    let now = w.now();
+    w.recipes
+        .iter()
+        .map(|r| Ledger {
+            recipe_id: r.id,
+            succeeded: r.succeeded,
+            failed: r.failed,
+            completed: r
+                .jobs
+                .iter()
+                .filter(|j| j.completed_by(now))
+                .map(|j| CompletedJob {
+                    id: j.id.clone(),
+                    duration: j.completed_at - j.started_at,
+                    failed: j.error.is_some(),
+                })
+                .collect(),
+        })
+        .collect()
 }

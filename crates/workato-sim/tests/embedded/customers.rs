@@ -275,3 +275,22 @@ async fn without_embedded_customers_the_managed_users_routes_do_not_exist() {
         "today's stats, unchanged"
     );
 }
+
+#[tokio::test]
+async fn a_customers_ledger_matches_its_recipes_counters() {
+    let running = spawn(config(4, 6)).await;
+    running.simulator.advance(300);
+    let ids = running.simulator.customer_ids();
+    assert_eq!(ids.len(), 4);
+    let customer = json!(ids[0]);
+    let recipes = get(&running, &format!("/api/managed_users/{customer}/recipes?per_page=100")).await;
+    let ledger = running.simulator.customer_ledger(ids[0]).expect("a customer");
+    for recipe in recipes["result"].as_array().expect("a list") {
+        let entry = ledger
+            .iter()
+            .find(|l| json!(l.recipe_id) == recipe["id"])
+            .expect("in the ledger");
+        assert_eq!(json!(entry.succeeded), recipe["job_succeeded_count"]);
+    }
+    assert!(running.simulator.customer_ledger(1).is_none());
+}
