@@ -76,6 +76,18 @@ pub struct SimulateArgs {
     /// Leave out the scripted incidents.
     #[arg(long = "no-incidents")]
     pub no_incidents: bool,
+    /// Serve an Embed admin workspace with this many customer workspaces
+    /// (`/api/managed_users/...`); its quotas are Workato's Embedded ones,
+    /// scaled by --rate-limit / 60.
+    #[arg(long = "embedded-customers", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub embedded_customers: Option<u64>,
+    /// Recipes in each customer workspace (with --embedded-customers).
+    #[arg(long = "customer-recipes", value_name = "N", default_value = "25", value_parser = clap::value_parser!(u64).range(4..=5_000))]
+    pub customer_recipes: u64,
+    /// Jobs a minute per customer workspace, on average over customers
+    /// (most are quiet, a few busy).
+    #[arg(long = "customer-jobs-per-minute", value_name = "RATE", default_value = "6", value_parser = parse_rate)]
+    pub customer_jobs_per_minute: f64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
