@@ -306,8 +306,10 @@ pub struct RecipeJobStats {
     pub name: String,
     /// Index 0 succeeded, 1 failed.
     pub durations: [Durations; 2],
-    /// Exemplars and native buckets of `durations`, in the same order.
-    pub detail: [DurationDetail; 2],
+    /// Exemplars and native buckets of `durations`, in the same order:
+    /// shared with the jobs tracker (each is kilobytes, and most recipes'
+    /// do not change between two publications).
+    pub detail: [Arc<DurationDetail>; 2],
     /// Jobs seen pending and not yet seen completed.
     pub pending: usize,
     /// Failed / completed over the window; `None` when none completed in it.

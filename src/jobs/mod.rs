@@ -24,6 +24,7 @@ mod window;
 pub use tracker::JobsTracker;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -115,7 +116,8 @@ pub struct RecipeJobs {
     /// Index 0 succeeded, 1 failed.
     pub durations: [Durations; 2],
     /// Exemplars and native buckets of `durations`, in the same order.
-    pub detail: [DurationDetail; 2],
+    /// Shared with the published stats until the next job changes one.
+    pub detail: [Arc<DurationDetail>; 2],
     /// Failed jobs by (adapter, error_type).
     pub errors: BTreeMap<(String, String), u64>,
     window: Window,
@@ -129,7 +131,7 @@ impl RecipeJobs {
             _ => 0.0,
         };
         self.durations[usize::from(failed)].observe(&DURATION_BUCKETS, seconds);
-        self.detail[usize::from(failed)].observe(&job.id, seconds, job.completed_at);
+        Arc::make_mut(&mut self.detail[usize::from(failed)]).observe(&job.id, seconds, job.completed_at);
         if let Some((adapter, error_type)) = job.error.clone().filter(|_| failed) {
             let known = self.errors.contains_key(&(adapter.clone(), error_type.clone()));
             let distinct = self.errors.keys().filter(|(_, t)| t != OTHER_ERROR_TYPE).count();

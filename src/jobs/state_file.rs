@@ -160,7 +160,7 @@ impl RecipeState {
             let mut native = observed.native.map(|[s, f]| [Some(s), Some(f)]).unwrap_or_default();
             for (status, saved) in native.iter_mut().enumerate() {
                 let classic = &jobs.durations[status];
-                jobs.detail[status].native = saved
+                std::sync::Arc::make_mut(&mut jobs.detail[status]).native = saved
                     .take()
                     .and_then(|n| n.restore(classic.count))
                     .unwrap_or_else(|| NativeHistogram::from_classic(&DURATION_BUCKETS, classic));

@@ -126,7 +126,7 @@ fn native_buckets_survive_a_restart_and_older_files_rebuild_them_from_the_classi
     };
     for seconds in [0.7, 42.0, 42.5] {
         jobs.durations[0].observe(&crate::snapshot::DURATION_BUCKETS, seconds);
-        jobs.detail[0].observe("j-x", seconds, Some(1.0));
+        std::sync::Arc::make_mut(&mut jobs.detail[0]).observe("j-x", seconds, Some(1.0));
     }
     let native = jobs.detail[0].native.clone();
     let mut state = BTreeMap::new();
