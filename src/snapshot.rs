@@ -292,8 +292,9 @@ pub struct JobStats {
     pub state_file_errors: Option<u64>,
     pub delays: Delays,
     /// Recipes that ran since they were calibrated, by id; the others have
-    /// no job series.
-    pub recipes: Vec<RecipeJobStats>,
+    /// no job series. Each is shared with the publication before when it
+    /// did not change.
+    pub recipes: Vec<Arc<RecipeJobStats>>,
     /// Unix time at which a failure ratio changes with no new job (a minute
     /// leaves its window); the stats are published again then.
     pub ratios_expire_at: Option<f64>,

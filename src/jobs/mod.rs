@@ -160,16 +160,41 @@ impl RecipeJobs {
     }
 
     /// What the job families show of this recipe at `now`.
-    fn stats(&self, id: u64, window: Duration, now: f64) -> RecipeJobStats {
-        RecipeJobStats {
+    /// `previous` (this recipe's last published stats) is shared again
+    /// when nothing in it changed.
+    fn stats(
+        &self,
+        id: u64,
+        window: Duration,
+        now: f64,
+        previous: Option<&Arc<RecipeJobStats>>,
+    ) -> Arc<RecipeJobStats> {
+        let failure_ratio = self.failure_ratio(window, now);
+        if let Some(previous) = previous.filter(|p| {
+            p.id == id
+                && p.name == self.name
+                && p.durations == self.durations
+                && Arc::ptr_eq(&p.detail[0], &self.detail[0])
+                && Arc::ptr_eq(&p.detail[1], &self.detail[1])
+                && p.pending == self.pending.len()
+                && p.failure_ratio == failure_ratio
+                && p.errors.len() == self.errors.len()
+                && p.errors
+                    .iter()
+                    .zip(&self.errors)
+                    .all(|((a, n), (b, m))| a == b && n == m)
+        }) {
+            return Arc::clone(previous);
+        }
+        Arc::new(RecipeJobStats {
             id,
             name: self.name.clone(),
             durations: self.durations.clone(),
             detail: self.detail.clone(),
             pending: self.pending.len(),
-            failure_ratio: self.failure_ratio(window, now),
+            failure_ratio,
             errors: self.errors.iter().map(|(key, n)| (key.clone(), *n)).collect(),
-        }
+        })
     }
 }
 
@@ -304,6 +329,32 @@ mod tests {
         );
         tracker.plan(&[recipe(2, 0, None)]);
         assert_eq!(tracker.tracked(), 1, "a deleted recipe's state is dropped");
+    }
+
+    #[test]
+    fn a_recipe_that_did_not_change_is_published_again_as_it_was() {
+        let snapshot: Arc<SharedSnapshot> = Arc::default();
+        let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));
+        let quiet = |id| {
+            let mut r = recipe(id, 0, None);
+            r.jobs_succeeded = Some(0);
+            r
+        };
+        tracker.plan(&[quiet(1), quiet(2)]);
+        let now = unix_now();
+        let done = |id: &str| job(id, JobStatus::Succeeded, now - 5.0, Some(now - 1.0), None);
+        tracker.apply_page(1, &[done("a1")], &mut Walk::everything_new());
+        tracker.apply_page(2, &[done("b1")], &mut Walk::everything_new());
+        let before = snapshot.load().jobs.clone();
+        tracker.apply_page(2, &[done("b2")], &mut Walk::everything_new());
+        let after = snapshot.load().jobs.clone();
+        assert!(Arc::ptr_eq(&before.recipes[0], &after.recipes[0]), "recipe 1 shared");
+        assert!(!Arc::ptr_eq(&before.recipes[1], &after.recipes[1]), "recipe 2 new");
+        assert_eq!((after.recipes[1].id, after.recipes[1].durations[0].count), (2, 2));
+        assert_eq!(
+            before.recipes[1].durations[0].count, 1,
+            "what was published stays as it was"
+        );
     }
 
     #[test]

@@ -57,10 +57,23 @@ impl JobsTracker {
     fn stats_of(&self, state: &BTreeMap<u64, RecipeJobs>, now: f64) -> JobStats {
         let window = self.config.window;
         let active = state.iter().filter(|(_, jobs)| jobs.active());
+        // The last publication, by id, to share what did not change: most
+        // recipes do not move between two publications, and rebuilding
+        // every one each cycle churned the heap.
+        let published = self.snapshot.load().jobs.clone();
+        let mut before = published.recipes.iter().peekable();
+        let recipes = active
+            .clone()
+            .map(|(id, jobs)| {
+                while before.next_if(|p| p.id < *id).is_some() {}
+                let previous = before.next_if(|p| p.id == *id);
+                jobs.stats(*id, window, now, previous)
+            })
+            .collect();
         JobStats {
             state_file_errors: self.store.as_ref().map(|_| self.store_errors.load(Ordering::Relaxed)),
             delays: self.delays(),
-            recipes: active.clone().map(|(id, jobs)| jobs.stats(*id, window, now)).collect(),
+            recipes,
             ratios_expire_at: active
                 .filter_map(|(_, jobs)| jobs.window.expires_at(window, now))
                 .min_by(f64::total_cmp),

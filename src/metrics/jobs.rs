@@ -22,7 +22,7 @@ pub const FAMILIES: [Family; 6] = [
 ];
 
 fn recipes<'v>(v: &'v View<'_>) -> impl Iterator<Item = (&'v RecipeJobStats, &'v String)> {
-    v.snapshot.jobs.recipes.iter().zip(&v.job_recipe_ids)
+    v.snapshot.jobs.recipes.iter().map(|r| &**r).zip(&v.job_recipe_ids)
 }
 
 fn state_file_errors(v: &View<'_>, w: &mut Writer) {
@@ -113,7 +113,7 @@ mod tests {
         let stats = JobStats {
             state_file_errors: Some(2),
             delays,
-            recipes: vec![RecipeJobStats {
+            recipes: vec![Arc::new(RecipeJobStats {
                 id: 7,
                 name: "r".into(),
                 durations: [Durations::default(), failed],
@@ -121,7 +121,7 @@ mod tests {
                 pending: 1,
                 failure_ratio: Some(1.0),
                 errors: vec![(("slack".into(), "Timeout".into()), 1)],
-            }],
+            })],
             ratios_expire_at: None,
         };
         let out = render(&stats);

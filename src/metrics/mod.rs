@@ -231,12 +231,12 @@ mod tests {
                 s.collectors.insert(c, status);
             }
             s.jobs = Arc::new(JobStats {
-                recipes: vec![RecipeJobStats {
+                recipes: vec![Arc::new(RecipeJobStats {
                     id: 1,
                     name: "r".into(),
                     failure_ratio: Some(0.5),
                     ..RecipeJobStats::default()
-                }],
+                })],
                 ..JobStats::default()
             });
         });
