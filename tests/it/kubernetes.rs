@@ -496,3 +496,88 @@ async fn the_sharded_pods_started_as_processes_export_each_workspace_exactly_onc
     drop(pods);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tls_pod_started_as_a_process_serves_https_from_the_cert_manager_key_names() {
+    let objects = render("overlays/tls");
+    let args = args_of(&objects);
+    let web_config = of_kind(&objects, "ConfigMap")
+        .into_iter()
+        .find_map(|c| c["data"]["web-config.yml"].as_str())
+        .expect("the web-config ConfigMap")
+        .to_string();
+    let pod = pod_specs(&objects)[0];
+    let mount = |volume: &str| -> String {
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let m = mounts.iter().find(|m| m["name"] == volume).unwrap();
+        m["mountPath"].as_str().unwrap().to_string()
+    };
+    let secret = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "tls")
+        .unwrap();
+    assert_eq!(secret["secret"]["secretName"], "workato-exporter-tls");
+
+    // The Secret cert-manager would write, at a local stand-in for its mount.
+    let pki = crate::pki::Pki::new("k8s");
+    let tls = pki.dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    std::fs::copy(pki.dir.join("server.pem"), tls.join("tls.crt")).unwrap();
+    std::fs::copy(pki.dir.join("server.key"), tls.join("tls.key")).unwrap();
+    std::fs::write(tls.join("ca.crt"), &pki.ca).unwrap();
+    let config = pki.write(
+        "web-config.yml",
+        &web_config.replace(&mount("tls"), tls.to_str().unwrap()),
+    );
+    let token = pki.write("token", TOKEN);
+    let server = simulated(7).await;
+    let port = free_port();
+    let mut local: Vec<String> = args
+        .iter()
+        .map(|a| match a.split_once('=') {
+            Some(("--workato.token-file", _)) => format!("--workato.token-file={}", token.display()),
+            Some(("--web.config.file", _)) => format!("--web.config.file={}", config.display()),
+            Some(("--web.listen-address", _)) => format!("--web.listen-address=127.0.0.1:{port}"),
+            _ => a.clone(),
+        })
+        .collect();
+    // The simulator instead of the region's host.
+    local.push(format!("--workato.base-url={}", server.base_url()));
+    let _child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workato_exporter"))
+        .args(&local)
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the exporter starts");
+
+    let client = pki.client(None);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.get(format!("https://127.0.0.1:{port}/readyz")).send().await {
+            Ok(r) if r.status() == 200 => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "not ready over HTTPS within 30 s: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = client
+        .get(format!("https://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(Samples::parse(&metrics).value("workato_up", &[]), 1.0);
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    assert!(
+        !matches!(&plain, Ok(r) if r.status().is_success()),
+        "plain HTTP is not served: {plain:?}"
+    );
+}
