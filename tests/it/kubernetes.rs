@@ -581,3 +581,50 @@ async fn the_tls_pod_started_as_a_process_serves_https_from_the_cert_manager_key
         "plain HTTP is not served: {plain:?}"
     );
 }
+
+#[test]
+fn the_shipped_configuration_file_loads_with_the_flags_of_its_overlays() {
+    let dir = std::env::temp_dir().join(format!("we-k8s-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (overlay, hostname) in [
+        ("overlays/many-workspaces", None),
+        ("overlays/sharded", Some("workato-exporter-1")),
+    ] {
+        let objects = render(overlay);
+        let pod = pod_specs(&objects)[0];
+        let args = args_of(&objects);
+        let yaml = of_kind(&objects, "ConfigMap")
+            .into_iter()
+            .find_map(|c| c["data"]["workato_exporter.yml"].as_str())
+            .expect("the configuration ConfigMap");
+        // The tokens' Secret mount, made local: a file per token_file.
+        let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+        let secrets = mounts.iter().find(|m| m["name"] == "token").unwrap()["mountPath"]
+            .as_str()
+            .unwrap();
+        let yaml = yaml.replace(secrets, dir.to_str().unwrap());
+        for line in yaml.lines().filter_map(|l| l.trim().strip_prefix("token_file: ")) {
+            std::fs::write(line, TOKEN).unwrap();
+        }
+        let file = dir.join("workato_exporter.yml");
+        std::fs::write(&file, yaml).unwrap();
+        let mut argv = vec!["workato_exporter".to_string()];
+        argv.extend(args.iter().map(|a| match a.split_once('=') {
+            Some(("--config.file", _)) => format!("--config.file={}", file.display()),
+            _ => a.clone(),
+        }));
+        let cli = workato_exporter::config::parse_cli(argv).expect("the flags parse");
+        let env = |name: &str| (name == "HOSTNAME").then(|| hostname.map(str::to_string)).flatten();
+        let config = workato_exporter::config::Config::load_with_hostname(&cli.args, &env, &|| None)
+            .unwrap_or_else(|e| panic!("{overlay}: {e}"));
+        let names: Vec<&str> = config.workspaces.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["prod", "dev"], "{overlay}");
+        assert!(config.enable_lifecycle, "{overlay}");
+        if hostname.is_some() {
+            let shard = config.shard.expect("sharded");
+            assert_eq!((shard.index, shard.count), (1, 3));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
