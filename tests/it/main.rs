@@ -16,6 +16,7 @@ mod hostile_server;
 mod http;
 mod imports;
 mod jobs;
+mod kubernetes;
 mod many;
 mod metrics;
 mod packaging;
