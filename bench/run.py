@@ -110,8 +110,9 @@ def samples(text):
     return out
 
 
-def hey(url, concurrency, seconds, compress, accept=None):
-    args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency)]
+def hey(url, concurrency, seconds, compress, accept=None, extra=()):
+    """Loads `url` with hey for `seconds` (`extra`: more of hey's flags)."""
+    args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), *extra]
     if accept:
         args += ["-H", f"Accept: {accept}"]
     if not compress:

@@ -134,18 +134,12 @@ def main():
 def hey_tls(url, concurrency, seconds, auth):
     """hey over TLS (it does not verify certificates), keep-alive as Prometheus does."""
     # -host: hey sends its Host header (with the port) as SNI, which rustls refuses.
-    command = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-disable-compression", "-host", "localhost"]
+    extra = ["-host", "localhost"]
     if auth:
         # As a header: this hey drops -a when -host is given.
         token = base64.b64encode(f"bench:{PASSWORD}".encode()).decode()
-        command += ["-H", f"Authorization: Basic {token}"]
-    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(bench.re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    percentile = lambda p: float(bench.re.search(rf"{p}%+ in ([\d.]+) secs", out).group(1)) * 1000
-    codes = dict(bench.re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
-    if set(codes) != {"200"}:
-        sys.exit(f"bench: {url} answered {codes}:\n{out}")
-    return {"rps": rps, "p50_ms": percentile(50), "p99_ms": percentile(99)}
+        extra += ["-H", f"Authorization: Basic {token}"]
+    return bench.hey(url, concurrency, seconds, compress=False, extra=extra)
 
 
 def wait_tls(url, auth):

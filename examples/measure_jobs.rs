@@ -80,15 +80,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Collector::Connections,
         Collector::ApiPlatform,
     ] {
-        app.workspace.poller.poll_once(collector).await?;
+        app.workspaces()[0].poller.poll_once(collector).await?;
     }
-    app.workspace.poller.poll_once(Collector::Jobs).await?;
+    app.workspaces()[0].poller.poll_once(Collector::Jobs).await?;
     println!("calibration: {} jobs calls for {recipes} recipes", jobs_calls().await?);
 
     // "New activity" as the jobs collector sees it: lifetime counters or
     // last_run_at moved since the previous sweep.
     let counts = |app: &workato_exporter::App| -> HashMap<u64, Counts> {
-        app.workspace
+        app.workspaces()[0]
             .snapshot
             .load()
             .recipes
@@ -100,11 +100,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for cycle in 1..=10 {
         simulator.advance(60);
         let before = counts(&app);
-        app.workspace.poller.poll_once(Collector::Recipes).await?;
+        app.workspaces()[0].poller.poll_once(Collector::Recipes).await?;
         let after = counts(&app);
         let moved = after.iter().filter(|(id, c)| before.get(id) != Some(c)).count();
         let calls_before = jobs_calls().await?;
-        app.workspace.poller.poll_once(Collector::Jobs).await?;
+        app.workspaces()[0].poller.poll_once(Collector::Jobs).await?;
         let calls = jobs_calls().await? - calls_before;
         println!(
             "{cycle:>5}  {moved:>13}  {calls:>10}  {:.3}",
@@ -113,8 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let with_tracker = heap();
-    let tracked = app.workspace.jobs.tracked();
-    app.workspace.jobs.plan(&[]);
+    let tracked = app.workspaces()[0].jobs.tracked();
+    app.workspaces()[0].jobs.plan(&[]);
     let without = heap();
     let per_recipe = (with_tracker - without) as f64 / tracked.max(1) as f64;
     println!(

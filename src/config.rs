@@ -1,45 +1,49 @@
-//! Command line and environment, turned into a validated [`Config`].
+//! Command line, environment and configuration file, turned into a
+//! validated [`Config`].
 //!
 //! [`Cli`] is what clap parses (`cli`: raw text, flag names fixed by
-//! DESIGN.md, each value checked as it is parsed); [`Config::from_args`]
-//! reads the secrets and settles the defaults, once, so the rest of the
-//! program holds typed values: a `Url`, `Duration`s, a `SocketAddr`, a
-//! secret token. `region` holds Workato's data centers, `log` what the
-//! log flags accept. Nothing here imports the rest of the crate but its
-//! error type.
+//! DESIGN.md, each value checked as it is parsed); [`Config::load`] reads
+//! the secrets and settles the defaults, once, so the rest of the program
+//! holds typed values: a `Url`, `Duration`s, a `SocketAddr`, a secret
+//! token. The flags describe one workspace (`workspace`); `--config.file`
+//! describes many, and Embed admin workspaces (`raw` is the YAML as
+//! parsed, `file` checks and merges it, and is called again on reload).
+//! `secret` reads a token the one way, `sharding` settles `--shard.*`,
+//! `region` holds Workato's data centers, `log` what the log flags accept.
+//! Nothing here imports the rest of the crate but its error type and the
+//! [`Shard`] the flags choose.
 
 mod cli;
+mod file;
 mod log;
+mod raw;
 mod region;
+mod secret;
+mod sharding;
 mod workspace;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use cli::{Args, Cli, Command, DEFAULT_MAX_CONNECTIONS, SimulateArgs, one_line, parse_cli, parse_duration};
+pub use file::{DEFAULT_REQUESTS_PER_MINUTE, FileConfig, MAX_FILE_BYTES, MAX_NAME_LEN, load_file};
 pub use log::{LogFormat, parse_filter};
 pub use region::Region;
-pub use workspace::WorkspaceConfig;
+pub use sharding::system_hostname;
+pub use workspace::{Auth, CustomerRef, Customers, EmbeddedConfig, JobsConfig, WorkspaceConfig, state_file};
 
 use crate::error::Error;
+pub use crate::shard::Shard;
+use secret::read_secret;
 
 /// Environment variable holding the Workato API token itself.
 pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
-
-/// How the client proves who it is to Workato.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// `Authorization: Bearer <token>` (API clients).
-    Bearer(SecretString),
-    /// Legacy `X-USER-EMAIL` + `X-USER-TOKEN` headers.
-    Legacy { email: String, token: SecretString },
-}
 
 /// The demo workspace's settings.
 #[derive(Debug, Clone, Copy)]
@@ -77,8 +81,19 @@ pub struct Config {
     /// Set in demo mode: each workspace's `base_url` is filled in when the
     /// simulated workspace starts.
     pub demo: Option<Demo>,
-    /// The workspaces to watch: one from the flags.
+    /// The workspaces to watch: one from the flags, or those of the file.
     pub workspaces: Vec<WorkspaceConfig>,
+    /// The Embed admin workspaces whose customers are watched (the file
+    /// only).
+    pub embedded: Vec<EmbeddedConfig>,
+    /// `--config.file`, read again on reload with [`Config::reload`].
+    pub config_file: Option<PathBuf>,
+    /// `--jobs.state-dir`: one state file per workspace, [`state_file`].
+    pub jobs_state_dir: Option<PathBuf>,
+    /// `--web.enable-lifecycle`: `POST /-/reload` is served.
+    pub enable_lifecycle: bool,
+    /// `--shard.*`: this replica polls only the workspaces it owns.
+    pub shard: Option<Shard>,
     /// `--workato.timeout`: one request to Workato, and `check` in all.
     pub timeout: Duration,
     pub listen_address: SocketAddr,
@@ -90,31 +105,81 @@ pub struct Config {
     pub web_config_file: Option<std::path::PathBuf>,
 }
 
-/// Job ingestion settings.
-#[derive(Debug, Clone)]
-pub struct JobsConfig {
-    /// Window of `workato_recipe_job_failure_ratio`.
-    pub window: Duration,
-    /// Distinct (adapter, error_type) pairs per recipe before `other`.
-    pub max_error_types: usize,
-    /// Where watermarks and pending jobs survive restarts.
-    pub state_file: Option<PathBuf>,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        JobsConfig {
-            window: Duration::from_secs(3600),
-            max_error_types: 10,
-            state_file: None,
-        }
-    }
-}
-
 impl Config {
+    /// Validates the parsed flags and reads the secrets and the
+    /// configuration file. `env` reads environment variables
+    /// (`WORKATO_API_TOKEN`, `WORKATO_EXPORTER_ADMIN_TOKEN`, the variables
+    /// the file's `token_env` names, `HOSTNAME`), passed in so tests need
+    /// not touch the process environment; `main` passes `std::env::var`.
+    pub fn load(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        Config::load_with_hostname(args, env, &system_hostname)
+    }
+
+    /// As [`Config::load`], with the system's host name given.
+    pub fn load_with_hostname(
+        args: &Args,
+        env: &dyn Fn(&str) -> Option<String>,
+        system_hostname: &dyn Fn() -> Option<String>,
+    ) -> Result<Config, Error> {
+        if args.jobs_state_file.is_some() && args.jobs_state_dir.is_some() {
+            return Err(Error::Config(
+                "--jobs.state-file and --jobs.state-dir: give one (the directory keeps one file per workspace)".into(),
+            ));
+        }
+        let (workspaces, embedded) = match &args.config_file {
+            Some(path) => {
+                if args.demo {
+                    return Err(Error::Config(
+                        "--demo runs its own workspaces and cannot be used with --config.file".into(),
+                    ));
+                }
+                if let Some(flag) = args.per_workspace_flags.first() {
+                    return Err(Error::Config(format!(
+                        "{flag} cannot be used with --config.file, which is the truth about every workspace; set it in the file (README: The configuration file)"
+                    )));
+                }
+                let file = load_file(path, args.jobs_state_dir.as_deref(), env)?;
+                (file.workspaces, file.embedded)
+            }
+            None => (vec![workspace_from_flags(args, env(TOKEN_ENV))?], Vec::new()),
+        };
+        let tokens: Vec<&SecretString> = workspaces
+            .iter()
+            .map(|w| w.auth.token())
+            .chain(embedded.iter().map(|e| e.auth.token()))
+            .collect();
+        let admin = admin(args, env(ADMIN_TOKEN_ENV), &tokens)?;
+        let shard = sharding::shard(
+            args.shard_count,
+            args.shard_index,
+            args.shard_index_from_hostname,
+            env,
+            system_hostname,
+        )?;
+        Ok(Config {
+            demo: args.demo.then_some(Demo {
+                seed: args.demo_seed,
+                speed: args.demo_speed,
+            }),
+            workspaces,
+            embedded,
+            config_file: args.config_file.clone(),
+            jobs_state_dir: args.jobs_state_dir.clone(),
+            enable_lifecycle: args.enable_lifecycle,
+            shard,
+            timeout: args.timeout,
+            listen_address: args.listen_address,
+            telemetry_path: args.telemetry_path.clone(),
+            max_connections: args.max_connections,
+            admin,
+            web_config_file: args.web_config_file.clone(),
+        })
+    }
+
     /// Validates the parsed flags. `env_token` is the value of
-    /// `WORKATO_API_TOKEN`, passed in so tests need not touch the process
-    /// environment. `--workato.token-file` wins over the variable.
+    /// `WORKATO_API_TOKEN`; `--workato.token-file` wins over the variable.
+    /// Other variables (a file's `token_env`, `HOSTNAME`) are read from the
+    /// process environment.
     pub fn from_args(args: &Args, env_token: Option<String>) -> Result<Config, Error> {
         Config::from_args_and_admin(args, env_token, None)
     }
@@ -126,85 +191,112 @@ impl Config {
         env_token: Option<String>,
         env_admin_token: Option<String>,
     ) -> Result<Config, Error> {
-        // The demo's simulated workspace accepts a token made up here.
-        let token = if args.demo {
-            (0..32).map(|_| fastrand::alphanumeric()).collect()
-        } else {
-            read_token(args, env_token)?
+        let env = |name: &str| match name {
+            TOKEN_ENV => env_token.clone(),
+            ADMIN_TOKEN_ENV => env_admin_token.clone(),
+            other => std::env::var(other).ok(),
         };
-        let admin = read_secret(
-            args.admin_token_file.as_deref(),
-            "--admin.token-file",
-            env_admin_token,
-            ADMIN_TOKEN_ENV,
-        )?
-        .map(|admin_token| {
-            // The Workato token must never open the admin route.
-            if admin_token == token {
-                return Err(Error::Config(format!(
-                    "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must differ from the Workato API token"
-                )));
-            }
-            if admin_token.len() < 16 {
-                return Err(Error::Config(format!(
-                    "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must be at least 16 characters; try `openssl rand -hex 32`"
-                )));
-            }
-            Ok(AdminConfig {
-                token: SecretString::from(admin_token),
-                read_only: args.admin_read_only,
-                listen_address: args.admin_listen_address,
-                deadline: AdminConfig::DEADLINE,
-                body_timeout: AdminConfig::BODY_TIMEOUT,
-                allow_plaintext: args.admin_allow_plaintext,
-            })
-        })
-        .transpose()?;
-        let token = SecretString::from(token);
-        let auth = match args.email.as_deref().map(str::trim) {
-            Some(email) if !email.is_empty() => Auth::Legacy {
-                email: email.to_string(),
-                token,
-            },
-            _ => Auth::Bearer(token),
-        };
-        if args.workspace.trim().is_empty() {
-            return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
-        }
-        let demo = args.demo.then_some(Demo {
-            seed: args.demo_seed,
-            speed: args.demo_speed,
-        });
-        let (poll, workspace_poll) = if args.demo {
-            (Duration::from_secs(10), Duration::from_secs(60))
-        } else {
-            (Duration::from_secs(60), Duration::from_secs(15 * 60))
-        };
-        let workspace = WorkspaceConfig {
-            name: args.workspace.trim().to_string(),
-            base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
-            auth,
-            requests_per_minute: args.requests_per_minute,
-            poll_interval: args.poll_interval.unwrap_or(poll),
-            workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
-            jobs_interval: args.jobs_interval.unwrap_or(poll),
-            jobs: JobsConfig {
-                window: args.jobs_window,
-                max_error_types: usize::from(args.jobs_max_error_types),
-                state_file: args.jobs_state_file.clone(),
-            },
-        };
-        Ok(Config {
-            demo,
-            workspaces: vec![workspace],
-            timeout: args.timeout,
-            listen_address: args.listen_address,
-            telemetry_path: args.telemetry_path.clone(),
-            max_connections: args.max_connections,
-            admin,
-            web_config_file: args.web_config_file.clone(),
-        })
+        Config::load(args, &env)
     }
+
+    /// Reads `--config.file` again, as on SIGHUP or `POST /-/reload`, with
+    /// the same `--jobs.state-dir`: what the file now says, or why it
+    /// cannot be used (the running configuration should stay). `None`
+    /// without a file: the flags cannot change while the process runs.
+    pub fn reload(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<Result<FileConfig, Error>> {
+        let path = self.config_file.as_deref()?;
+        Some(load_file(path, self.jobs_state_dir.as_deref(), env).and_then(|file| {
+            let admin = self.admin.as_ref().map(|a| a.token.expose_secret());
+            let tokens = file.workspaces.iter().map(|w| w.auth.token());
+            let tokens: Vec<&SecretString> = tokens.chain(file.embedded.iter().map(|e| e.auth.token())).collect();
+            match admin {
+                Some(admin) if tokens.iter().any(|t| t.expose_secret() == admin) => Err(admin_equals_workato()),
+                _ => Ok(file),
+            }
+        }))
+    }
+}
+
+/// The one workspace the flags describe.
+fn workspace_from_flags(args: &Args, env_token: Option<String>) -> Result<WorkspaceConfig, Error> {
+    // The demo's simulated workspace accepts a token made up here.
+    let token = if args.demo {
+        (0..32).map(|_| fastrand::alphanumeric()).collect()
+    } else {
+        read_token(args, env_token)?
+    };
+    let token = SecretString::from(token);
+    let auth = match args.email.as_deref().map(str::trim) {
+        Some(email) if !email.is_empty() => Auth::Legacy {
+            email: email.to_string(),
+            token,
+        },
+        _ => Auth::Bearer(token),
+    };
+    let name = args.workspace.trim();
+    if name.is_empty() {
+        return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
+    }
+    let (poll, workspace_poll) = if args.demo {
+        (Duration::from_secs(10), Duration::from_secs(60))
+    } else {
+        (Duration::from_secs(60), Duration::from_secs(15 * 60))
+    };
+    let state_file = match &args.jobs_state_dir {
+        Some(dir) => Some(state_file(dir, name)),
+        None => args.jobs_state_file.clone(),
+    };
+    Ok(WorkspaceConfig {
+        name: name.to_string(),
+        base_url: args.base_url.clone().unwrap_or_else(|| args.region.base_url()),
+        auth,
+        requests_per_minute: args.requests_per_minute,
+        poll_interval: args.poll_interval.unwrap_or(poll),
+        workspace_interval: args.workspace_interval.unwrap_or(workspace_poll),
+        jobs_interval: args.jobs_interval.unwrap_or(poll),
+        jobs: JobsConfig {
+            window: args.jobs_window,
+            max_error_types: usize::from(args.jobs_max_error_types),
+            state_file,
+        },
+    })
+}
+
+/// The admin route's settings, when an admin token is given; it must
+/// differ from every Workato token.
+fn admin(args: &Args, env_admin_token: Option<String>, tokens: &[&SecretString]) -> Result<Option<AdminConfig>, Error> {
+    let Some(admin_token) = read_secret(
+        args.admin_token_file.as_deref(),
+        "--admin.token-file",
+        env_admin_token,
+        ADMIN_TOKEN_ENV,
+    )?
+    else {
+        return Ok(None);
+    };
+    // A Workato token must never open the admin route.
+    if tokens.iter().any(|token| token.expose_secret() == admin_token) {
+        return Err(admin_equals_workato());
+    }
+    if admin_token.len() < 16 {
+        return Err(Error::Config(format!(
+            "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must be at least 16 characters; try `openssl rand -hex 32`"
+        )));
+    }
+    Ok(Some(AdminConfig {
+        token: SecretString::from(admin_token),
+        read_only: args.admin_read_only,
+        listen_address: args.admin_listen_address,
+        deadline: AdminConfig::DEADLINE,
+        body_timeout: AdminConfig::BODY_TIMEOUT,
+        allow_plaintext: args.admin_allow_plaintext,
+    }))
+}
+
+fn admin_equals_workato() -> Error {
+    Error::Config(format!(
+        "the admin token ({ADMIN_TOKEN_ENV} or --admin.token-file) must differ from every Workato API token"
+    ))
 }
 
 /// The Workato token from `--workato.token-file` or `WORKATO_API_TOKEN`.
@@ -216,45 +308,10 @@ fn read_token(args: &Args, env_token: Option<String>) -> Result<String, Error> {
     })
 }
 
-/// A secret from a file flag (which wins) or an environment variable;
-/// `None` when neither is set. The file must not be empty and the secret
-/// must not hold whitespace.
-fn read_secret(file: Option<&Path>, flag: &str, env: Option<String>, env_name: &str) -> Result<Option<String>, Error> {
-    let (secret, source) = match file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Config(format!("{flag}: cannot read {}: {e}", path.display())))?;
-            let secret = text.trim().to_string();
-            if secret.is_empty() {
-                return Err(Error::Config(format!(
-                    "{flag}: {} is empty; it must hold the token",
-                    path.display()
-                )));
-            }
-            (secret, flag)
-        }
-        None => match env.map(|t| t.trim().to_string()) {
-            Some(secret) if !secret.is_empty() => (secret, env_name),
-            _ => return Ok(None),
-        },
-    };
-    if secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::Config(format!(
-            "the token from {source} contains whitespace or control characters"
-        )));
-    }
-    Ok(Some(secret))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::cli::args;
     use super::*;
-
-    fn args(extra: &[&str]) -> Args {
-        let mut argv = vec!["workato_exporter"];
-        argv.extend_from_slice(extra);
-        parse_cli(argv).expect("valid command line").args
-    }
 
     #[test]
     fn token_from_env_and_file_and_never_in_debug() {

@@ -67,6 +67,11 @@ pub fn simulator(args: &SimulateArgs) -> Result<Simulator> {
         token: args.token.clone(),
         rate_limit: args.rate_limit,
         incidents: !args.no_incidents,
+        embedded: args.embedded_customers.map(|customers| workato_sim::EmbeddedConfig {
+            recipes: args.customer_recipes as usize,
+            jobs_per_minute: args.customer_jobs_per_minute,
+            ..workato_sim::EmbeddedConfig::new(customers as usize)
+        }),
         ..workato_sim::SimConfig::demo()
     }))
 }

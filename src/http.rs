@@ -15,20 +15,24 @@ pub use http_server::{Body, Handler, Web, json, json_message, serve, serve_with,
 
 pub mod web_config;
 
+use crate::fleet::Fleet;
 use crate::metrics::{Format, Metrics};
-use crate::snapshot::{Collector, SharedSnapshot};
+use crate::reload::Reloader;
+use crate::snapshot::Collector;
 
 /// What request handlers read.
 pub struct State {
+    pub fleet: Arc<Fleet>,
     pub metrics: Arc<Metrics>,
-    pub snapshot: Arc<SharedSnapshot>,
     pub telemetry_path: String,
-    pub workspace: String,
-    pub base_url: String,
     /// Polling the built-in simulated workspace (`--demo`).
     pub demo: bool,
     /// Where `/admin` is served.
     pub admin: AdminMount,
+    /// `--web.enable-lifecycle`: `POST /-/reload` allowed.
+    pub lifecycle: bool,
+    /// Reads `--config.file` again, when there is one.
+    pub reloader: Option<Arc<Reloader>>,
 }
 
 /// Where the admin route lives, as seen from the main listener.
@@ -53,11 +57,11 @@ impl Handler for State {
                 ),
             };
         }
-        route(self, request)
+        route(self, request).await
     }
 }
 
-fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
+async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = match path {
@@ -65,6 +69,7 @@ fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
         "/healthz" if is_read => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
         "/readyz" if is_read => readyz(state),
         "/" if is_read => landing(state),
+        "/-/reload" => return reload(state, request).await,
         p if p == state.telemetry_path || matches!(p, "/healthz" | "/readyz" | "/") => {
             let mut response = json_message(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -111,6 +116,51 @@ fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
     response
 }
 
+/// `POST` (or `PUT`) `/-/reload`: reads `--config.file` again, as SIGHUP
+/// does; answers once it is applied, 500 naming the problem when the file
+/// does not load (the running configuration stays). As Prometheus, only
+/// with `--web.enable-lifecycle`.
+async fn reload(state: &State, request: Request<Incoming>) -> Response<Body> {
+    if !matches!(*request.method(), Method::POST | Method::PUT) {
+        let mut response = json_message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("method {} not allowed on /-/reload; use POST", request.method()),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    if !state.lifecycle {
+        return json_message(
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled: start with --web.enable-lifecycle",
+        );
+    }
+    let Some(reloader) = &state.reloader else {
+        return json_message(
+            StatusCode::BAD_REQUEST,
+            "nothing to reload: the workspaces come from flags, not --config.file",
+        );
+    };
+    match reloader.reload("POST /-/reload").await {
+        Ok(changes) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": "reloaded",
+                "added": changes.added,
+                "removed": changes.removed,
+                "restarted": changes.restarted,
+                "unchanged": changes.unchanged,
+            }),
+        ),
+        Err(error) => json_message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("not reloaded, the running configuration stays: {error}"),
+        ),
+    }
+}
+
 /// True when `Accept-Encoding` lists gzip with a non-zero quality.
 fn accepts_gzip(request: &Request<Incoming>) -> bool {
     request
@@ -131,52 +181,79 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
         })
 }
 
+/// 200 once every workspace has finished its first poll, successfully or
+/// not: readiness says the exporter has something to say; whether Workato
+/// answered is what `workato_up` says.
 fn readyz(state: &State) -> Response<Body> {
-    let snapshot = state.snapshot.load();
-    if snapshot.ready() {
+    let mut waiting = Vec::new();
+    for workspace in state.fleet.workspaces().iter() {
+        let collectors = workspace.snapshot.load().waiting();
+        if !collectors.is_empty() {
+            let names: Vec<&str> = collectors.into_iter().map(Collector::name).collect();
+            waiting.push(format!("{} ({})", workspace.name, names.join(", ")));
+        }
+    }
+    if waiting.is_empty() {
         return json(StatusCode::OK, &serde_json::json!({"status": "ready"}));
     }
-    let waiting: Vec<&str> = snapshot.waiting().into_iter().map(Collector::name).collect();
+    let shown = waiting.len().min(MAX_WAITING_SHOWN);
+    let more = match waiting.len() - shown {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
     json_message(
         StatusCode::SERVICE_UNAVAILABLE,
-        &format!("waiting for a first successful poll of: {}", waiting.join(", ")),
+        &format!("waiting for a first poll of: {}{more}", waiting[..shown].join("; ")),
     )
 }
 
+/// Workspaces named in a 503 from `/readyz`.
+const MAX_WAITING_SHOWN: usize = 10;
+
+/// The status page: one table per workspace.
 fn landing(state: &State) -> Response<Body> {
-    let snapshot = state.snapshot.load();
     let now = crate::clock::unix_now();
-    let mut rows = String::new();
-    for collector in Collector::ALL {
-        let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();
-        let outcome = match (&status.last_attempt, status.up) {
-            (None, _) => "not polled yet".to_string(),
-            (Some(_), true) => "ok".to_string(),
-            (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
-            (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
-        };
-        let age = status
-            .last_success
-            .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
-            .unwrap_or_else(|| "never".into());
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            collector.name(),
-            escape_html(&outcome),
-            age
+    let workspaces = state.fleet.workspaces();
+    let mut sections = String::new();
+    for workspace in workspaces.iter() {
+        let snapshot = workspace.snapshot.load();
+        let mut rows = String::new();
+        for collector in Collector::ALL {
+            let status = snapshot.collectors.get(&collector).cloned().unwrap_or_default();
+            let outcome = match (&status.last_attempt, status.up) {
+                (None, _) => "not polled yet".to_string(),
+                (Some(_), true) => "ok".to_string(),
+                (Some(_), false) if status.unavailable => crate::snapshot::WORKSPACE_NOT_AVAILABLE.to_string(),
+                (Some(_), false) => format!("failing: {}", shorten(status.last_error.as_deref().unwrap_or_default())),
+            };
+            let age = status
+                .last_success
+                .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
+                .unwrap_or_else(|| "never".into());
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                collector.name(),
+                escape_html(&outcome),
+                age
+            ));
+        }
+        sections.push_str(&format!(
+            "<h2>Workspace {name}</h2>\n<p>Polling {base_url}.</p>\n\
+             <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n",
+            name = escape_html(&workspace.name),
+            base_url = escape_html(&workspace.base_url),
         ));
     }
     let page = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Workato exporter</title></head><body>\n\
          <h1>Workato exporter</h1>\n{demo}\
-         <p>Version {version} ({revision}), workspace <b>{workspace}</b>, polling {base_url}.</p>\n\
+         <p>Version {version} ({revision}), watching {count} workspace{plural}.</p>\n\
          <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>\n\
-         <table border=\"1\" cellpadding=\"4\"><tr><th>collector</th><th>last poll</th><th>last success</th></tr>\n{rows}</table>\n\
-         </body></html>\n",
+         {sections}</body></html>\n",
         version = crate::version::VERSION,
         revision = crate::version::REVISION,
-        workspace = escape_html(&state.workspace),
-        base_url = escape_html(&state.base_url),
+        count = workspaces.len(),
+        plural = if workspaces.len() == 1 { "" } else { "s" },
         path = escape_html(&state.telemetry_path),
         demo = if state.demo {
             "<p><b>Demo mode:</b> these figures come from a simulated Workato workspace built into the exporter, \

@@ -49,6 +49,7 @@
 //! loop, connection limit, response body). Neither imports this crate.
 
 mod admin;
+mod allocator;
 mod check;
 pub mod client;
 mod clock;
@@ -56,12 +57,15 @@ pub mod config;
 mod counters;
 mod demo;
 pub mod error;
+pub mod fleet;
 mod healthcheck;
 pub mod http;
 pub mod jobs;
 pub mod logging;
 pub mod metrics;
 pub mod poller;
+pub mod reload;
+pub mod shard;
 mod shutdown;
 pub mod snapshot;
 pub mod version;
@@ -75,23 +79,29 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
+use crate::config::WorkspaceConfig;
 use crate::error::{Error, Result};
+use crate::fleet::Fleet;
 use crate::metrics::{ExporterMetrics, Metrics};
+use crate::reload::Reloader;
 pub use crate::workspace::Workspace;
 
+pub use crate::allocator::tune as tune_allocator;
 pub use crate::healthcheck::healthcheck;
 
 /// The exporter, wired but not yet running.
 pub struct App {
     pub config: Config,
-    /// The workspace it watches.
-    pub workspace: Workspace,
+    /// The workspaces it watches.
+    pub fleet: Arc<Fleet>,
     /// The exposition of its workspaces.
     pub metrics: Arc<Metrics>,
     /// The admin route, when an admin token is configured.
     admin: Option<Arc<admin::Admin>>,
     /// `--web.config.file`, for every listener.
     web: Option<Arc<http::Web>>,
+    /// Reads `--config.file` again, when there is one.
+    reloader: Option<Arc<Reloader>>,
 }
 
 impl App {
@@ -103,41 +113,94 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
+        if let Some(embedded) = config.embedded.first() {
+            return Err(Error::Config(format!(
+                "--config.file: embedded ({:?}): Embedded customers are not polled by this version yet; watch the customer workspaces under workspaces meanwhile",
+                embedded.name
+            )));
+        }
         let web = http::web_config::setup(&config)?;
-        let metrics = Arc::new(Metrics::new(Arc::new(ExporterMetrics::new(web.clone()))));
-        let workspace = Workspace::new(&config.workspaces[0], options, Arc::default())?;
-        metrics.set_sources(vec![workspace.source()]);
-        let admin = config.admin.as_ref().map(|admin_config| {
-            Arc::new(admin::Admin::new(
-                admin_config,
-                &workspace.client,
-                Arc::clone(&workspace.snapshot),
-                Arc::clone(&workspace.self_metrics),
-            ))
+        let globals = Arc::new(ExporterMetrics::new(web.clone()));
+        let metrics = Arc::new(Metrics::new(Arc::clone(&globals)));
+        let exposed = Arc::clone(&metrics);
+        let follow = move |workspaces: &[Arc<Workspace>]| {
+            exposed.set_sources(workspaces.iter().map(|w| w.source()).collect());
+        };
+        let shard = config.shard;
+        if let Some(shard) = shard {
+            globals.set_shard(shard.index, shard.count);
+        }
+        let owned = move |workspaces: Vec<WorkspaceConfig>| -> Vec<WorkspaceConfig> {
+            workspaces
+                .into_iter()
+                .filter(|w| shard.is_none_or(|s| s.owns(&w.name)))
+                .collect()
+        };
+        let fleet = Arc::new(Fleet::new(
+            &owned(config.workspaces.clone()),
+            options,
+            Arc::default,
+            follow,
+        )?);
+        let reloader = config.config_file.as_ref().map(|_| {
+            globals.set_config_reload(true, clock::unix_now());
+            let again = config.clone();
+            let load: reload::Load = Box::new(move || {
+                let env = |name: &str| std::env::var(name).ok();
+                let file = again
+                    .reload(&env)
+                    .unwrap_or_else(|| Ok(config::FileConfig::default()))?;
+                if let Some(embedded) = file.embedded.first() {
+                    return Err(Error::Config(format!(
+                        "embedded ({:?}): Embedded customers are not polled by this version yet",
+                        embedded.name
+                    )));
+                }
+                Ok(owned(file.workspaces))
+            });
+            let recorded = Arc::clone(&globals);
+            let outcome: reload::Outcome = Box::new(move |ok| recorded.set_config_reload(ok, clock::unix_now()));
+            Arc::new(Reloader::new(load, Arc::clone(&fleet), outcome))
         });
+        let admin = config
+            .admin
+            .as_ref()
+            .map(|admin_config| Arc::new(admin::Admin::new(admin_config, Arc::clone(&fleet))));
         Ok(App {
             config,
-            workspace,
+            fleet,
             metrics,
             admin,
             web,
+            reloader,
         })
+    }
+
+    /// Reads `--config.file` again and applies it, as SIGHUP does; `None`
+    /// without a file.
+    pub async fn reload(&self) -> Option<Result<fleet::Changes>> {
+        Some(self.reloader.as_ref()?.reload("App::reload").await)
+    }
+
+    /// Every workspace, sorted by name.
+    pub fn workspaces(&self) -> Arc<[Arc<Workspace>]> {
+        self.fleet.workspaces()
     }
 
     /// What the HTTP handlers read.
     pub fn http_state(&self) -> Arc<http::State> {
         Arc::new(http::State {
+            fleet: Arc::clone(&self.fleet),
             metrics: Arc::clone(&self.metrics),
-            snapshot: Arc::clone(&self.workspace.snapshot),
             telemetry_path: self.config.telemetry_path.clone(),
-            workspace: self.workspace.name.clone(),
-            base_url: self.config.workspaces[0].base_url.to_string(),
             demo: self.config.demo.is_some(),
             admin: match (&self.admin, self.config.admin.as_ref().and_then(|a| a.listen_address)) {
                 (None, _) => http::AdminMount::Disabled,
                 (Some(admin), None) => http::AdminMount::Here(Arc::clone(admin)),
                 (Some(_), Some(_)) => http::AdminMount::Elsewhere,
             },
+            lifecycle: self.config.enable_lifecycle,
+            reloader: self.reloader.clone(),
         })
     }
 
@@ -145,7 +208,12 @@ impl App {
     /// route on `admin_listener`, when it has its own) until `shutdown` is
     /// cancelled.
     pub async fn run(self, listener: TcpListener, admin_listener: Option<TcpListener>, shutdown: CancellationToken) {
-        let poller = tokio::spawn(Arc::clone(&self.workspace.poller).run(shutdown.clone()));
+        self.fleet.start(shutdown.clone()).await;
+        let release = tokio::spawn(allocator::release_freed(shutdown.clone()));
+        let hangups = self
+            .reloader
+            .clone()
+            .map(|reloader| tokio::spawn(reloader.on_sighup(shutdown.clone())));
         let watch = self.web.clone().map(|web| tokio::spawn(web.watch(shutdown.clone())));
         let admin = match (admin_listener, &self.admin) {
             (Some(listener), Some(admin)) => Some(tokio::spawn(http::serve_with(
@@ -160,11 +228,12 @@ impl App {
         let state = self.http_state();
         let web = self.web.clone();
         http::serve_with(listener, state, shutdown, self.config.max_connections, web).await;
-        for task in [Some(poller), admin, watch].into_iter().flatten() {
+        for task in [Some(release), hangups, admin, watch].into_iter().flatten() {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a background task stopped abnormally");
             }
         }
+        self.fleet.stopped().await;
     }
 }
 
@@ -256,22 +325,4 @@ pub async fn check(config: Config) -> Result<bool> {
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(all_ok)
-}
-
-/// Makes glibc's allocator give large buffers back to the system.
-///
-/// The exposition of a 5,000-recipe workspace is tens of megabytes, built
-/// once per poll. glibc serves such buffers with mmap, but raises its mmap
-/// threshold to the size of each one freed, after which the next ones come
-/// from the heap and stay in the process after they are freed. A fixed
-/// threshold (which turns the adjustment off) and two arenas keep the peak
-/// RSS to what is actually in use.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is called once at
-    // start-up, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }

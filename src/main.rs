@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use workato_exporter::config::{self, ADMIN_TOKEN_ENV, Cli, Command, Config, TOKEN_ENV};
+use workato_exporter::config::{self, Cli, Command, Config};
 use workato_exporter::error::Error;
 use workato_exporter::logging;
 
@@ -47,10 +47,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<bool, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
-    let config = || {
-        let env = |name| std::env::var(name).ok();
-        Config::from_args_and_admin(&cli.args, env(TOKEN_ENV), env(ADMIN_TOKEN_ENV))
-    };
+    let config = || Config::load(&cli.args, &|name| std::env::var(name).ok());
     let result = match &cli.command {
         Some(Command::Simulate(args)) => runtime.block_on(workato_exporter::simulate(args)).map(|()| true),
         Some(Command::Check) => config().and_then(|config| runtime.block_on(workato_exporter::check(config))),

@@ -416,21 +416,29 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// True once every collector has succeeded at least once, or is not
-    /// available to this API client.
+    /// True once every collector's first poll has ended, successfully or
+    /// not: the exporter has something to say about the workspace, if only
+    /// that Workato does not answer (`workato_up` says which).
     pub fn ready(&self) -> bool {
         self.waiting().is_empty()
     }
 
-    /// The collectors readiness still waits for.
+    /// The collectors whose first poll has not ended yet. Jobs are polled
+    /// after a first successful recipes sweep: while there is none, there
+    /// is nothing to wait for.
     pub fn waiting(&self) -> Vec<Collector> {
+        let polled = |c: &Collector| {
+            self.collectors
+                .get(c)
+                .is_some_and(|s| s.last_attempt.is_some() || s.last_success.is_some() || s.unavailable)
+        };
+        let swept = self
+            .collectors
+            .get(&Collector::Recipes)
+            .is_some_and(|s| s.last_success.is_some());
         Collector::ALL
             .into_iter()
-            .filter(|c| {
-                self.collectors
-                    .get(c)
-                    .is_none_or(|s| s.last_success.is_none() && !s.unavailable)
-            })
+            .filter(|c| !polled(c) && (*c != Collector::Jobs || swept))
             .collect()
     }
 
@@ -523,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn ready_needs_one_success_from_every_collector_and_up_the_last_poll() {
+    fn ready_after_a_first_poll_of_every_collector_and_up_the_last_poll() {
         let mut snapshot = Snapshot::default();
         for c in Collector::ALL {
             assert!(!snapshot.ready());
@@ -546,6 +554,24 @@ mod tests {
             },
         );
         assert!(snapshot.ready() && !snapshot.up());
+    }
+
+    #[test]
+    fn a_failed_first_poll_is_a_first_poll_and_jobs_wait_for_a_sweep() {
+        let failed = CollectorStatus {
+            last_attempt: Some(1.0),
+            last_error: Some("HTTP 500".into()),
+            ..Default::default()
+        };
+        let mut snapshot = Snapshot::default();
+        for c in Collector::ALL.into_iter().filter(|c| *c != Collector::Jobs) {
+            snapshot.collectors.insert(c, failed.clone());
+        }
+        assert!(snapshot.ready() && !snapshot.up(), "no sweep: nothing for jobs to poll");
+        snapshot.collectors.get_mut(&Collector::Recipes).unwrap().last_success = Some(2.0);
+        assert_eq!(snapshot.waiting(), vec![Collector::Jobs]);
+        snapshot.collectors.insert(Collector::Jobs, failed);
+        assert!(snapshot.ready());
     }
 
     #[test]

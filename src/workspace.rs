@@ -18,6 +18,8 @@ use crate::snapshot::SharedSnapshot;
 pub struct Workspace {
     /// The `workspace` label.
     pub name: String,
+    /// Where its API is, as configured.
+    pub base_url: String,
     pub client: Client,
     pub snapshot: Arc<SharedSnapshot>,
     pub jobs: Arc<JobsTracker>,
@@ -54,6 +56,7 @@ impl Workspace {
         ));
         Ok(Workspace {
             name: config.name.clone(),
+            base_url: config.base_url.to_string(),
             client,
             snapshot,
             jobs,

@@ -35,10 +35,9 @@ use self::actions::{Actions, read_properties};
 use self::reply::{Reply, respond};
 pub use self::route::is_admin_path;
 use self::route::{Action, parse_id};
-use crate::client::Client;
 use crate::config::AdminConfig;
-use crate::metrics::SelfMetrics;
-use crate::snapshot::SharedSnapshot;
+use crate::fleet::Fleet;
+use crate::workspace::Workspace;
 
 /// The header that may carry the admin token when `Authorization` holds
 /// basic-auth credentials.
@@ -48,30 +47,61 @@ pub const ADMIN_TOKEN_HEADER: &str = "x-admin-token";
 /// 429 instead of holding the caller.
 pub const PATIENCE: Duration = Duration::from_secs(3);
 
-/// The admin route, with what its actions need.
+/// Workspace names listed in an answer that asks for one.
+const MAX_NAMES_SHOWN: usize = 20;
+
+/// The admin route, acting on the workspaces of the fleet.
 pub struct Admin {
     token: SecretString,
     read_only: bool,
     deadline: Duration,
     body_timeout: Duration,
-    actions: Actions,
-    metrics: Arc<SelfMetrics>,
+    fleet: Arc<Fleet>,
 }
 
 impl Admin {
-    pub fn new(
-        config: &AdminConfig,
-        client: &Client,
-        snapshot: Arc<SharedSnapshot>,
-        metrics: Arc<SelfMetrics>,
-    ) -> Admin {
+    pub fn new(config: &AdminConfig, fleet: Arc<Fleet>) -> Admin {
         Admin {
             token: config.token.clone(),
             read_only: config.read_only,
             deadline: config.deadline,
             body_timeout: config.body_timeout,
-            actions: Actions::new(client.impatient(PATIENCE), snapshot),
-            metrics,
+            fleet,
+        }
+    }
+
+    /// The workspace a request acts on: `?workspace=NAME`, which may be left
+    /// out when there is only one.
+    fn workspace(&self, request: &Request<Incoming>) -> Result<Arc<Workspace>, String> {
+        let asked = request.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(key, _)| key == "workspace")
+                .map(|(_, value)| value.into_owned())
+        });
+        let workspaces = self.fleet.workspaces();
+        let known = || {
+            let mut names: Vec<&str> = workspaces
+                .iter()
+                .take(MAX_NAMES_SHOWN)
+                .map(|w| w.name.as_str())
+                .collect();
+            if workspaces.len() > MAX_NAMES_SHOWN {
+                names.push("…");
+            }
+            names.join(", ")
+        };
+        match asked {
+            Some(name) => workspaces
+                .iter()
+                .find(|w| w.name == name)
+                .cloned()
+                .ok_or_else(|| format!("unknown workspace {name:?}; known: {}", known())),
+            None if workspaces.len() == 1 => Ok(Arc::clone(&workspaces[0])),
+            None => Err(format!(
+                "{} workspaces are watched: say which with ?workspace=NAME (one of: {})",
+                workspaces.len(),
+                known()
+            )),
         }
     }
 
@@ -112,6 +142,7 @@ impl Admin {
         } else {
             action
         };
+        let workspace = self.workspace(&request);
         let reply = if !self.authorized(&request) {
             Reply::error(StatusCode::UNAUTHORIZED, "Unauthorized")
         } else if action == Action::Unknown {
@@ -125,13 +156,23 @@ impl Admin {
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{} {path}: use {}", request.method(), allowed.join(" or ")),
             )
+        } else if action == Action::Index {
+            Reply::ok(self.index())
         } else {
-            self.act(action, target.as_deref(), request).await
+            match &workspace {
+                Ok(workspace) => self.act(action, target.as_deref(), workspace, request).await,
+                Err(message) => Reply::error(StatusCode::BAD_REQUEST, message.clone()),
+            }
         };
         let code = reply.status.as_u16();
-        self.metrics.observe_admin(action.name(), code);
+        // Counted in the workspace's own metrics; a request naming none
+        // that exists is in the audit log only.
+        if let Ok(workspace) = &workspace {
+            workspace.self_metrics.observe_admin(action.name(), code);
+        }
         tracing::info!(
             action = action.name(),
+            workspace = workspace.as_ref().map_or("-", |w| w.name.as_str()),
             target = target.as_deref().unwrap_or("-"),
             code,
             client = %peer,
@@ -140,7 +181,13 @@ impl Admin {
         respond(reply)
     }
 
-    async fn act(&self, action: Action, target: Option<&str>, request: Request<Incoming>) -> Reply {
+    async fn act(
+        &self,
+        action: Action,
+        target: Option<&str>,
+        workspace: &Workspace,
+        request: Request<Incoming>,
+    ) -> Reply {
         if action.writes() && self.read_only {
             return Reply::error(
                 StatusCode::FORBIDDEN,
@@ -163,29 +210,27 @@ impl Admin {
             }
             None => 0,
         };
+        let actions = Actions::new(workspace.client.impatient(PATIENCE), Arc::clone(&workspace.snapshot));
         match action {
             Action::Index => Reply::ok(self.index()),
             Action::RecipeStart | Action::RecipeStop => {
-                self.within_deadline(action, self.actions.start_stop(id, action == Action::RecipeStart))
+                self.within_deadline(action, actions.start_stop(id, action == Action::RecipeStart))
                     .await
             }
             Action::EndpointEnable | Action::EndpointDisable => {
-                self.within_deadline(
-                    action,
-                    self.actions.enable_disable(id, action == Action::EndpointEnable),
-                )
-                .await
+                self.within_deadline(action, actions.enable_disable(id, action == Action::EndpointEnable))
+                    .await
             }
             Action::PropertiesGet => {
                 let query = request.uri().query().map(str::to_string);
-                self.within_deadline(action, self.actions.get_properties(query.as_deref()))
+                self.within_deadline(action, actions.get_properties(query.as_deref()))
                     .await
             }
             // Reads the body first, on its own clock, then calls Workato
             // within the deadline.
             Action::PropertiesUpsert => match read_properties(request, self.body_timeout).await {
                 Ok(properties) => {
-                    self.within_deadline(action, self.actions.upsert_properties(properties))
+                    self.within_deadline(action, actions.upsert_properties(properties))
                         .await
                 }
                 Err(reply) => reply,
@@ -231,6 +276,8 @@ impl Admin {
                 route("POST", "/admin/properties", true),
             ],
             "writes_allowed": !self.read_only,
+            "workspace_parameter": "?workspace=NAME on every route but this one; required when more than one workspace is watched",
+            "workspaces": self.fleet.workspaces().iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
         })
     }
 }

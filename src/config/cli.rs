@@ -6,7 +6,9 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 /// The default of `--web.max-connections`, the serving leaf's default.
 pub use http_server::DEFAULT_MAX_CONNECTIONS;
 use reqwest::Url;
@@ -74,6 +76,18 @@ pub struct SimulateArgs {
     /// Leave out the scripted incidents.
     #[arg(long = "no-incidents")]
     pub no_incidents: bool,
+    /// Serve an Embed admin workspace with this many customer workspaces
+    /// (`/api/managed_users/...`); its quotas are Workato's Embedded ones,
+    /// scaled by --rate-limit / 60.
+    #[arg(long = "embedded-customers", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub embedded_customers: Option<u64>,
+    /// Recipes in each customer workspace (with --embedded-customers).
+    #[arg(long = "customer-recipes", value_name = "N", default_value = "25", value_parser = clap::value_parser!(u64).range(4..=5_000))]
+    pub customer_recipes: u64,
+    /// Jobs a minute per customer workspace, on average over customers
+    /// (most are quiet, a few busy).
+    #[arg(long = "customer-jobs-per-minute", value_name = "RATE", default_value = "6", value_parser = parse_rate)]
+    pub customer_jobs_per_minute: f64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -166,6 +180,15 @@ pub struct Args {
     #[arg(long = "jobs.state-file", value_name = "PATH", global = true)]
     pub jobs_state_file: Option<PathBuf>,
 
+    /// Directory keeping one state file per workspace, DIR/<workspace>.json (instead of --jobs.state-file).
+    #[arg(
+        long = "jobs.state-dir",
+        env = "WORKATO_EXPORTER_JOBS_STATE_DIR",
+        value_name = "DIR",
+        global = true
+    )]
+    pub jobs_state_dir: Option<PathBuf>,
+
     /// Distinct (adapter, error_type) pairs per recipe in workato_job_errors_total; the rest count as other.
     #[arg(long = "jobs.max-error-types", value_name = "N", default_value = "10", global = true, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub jobs_max_error_types: u16,
@@ -190,6 +213,43 @@ pub struct Args {
         global = true
     )]
     pub web_config_file: Option<PathBuf>,
+
+    /// YAML file listing the workspaces to watch; the per-workspace flags are then refused (README: Many workspaces).
+    #[arg(
+        long = "config.file",
+        env = "WORKATO_EXPORTER_CONFIG_FILE",
+        value_name = "PATH",
+        global = true
+    )]
+    pub config_file: Option<PathBuf>,
+
+    /// Accept POST /-/reload (re-reads --config.file), as Prometheus does.
+    #[arg(long = "web.enable-lifecycle", env = "WORKATO_EXPORTER_WEB_ENABLE_LIFECYCLE", global = true, value_parser = BoolishValueParser::new())]
+    pub enable_lifecycle: bool,
+
+    /// Replicas sharing the workspaces; each polls those that rendezvous hashing of the workspace label gives it.
+    #[arg(long = "shard.count", env = "WORKATO_EXPORTER_SHARD_COUNT", value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shard_count: Option<u32>,
+
+    /// This replica's index, from 0 to --shard.count - 1.
+    #[arg(
+        long = "shard.index",
+        env = "WORKATO_EXPORTER_SHARD_INDEX",
+        value_name = "I",
+        global = true
+    )]
+    pub shard_index: Option<u32>,
+
+    /// Take the index from the trailing -I of the host name, as a StatefulSet's pod workato-exporter-2 has.
+    #[arg(long = "shard.index-from-hostname", env = "WORKATO_EXPORTER_SHARD_INDEX_FROM_HOSTNAME", global = true, value_parser = BoolishValueParser::new())]
+    pub shard_index_from_hostname: bool,
+
+    /// The per-workspace flags given on the command line or by their
+    /// environment twin (`--poll.interval`, or `WORKATO_POLL_INTERVAL
+    /// (--poll.interval)`), which a `--config.file` refuses. Filled by
+    /// [`parse_cli`].
+    #[arg(skip)]
+    pub per_workspace_flags: Vec<String>,
 
     /// Serve /admin without TLS on a non-loopback address (refused by default).
     #[arg(long = "admin.allow-plaintext", global = true)]
@@ -219,7 +279,7 @@ pub struct Args {
     pub log_format: LogFormat,
 }
 
-fn parse_base_url(text: &str) -> Result<Url, String> {
+pub(super) fn parse_base_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text.trim()).map_err(|e| format!("{e}; expected a URL like https://www.workato.com"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("expected an http or https URL with a host, like https://www.workato.com".into());
@@ -233,7 +293,7 @@ fn parse_base_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-fn parse_budget(text: &str) -> Result<NonZeroU32, String> {
+pub(super) fn parse_budget(text: &str) -> Result<NonZeroU32, String> {
     text.trim()
         .parse::<u32>()
         .ok()
@@ -286,7 +346,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| format!("{e}; expected a duration such as 500ms, 5s, 2m or 1h"))
 }
 
-fn parse_window(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_window(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < Duration::from_secs(60) || duration > Duration::from_secs(7 * 86_400) {
         return Err("expected a window from 1m to 7d, such as 15m or 1h".into());
@@ -304,7 +364,7 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-fn parse_interval(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < Duration::from_secs(1) {
         return Err("expected an interval of at least 1s, such as 30s, 2m or 1h".into());
@@ -319,7 +379,56 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(argv)
+    let command = Cli::command();
+    let matches = command.clone().try_get_matches_from(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command.clone()))?;
+    cli.args.per_workspace_flags = per_workspace_flags(&command, &matches);
+    Ok(cli)
+}
+
+/// The ids of the flags that describe one workspace, which `--config.file`
+/// replaces: every `--workato.*` but `--workato.timeout`, `--poll.*` and
+/// the per-workspace `--jobs.*`.
+const PER_WORKSPACE: [&str; 12] = [
+    "base_url",
+    "region",
+    "token_file",
+    "email",
+    "workspace",
+    "requests_per_minute",
+    "poll_interval",
+    "workspace_interval",
+    "jobs_interval",
+    "jobs_window",
+    "jobs_max_error_types",
+    "jobs_state_file",
+];
+
+/// The per-workspace flags given on the command line or by their
+/// environment twin, not by default, at the top or in the subcommand
+/// (the flags are global).
+fn per_workspace_flags(command: &clap::Command, matches: &ArgMatches) -> Vec<String> {
+    let levels = std::iter::once(matches).chain(matches.subcommand().map(|(_, sub)| sub));
+    let mut given = Vec::new();
+    for id in PER_WORKSPACE {
+        let Some(arg) = command.get_arguments().find(|a| a.get_id() == id) else {
+            continue;
+        };
+        let flag = format!("--{}", arg.get_long().unwrap_or(id));
+        let source = levels.clone().filter_map(|m| m.value_source(id)).max();
+        match source {
+            Some(ValueSource::CommandLine) => given.push(flag),
+            Some(ValueSource::EnvVariable) => {
+                let env = arg
+                    .get_env()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                given.push(format!("{env} ({flag})"));
+            }
+            _ => {}
+        }
+    }
+    given
 }
 
 /// The first line of a clap error, without colour codes, e.g.
@@ -330,14 +439,43 @@ pub fn one_line(error: &clap::Error) -> String {
     line.trim_end().to_string()
 }
 
+/// The arguments of a valid command line made of `extra` (tests).
+#[cfg(test)]
+pub(super) fn args(extra: &[&str]) -> Args {
+    let mut argv = vec!["workato_exporter"];
+    argv.extend_from_slice(extra);
+    parse_cli(argv).expect("valid command line").args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(extra: &[&str]) -> Args {
-        let mut argv = vec!["workato_exporter"];
-        argv.extend_from_slice(extra);
-        parse_cli(argv).expect("valid command line").args
+    #[test]
+    fn every_per_workspace_flag_exists_and_is_told_apart_from_its_default() {
+        let command = Cli::command();
+        for id in PER_WORKSPACE {
+            assert!(command.get_arguments().any(|a| a.get_id() == id), "no flag {id}");
+        }
+        let cli = parse_cli([
+            "workato_exporter",
+            "--workato.region",
+            "us",
+            "check",
+            "--jobs.window",
+            "2h",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.per_workspace_flags, ["--workato.region", "--jobs.window"]);
+        assert!(
+            parse_cli(["workato_exporter"])
+                .unwrap()
+                .args
+                .per_workspace_flags
+                .is_empty()
+        );
+        let cli = parse_cli(["workato_exporter", "simulate"]).unwrap();
+        assert!(cli.args.per_workspace_flags.is_empty());
     }
 
     #[test]

@@ -22,7 +22,6 @@ mod health;
 mod inventory;
 mod jobs;
 mod proto;
-mod protobuf;
 mod self_metrics;
 mod source;
 mod text;
@@ -125,15 +124,26 @@ impl Metrics {
 
     /// The inventory and job families of every source, family by family.
     fn large(format: Format, loaded: &Loaded<'_>, capacity: usize) -> Vec<u8> {
-        let views: Vec<View<'_>> = loaded.iter().map(|(_, snapshot)| View::new(snapshot)).collect();
         let mut w = Writer::new(format, capacity);
+        Metrics::large_into(loaded, &mut w);
+        w.finish(false)
+    }
+
+    /// The same, compressed as it is written, never held whole.
+    fn large_deflated(format: Format, loaded: &Loaded<'_>) -> cache::Prefix {
+        let mut w = Writer::deflating(format);
+        Metrics::large_into(loaded, &mut w);
+        w.finish_deflated()
+    }
+
+    fn large_into(loaded: &Loaded<'_>, w: &mut Writer) {
+        let views: Vec<View<'_>> = loaded.iter().map(|(_, snapshot)| View::new(snapshot)).collect();
         for family in inventory::FAMILIES.iter().chain(&jobs::FAMILIES) {
             for ((source, _), view) in loaded.iter().zip(&views) {
                 w.set_workspace(&source.workspace);
-                family(view, &mut w);
+                family(view, w);
             }
         }
-        w.finish(false)
     }
 
     /// The families written on every scrape, and OpenMetrics' `# EOF`.
@@ -172,13 +182,16 @@ impl Metrics {
             })
             .collect();
         let cache = &self.caches[format as usize];
-        let (text, prefix) = cache.get(&key, |capacity| Metrics::large(format, &loaded, capacity));
-        let live = self.live(format, &loaded);
+        let text = |capacity| Metrics::large(format, &loaded, capacity);
         let chunks = if gzip {
-            let (head, tail) = cache::finish(&prefix, &live);
-            vec![head, prefix.deflate(), tail]
+            let prefix = cache.deflated(&key, || Metrics::large_deflated(format, &loaded));
+            let live = self.live(format, &loaded);
+            match (cache::finish(&prefix, &live), prefix.deflate()) {
+                (Some((head, tail)), Some(deflate)) => vec![head, deflate, tail],
+                _ => vec![cache::gzip_whole(&cache.text(&key, text), &live)],
+            }
         } else {
-            vec![text, Bytes::from(live)]
+            vec![cache.text(&key, text), Bytes::from(self.live(format, &loaded))]
         };
         Scrape { format, chunks }
     }
@@ -251,6 +264,54 @@ mod tests {
         let metrics = Metrics::new(globals);
         metrics.set_sources(workspaces.iter().map(|w| source(w)).collect());
         metrics
+    }
+
+    /// Every format, plain and gzipped, at a size that spills the
+    /// deflating writer many times: the gzipped large part inflates to the
+    /// plain one, byte for byte.
+    #[test]
+    fn the_large_part_deflated_as_written_inflates_to_the_text() {
+        use std::io::Read;
+        let metrics = everything(&["a", "b"]);
+        for source in &metrics.sources().list {
+            source.snapshot.update(|s| {
+                let recipes = (1..=2_000u64)
+                    .map(|id| crate::snapshot::Recipe {
+                        id,
+                        name: format!("recipe number {id} with a name long enough to matter"),
+                        folder_id: Some(id % 7),
+                        project_id: None,
+                        running: Some(id % 3 != 0),
+                        stop_cause: None,
+                        trigger_application: Some("salesforce".into()),
+                        version: Some("3".into()),
+                        jobs_succeeded: Some(id * 10),
+                        jobs_failed: Some(id),
+                        tasks: Some(id * 100),
+                        last_run_at: Some(1.7e9),
+                        last_job_started_at: Some(1.7e9),
+                        stopped_at: None,
+                        connection_ids: vec![id % 50],
+                    })
+                    .collect();
+                s.recipes = Arc::new(recipes);
+            });
+        }
+        for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+            let plain = metrics.scrape(format, false).chunks;
+            assert!(
+                plain[0].len() > 4 * text::SPILL_BYTES,
+                "{format:?}: {} bytes",
+                plain[0].len()
+            );
+            let mut inflated = Vec::new();
+            flate2::read::GzDecoder::new(&metrics.scrape(format, true).chunks.concat()[..])
+                .read_to_end(&mut inflated)
+                .expect("valid gzip");
+            // The live part (process metrics) may differ from one scrape
+            // to the next: compare the large part.
+            assert_eq!(&inflated[..plain[0].len()], &plain[0][..], "{format:?}");
+        }
     }
 
     fn families(text: &str) -> Vec<&str> {

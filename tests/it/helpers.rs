@@ -287,7 +287,7 @@ impl TestApp {
         ));
         TestApp {
             address,
-            poller: Arc::clone(&app.workspace.poller),
+            poller: Arc::clone(&app.workspaces()[0].poller),
             shutdown,
             http: reqwest::Client::new(),
         }
@@ -419,6 +419,11 @@ impl Samples {
     }
 
     /// Samples of `name` whose labels include every pair given.
+    /// Every sample.
+    pub fn all(&self) -> &[Sample] {
+        &self.0
+    }
+
     pub fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
         self.0
             .iter()

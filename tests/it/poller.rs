@@ -189,7 +189,7 @@ async fn the_background_loop_polls_at_its_interval_and_stops_on_shutdown() {
     mount_workspace(&server).await;
     let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "1s"]);
     let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
-    let poller = std::sync::Arc::clone(&app.workspace.poller);
+    let poller = std::sync::Arc::clone(&app.workspaces()[0].poller);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(poller.run(shutdown.clone()));
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
@@ -210,7 +210,7 @@ async fn the_background_loop_polls_at_its_interval_and_stops_on_shutdown() {
         "recipes polled {recipe_polls} times in 2.5 s at a 1 s interval"
     );
     assert_eq!(workspace_polls, 1, "workspace details poll every 15 minutes");
-    assert!(app.workspace.snapshot.load().ready());
+    assert!(app.workspaces()[0].snapshot.load().ready());
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! What to simulate: the size of the workspace, its pace, its rate limit
-//! and the faults tests ask for.
+//! What to simulate: the size of the workspace, its pace, its rate limit,
+//! the faults tests ask for, and the Embedded customers behind it.
 
 use std::num::NonZeroU32;
 
@@ -30,6 +30,40 @@ pub struct SimConfig {
     /// How long each jobs request takes to answer (tests: a slow walk is
     /// one a restart can cut in the middle).
     pub jobs_latency: std::time::Duration,
+    /// Serve an Embed admin workspace with customer workspaces behind it
+    /// (`/api/managed_users/...`); `None` is the plain developer API.
+    pub embedded: Option<EmbeddedConfig>,
+}
+
+/// The customer workspaces of an Embed admin workspace.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Customer workspaces (managed users).
+    pub customers: usize,
+    /// Recipes in each customer workspace.
+    pub recipes: usize,
+    /// Jobs a minute per customer, on average over customers: most are
+    /// quiet, a few are busy (drawn from the seed).
+    pub jobs_per_minute: f64,
+    /// Jobs kept per customer recipe for the jobs API; lower than a lone
+    /// workspace's so that thousands of recipes fit in memory.
+    pub job_retention: usize,
+    /// Jobs older than this are forgotten too, however few a recipe has.
+    pub job_max_age: std::time::Duration,
+}
+
+impl EmbeddedConfig {
+    /// `customers` customer workspaces of 25 recipes, 6 jobs a minute each
+    /// on average, 100 jobs kept per recipe and none older than two hours.
+    pub fn new(customers: usize) -> EmbeddedConfig {
+        EmbeddedConfig {
+            customers,
+            recipes: 25,
+            jobs_per_minute: 6.0,
+            job_retention: 100,
+            job_max_age: std::time::Duration::from_secs(2 * 3_600),
+        }
+    }
 }
 
 impl SimConfig {
@@ -50,6 +84,7 @@ impl SimConfig {
             jobs_page_size: 50,
             jobs_fault_rate: 0.0,
             jobs_latency: std::time::Duration::ZERO,
+            embedded: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::world::{SimCollection, SimConnection, SimEndpoint, SimJob, SimRecipe, World};
 
 /// Workato answers in the workspace's time zone; the demo's is US Pacific.
-fn time(unix: f64) -> Value {
+pub fn time(unix: f64) -> Value {
     let offset = FixedOffset::west_opt(8 * 3600).expect("valid offset");
     match DateTime::from_timestamp_millis((unix * 1000.0).round() as i64) {
         Some(t) => Value::String(t.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::Millis, false)),
@@ -47,7 +47,7 @@ pub fn users_me(w: &World) -> Value {
     })
 }
 
-pub fn recipe(r: &SimRecipe, exclude_code: bool) -> Value {
+pub fn recipe(r: &SimRecipe, user_id: u64, exclude_code: bool) -> Value {
     let mut applications = vec![r.trigger_application.clone()];
     applications.extend(r.action_applications.iter().cloned());
     let config: Vec<Value> = r
@@ -59,7 +59,7 @@ pub fn recipe(r: &SimRecipe, exclude_code: bool) -> Value {
         .collect();
     let mut value = json!({
         "id": r.id,
-        "user_id": 17,
+        "user_id": user_id,
         "name": r.name,
         "created_at": time(r.created_at),
         "updated_at": time(r.updated_at),

@@ -14,6 +14,9 @@
 //!   run and complete; scripted incidents repeat every two simulated hours
 //!   ([`script`], [`INCIDENT_CYCLE`]).
 //! - `json`: renders it the way Workato does.
+//! - `routes`: the developer API's answers on one world, apart from HTTP.
+//! - `embedded`: an Embed admin workspace's customers, each a world of its
+//!   own, their records, shared quotas and usage statistics.
 //! - `simulator`: the [`Simulator`], the world behind a lock, its lazy
 //!   clock, rate limits and counters.
 //! - `api`: routes requests, checks auth and enforces Workato's per-group
@@ -24,8 +27,10 @@
 
 mod api;
 mod config;
+mod embedded;
 mod json;
 mod life;
+mod routes;
 mod seed;
 mod simulator;
 mod world;
@@ -36,7 +41,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::SimConfig;
+pub use config::{EmbeddedConfig, SimConfig};
 pub use life::{INCIDENT_CYCLE, script};
 pub use simulator::{CompletedJob, Ledger, Simulator};
 

@@ -143,7 +143,8 @@ impl World {
         ));
         recipe.last_job_started_at = Some(started_at);
         recipe.jobs.push_back(job);
-        while recipe.jobs.len() > self.job_retention {
+        let oldest = self.job_max_age.map_or(f64::NEG_INFINITY, |age| now - age);
+        while recipe.jobs.len() > self.job_retention || recipe.jobs.front().is_some_and(|j| j.started_at < oldest) {
             recipe.jobs.pop_front();
         }
     }
@@ -160,8 +161,12 @@ impl World {
         });
         done.sort_by(|a, b| a.completed_at.total_cmp(&b.completed_at));
         for job in done {
+            let tasks = 2 + recipe.id % 5;
             recipe.last_run_at = Some(job.completed_at);
-            recipe.tasks += 2 + recipe.id % 5;
+            recipe.tasks += tasks;
+            if let Some(log) = &mut self.usage {
+                log.record(job.completed_at, job.failed, tasks);
+            }
             if job.failed {
                 recipe.failed += 1;
                 recipe.consecutive_failures += 1;

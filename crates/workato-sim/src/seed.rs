@@ -63,8 +63,15 @@ fn title(app: &str) -> &'static str {
 impl World {
     /// Builds the workspace as it stands at simulated time zero.
     pub fn build(config: &SimConfig, epoch: f64) -> World {
+        World::build_offset(config, epoch, 0)
+    }
+
+    /// Builds a workspace whose ids (folders, projects, recipes,
+    /// connections, collections, endpoints) are shifted by `offset`, so
+    /// that Embedded customers built from the same code never share one.
+    pub fn build_offset(config: &SimConfig, epoch: f64, offset: u64) -> World {
         let mut rng = fastrand::Rng::with_seed(config.seed);
-        let folders: Vec<u64> = (0..FOLDERS).map(|i| 241_550 + i).collect();
+        let folders: Vec<u64> = (0..FOLDERS).map(|i| offset + 241_550 + i).collect();
         let history = 400.0 * 86_400.0;
 
         let mut connections: Vec<SimConnection> = (0..config.connections)
@@ -79,7 +86,7 @@ impl World {
                 // A few connections were created but never authorised.
                 let never = i % 29 == 28;
                 SimConnection {
-                    id: 770_000 + i as u64,
+                    id: offset + 770_000 + i as u64,
                     name,
                     application: application.to_string(),
                     folder_id: folders[i % folders.len()],
@@ -132,14 +139,14 @@ impl World {
                 let manually_stopped = broken || i % 13 == 12;
                 let created_at = epoch - history + i as f64 * 600.0;
                 SimRecipe {
-                    id: 1_913_000 + i as u64,
+                    id: offset + 1_913_000 + i as u64,
                     name: if broken {
                         format!("Draft: {} → {} (unfinished)", title(&trigger), title(&action))
                     } else {
                         name
                     },
                     folder_id: folders[i % folders.len()],
-                    project_id: (i % 3 != 2).then_some(9_910 + (i % PROJECTS.len()) as u64),
+                    project_id: (i % 3 != 2).then_some(offset + 9_910 + (i % PROJECTS.len()) as u64),
                     trigger_application: trigger,
                     action_applications: vec![action],
                     config: config_apps,
@@ -190,13 +197,13 @@ impl World {
 
         let collections: Vec<SimCollection> = (0..config.endpoints.div_ceil(4).clamp(1, 100))
             .map(|i| SimCollection {
-                id: 1_360 + i as u64,
+                id: offset + 1_360 + i as u64,
                 name: match PROJECTS.get(i) {
                     Some(p) => p.to_string(),
                     None => format!("Collection {}", i + 1),
                 },
                 version: format!("{}.0", 1 + i % 3),
-                project_id: Some(9_910 + (i % PROJECTS.len()) as u64),
+                project_id: Some(offset + 9_910 + (i % PROJECTS.len()) as u64),
             })
             .collect();
         let methods = ["GET", "POST", "PUT", "GET", "DELETE"];
@@ -204,7 +211,7 @@ impl World {
             .map(|i| {
                 let recipe = &recipes[i % api_recipes.max(1)];
                 SimEndpoint {
-                    id: 9_900 + i as u64,
+                    id: offset + 9_900 + i as u64,
                     collection_id: collections[i % collections.len().max(1)].id,
                     recipe_id: recipe.id,
                     name: recipe.name.trim_start_matches("API: ").to_string(),
@@ -269,7 +276,7 @@ impl World {
             elapsed: 0,
             workspace_id: 17_000 + config.seed % 1_000,
             workspace_name: "Demo Workspace".to_string(),
-            root_folder_id: 241_500,
+            root_folder_id: offset + 241_500,
             recipes,
             connections,
             collections,
@@ -282,7 +289,11 @@ impl World {
             cast,
             incidents: config.incidents,
             job_retention: config.job_retention,
+            job_max_age: None,
             jobs_page_size: config.jobs_page_size,
+            recipe_user_id: 17,
+            first_job_seq: 1,
+            usage: None,
         }
     }
 }

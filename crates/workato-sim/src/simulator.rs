@@ -16,12 +16,15 @@ use tokio::time::Instant;
 use workato_api::{Budget, Group};
 
 use crate::config::SimConfig;
+use crate::embedded::Embedded;
 use crate::world::World;
 
 /// The simulated API: the world, its clock, rate limits and counters.
 pub struct Simulator {
     pub(crate) config: SimConfig,
     world: Mutex<World>,
+    /// The customers, when this is an Embed admin workspace.
+    pub(crate) embedded: Option<Embedded>,
     started: Instant,
     limits: Budget,
     requests: [AtomicU64; Group::ALL.len()],
@@ -41,6 +44,7 @@ impl Simulator {
             .floor();
         Arc::new(Simulator {
             world: Mutex::new(World::build(&config, epoch)),
+            embedded: config.embedded.as_ref().map(|e| Embedded::build(&config, e, epoch)),
             started: Instant::now(),
             limits: Budget::new(config.rate_limit),
             requests: Default::default(),
@@ -54,11 +58,16 @@ impl Simulator {
 
     /// Runs `f` on the world brought up to the current simulated time.
     pub(crate) fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let elapsed =
-            (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed);
+        let elapsed = self.elapsed();
         let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
         world.advance_to(elapsed);
         f(&mut world)
+    }
+
+    /// Whole simulated seconds since the start: every world (the admin
+    /// workspace's, each customer's) is played up to this before it answers.
+    pub(crate) fn elapsed(&self) -> u64 {
+        (self.started.elapsed().as_secs_f64() * self.config.speed) as u64 + self.advanced.load(Ordering::Relaxed)
     }
 
     /// Bearer token, or the legacy `X-USER-EMAIL` + `X-USER-TOKEN` pair.
@@ -120,27 +129,23 @@ impl Simulator {
     /// Each recipe's lifetime counters and the completed jobs it still
     /// keeps, for tests that check the exporter counted every job.
     pub fn ledger(&self) -> Vec<Ledger> {
-        self.with_world(|w| {
-            let now = w.now();
-            w.recipes
-                .iter()
-                .map(|r| Ledger {
-                    recipe_id: r.id,
-                    succeeded: r.succeeded,
-                    failed: r.failed,
-                    completed: r
-                        .jobs
-                        .iter()
-                        .filter(|j| j.completed_by(now))
-                        .map(|j| CompletedJob {
-                            id: j.id.clone(),
-                            duration: j.completed_at - j.started_at,
-                            failed: j.error.is_some(),
-                        })
-                        .collect(),
-                })
-                .collect()
-        })
+        self.with_world(|w| ledger_of(w))
+    }
+
+    /// The Embedded customers' workspace ids, oldest first (none without
+    /// `--embedded-customers`).
+    pub fn customer_ids(&self) -> Vec<u64> {
+        self.embedded
+            .as_ref()
+            .map(|e| e.customers.iter().map(|c| c.profile.id).collect())
+            .unwrap_or_default()
+    }
+
+    /// [`Simulator::ledger`] of one Embedded customer's workspace.
+    pub fn customer_ledger(&self, workspace_id: u64) -> Option<Vec<Ledger>> {
+        let embedded = self.embedded.as_ref()?;
+        let index = embedded.by_id(workspace_id)?;
+        Some(ledger_of(&embedded.world(index, self.elapsed())))
     }
 
     /// Requests and 429s answered so far, per group, and the simulated clock.
@@ -156,19 +161,25 @@ impl Simulator {
                 })
                 .collect::<serde_json::Map<_, _>>()
         };
-        let (simulated_seconds, jobs_started) = self.with_world(|w| (w.elapsed, w.next_job_seq - 1));
-        json!({
+        let (simulated_seconds, jobs_started) = self.with_world(|w| (w.elapsed, w.jobs_started()));
+        let mut stats = json!({
             "requests": per_group(&self.requests),
             "throttled": per_group(&self.throttled),
             "throttled_total": self.throttled_total(),
             "simulated_seconds": simulated_seconds,
             "jobs_started": jobs_started,
-        })
+        });
+        // Only an Embed admin workspace adds its customers' side.
+        if let Some(embedded) = &self.embedded {
+            stats["embedded"] = embedded.stats(simulated_seconds);
+        }
+        stats
     }
 
-    /// 429s answered so far, all groups together.
+    /// 429s answered so far, all groups together (the Embedded ones too).
     pub fn throttled_total(&self) -> u64 {
-        self.throttled.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        let embedded = self.embedded.as_ref().map_or(0, |e| e.limits.throttled_total());
+        self.throttled.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>() + embedded
     }
 }
 
@@ -187,4 +198,26 @@ pub struct CompletedJob {
     pub id: String,
     pub duration: f64,
     pub failed: bool,
+}
+
+fn ledger_of(w: &World) -> Vec<Ledger> {
+    let now = w.now();
+    w.recipes
+        .iter()
+        .map(|r| Ledger {
+            recipe_id: r.id,
+            succeeded: r.succeeded,
+            failed: r.failed,
+            completed: r
+                .jobs
+                .iter()
+                .filter(|j| j.completed_by(now))
+                .map(|j| CompletedJob {
+                    id: j.id.clone(),
+                    duration: j.completed_at - j.started_at,
+                    failed: j.error.is_some(),
+                })
+                .collect(),
+        })
+        .collect()
 }

@@ -145,7 +145,109 @@ pub struct World {
     pub cast: Option<Cast>,
     pub incidents: bool,
     pub job_retention: usize,
+    /// Jobs older than this many seconds are forgotten too (Embedded
+    /// customers: memory grows with the job rate, not with the run's length).
+    pub job_max_age: Option<f64>,
     pub jobs_page_size: usize,
+    /// The `user_id` recipes carry: the workspace id for an Embedded
+    /// customer, 17 for the lone demo workspace (as it always was).
+    pub recipe_user_id: u64,
+    /// The sequence number of the world's first job.
+    pub first_job_seq: u64,
+    /// Completed jobs per second, kept only for Embedded customers (the
+    /// usage statistics endpoint reads it).
+    pub usage: Option<UsageLog>,
+}
+
+/// Jobs and tasks completed in one simulated second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub tasks: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: Usage) {
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.tasks += other.tasks;
+    }
+}
+
+/// Completions by the Unix second of their `completed_at` for the recent
+/// past, by the hour before that; only seconds and hours that saw one, so a
+/// quiet customer's log stays short. The recent past spans at least the
+/// jobs the jobs API still serves, so counts agree with them to the second;
+/// older completions count by the hour they fell in. Workato keeps usage
+/// for months; the simulator keeps [`UsageLog::KEEP`].
+#[derive(Debug, Clone, Default)]
+pub struct UsageLog {
+    /// Seconds kept one by one.
+    recent: u64,
+    seconds: Vec<(u64, Usage)>,
+    /// Older completions by the hour (its first second), oldest first.
+    hours: Vec<(u64, Usage)>,
+}
+
+fn add_at(buckets: &mut Vec<(u64, Usage)>, at: u64, usage: Usage) {
+    // Completions arrive almost in order: a tick ends jobs of the last
+    // second or two, so the search from the end is short.
+    match buckets.iter().rposition(|(s, _)| *s <= at) {
+        Some(i) if buckets[i].0 == at => buckets[i].1.add(usage),
+        Some(i) => buckets.insert(i + 1, (at, usage)),
+        None => buckets.insert(0, (at, usage)),
+    }
+}
+
+fn sum_between(buckets: &[(u64, Usage)], from: u64, to: u64) -> Usage {
+    let start = buckets.partition_point(|(s, _)| *s < from);
+    let mut total = Usage::default();
+    for (_, usage) in buckets[start..].iter().take_while(|(s, _)| *s < to) {
+        total.add(*usage);
+    }
+    total
+}
+
+impl UsageLog {
+    /// Seconds of history kept (31 days, a billing period).
+    pub const KEEP: u64 = 31 * 86_400;
+
+    /// A log counting the last `recent` seconds one by one.
+    pub fn new(recent: u64) -> UsageLog {
+        UsageLog {
+            recent,
+            ..UsageLog::default()
+        }
+    }
+
+    /// Counts a job completed at `completed_at` (Unix seconds).
+    pub fn record(&mut self, completed_at: f64, failed: bool, tasks: u64) {
+        let second = completed_at.max(0.0).floor() as u64;
+        let usage = Usage {
+            succeeded: u64::from(!failed),
+            failed: u64::from(failed),
+            tasks,
+        };
+        add_at(&mut self.seconds, second, usage);
+        let horizon = second.saturating_sub(self.recent);
+        let old = self.seconds.partition_point(|(s, _)| *s < horizon);
+        for (at, usage) in self.seconds.drain(..old) {
+            add_at(&mut self.hours, at - at % 3_600, usage);
+        }
+        let oldest = second.saturating_sub(Self::KEEP);
+        if self.hours.first().is_some_and(|(s, _)| *s < oldest) {
+            self.hours.retain(|(s, _)| *s >= oldest);
+        }
+    }
+
+    /// Totals of the completions in `[from, to)`, Unix seconds; an older
+    /// hour counts whole when its first second is in the range.
+    pub fn between(&self, from: u64, to: u64) -> Usage {
+        let mut total = sum_between(&self.hours, from, to);
+        total.add(sum_between(&self.seconds, from, to));
+        total
+    }
 }
 
 /// A pending job's fate, kept apart from the listing so Workato's
@@ -165,5 +267,67 @@ impl World {
     pub fn recipe_index(&self, id: u64) -> Option<usize> {
         // Recipes are created with increasing ids and never reordered.
         self.recipes.binary_search_by_key(&id, |r| r.id).ok()
+    }
+
+    /// Jobs started since simulated time zero.
+    pub fn jobs_started(&self) -> u64 {
+        self.next_job_seq - self.first_job_seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usage_log_counts_each_completion_in_its_second_whatever_the_order() {
+        let mut log = UsageLog::new(3_600);
+        log.record(100.5, false, 3);
+        log.record(101.2, true, 2);
+        log.record(100.9, false, 4);
+        log.record(99.0, false, 1);
+        let count = |from, to| log.between(from, to);
+        assert_eq!(
+            count(100, 101),
+            Usage {
+                succeeded: 2,
+                failed: 0,
+                tasks: 7
+            }
+        );
+        assert_eq!(
+            count(0, 1_000),
+            Usage {
+                succeeded: 3,
+                failed: 1,
+                tasks: 10
+            }
+        );
+        assert_eq!(count(101, 102).failed, 1);
+        assert_eq!(count(102, 200), Usage::default());
+    }
+
+    #[test]
+    fn the_usage_log_counts_older_completions_by_the_hour_and_forgets_the_oldest() {
+        let mut log = UsageLog::new(600);
+        log.record(7_210.0, false, 1);
+        log.record(9_000.0, true, 1);
+        log.record(10_000.0, false, 1);
+        // 7,210 and 9,000 are past the recent 600 seconds: hour 7,200.
+        assert_eq!(
+            log.between(7_200, 7_201).succeeded + log.between(7_200, 7_201).failed,
+            2
+        );
+        assert_eq!(
+            log.between(7_201, 10_800),
+            Usage {
+                succeeded: 1,
+                failed: 0,
+                tasks: 1
+            }
+        );
+        assert_eq!(log.between(0, u64::MAX).tasks, 3);
+        log.record((UsageLog::KEEP + 10_000) as f64, false, 1);
+        assert_eq!(log.between(0, u64::MAX).tasks, 1, "hour 7,200 (all three) is forgotten");
     }
 }
