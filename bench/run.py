@@ -317,26 +317,36 @@ FORMATS = {
 
 
 def phase_f(args, procs, tmp, report):
-    """Each format at full size with job activity: the simulator at 60x
-    and a lifted budget, so that most recipes have job histograms (with
-    exemplars and native buckets) when the exposition is measured; polls
-    every --poll.interval, so a load of a few seconds mostly hits the cache
-    as Prometheus' scrapes between polls do."""
+    """Each format at full size with job activity, as Prometheus scrapes it
+    between polls: the simulator in real time, a lifted budget (so that
+    calibration takes seconds) and a poll a minute; once job histograms
+    (with exemplars and native buckets) are there, each format's load runs
+    right after a jobs cycle (which follows the minute's polls), so that it
+    measures the cached rendering."""
     sim_port, exp_port = free_port(), free_port()
-    simulate(procs, sim_port, args, speed=60, rate_limit=60000)
+    simulate(procs, sim_port, args, rate_limit=60000)
     wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
     interval = args.formats_interval
     exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval", f"{interval}s",
                                          "--jobs.interval", f"{interval}s"], os.path.join(tmp, "exporter-f.log"))
     wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
     metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
-    # Two jobs cycles after calibration: jobs counted, job series present.
-    deadline = time.time() + 4 * interval + 60
-    while time.time() < deadline:
-        text = get(metrics_url)[1].decode()
-        if text.count("workato_job_duration_seconds_count{") >= args.recipes // 5:
-            break
-        time.sleep(1)
+    jobs_key = 'workato_collector_last_success_timestamp_seconds{collector="jobs",workspace="default"}'
+
+    def after_jobs_cycle(previous):
+        """Waits for a jobs cycle that ended after `previous`, and a second
+        for the snapshot to settle; returns its end and the exposition."""
+        while True:
+            text = get(metrics_url)[1].decode()
+            done = samples(text).get(jobs_key, 0)
+            if done > previous:
+                time.sleep(1)
+                return done, get(metrics_url)[1].decode()
+            time.sleep(0.5)
+
+    done, text = after_jobs_cycle(0)
+    while text.count("workato_job_duration_seconds_count{") < args.formats_min_histograms:
+        done, text = after_jobs_cycle(done)
     www = os.path.join(tmp, "www-formats")
     os.makedirs(www, exist_ok=True)
     os.chmod(tmp, 0o755)
@@ -360,16 +370,20 @@ def phase_f(args, procs, tmp, report):
     print(f"  sizes: {sizes}", flush=True)
     nginx(procs, nginx_port, www, tmp)
     wait_for(f"http://127.0.0.1:{nginx_port}/text")
+
+    def run(key, url, concurrency, compress, accept):
+        load[key] = hey(url, concurrency, args.load_seconds, compress, accept)
+        r = load[key]
+        print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
+
     for name, (accept, _) in FORMATS.items():
         for concurrency in (1, 8):
-            for target, url in (("exporter", metrics_url), ("nginx", f"http://127.0.0.1:{nginx_port}/{name}")):
-                key = f"{name} {target} c={concurrency}"
-                load[key] = hey(url, concurrency, args.load_seconds, False, accept if target == "exporter" else None)
-                r = load[key]
-                print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
-        key = f"{name} exporter c=8 gzip"
-        load[key] = hey(metrics_url, 8, args.load_seconds, True, accept)
-        print(f"  {key:32} {load[key]['rps']:9.1f} req/s", flush=True)
+            run(f"{name} nginx c={concurrency}", f"http://127.0.0.1:{nginx_port}/{name}", concurrency, False, None)
+        # The exporter's loads fit between two polls.
+        done, _ = after_jobs_cycle(done)
+        for concurrency in (1, 8):
+            run(f"{name} exporter c={concurrency}", metrics_url, concurrency, False, accept)
+        run(f"{name} exporter c=8 gzip", metrics_url, 8, True, accept)
     report["formats"] = {"sizes": sizes, "load": load, "poll_interval_s": interval}
     procs.stop_all()
     procs.procs.clear()
@@ -390,7 +404,8 @@ def main():
     args.warmup_cycles = 6 if full else 1
     args.speedup = 60 if full else 60
     args.hour_seconds = 60 if full else 3
-    args.formats_interval = 30 if full else 2
+    args.formats_interval = 60 if full else 5
+    args.formats_min_histograms = 250 if full else 5
     for tool in ("hey", "nginx", "prometheus-pushgateway"):
         if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
             sys.exit(f"bench: {tool} is missing; apt-get install hey nginx-light prometheus-pushgateway")
