@@ -1,5 +1,8 @@
-//! What a family of the exposition is: its name, help, type and labels.
-//! The catalogue lists the families; the text writer writes them.
+//! What a family of the exposition is: its name, help, type and labels,
+//! and what a histogram series may carry beyond its buckets. The catalogue
+//! lists the families; the writer writes them.
+
+use crate::snapshot::{JobExemplar, NativeHistogram};
 
 /// One family of the catalogue.
 pub(super) struct Spec {
@@ -40,5 +43,27 @@ impl Kind {
             Kind::Counter => "counter",
             Kind::Histogram => "histogram",
         }
+    }
+}
+
+/// What a histogram series carries beyond its classic buckets, where the
+/// format can say it.
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// When the series started counting (OpenMetrics `_created`, protobuf
+    /// `created_timestamp`).
+    pub created: Option<f64>,
+    /// An exemplar per classic bucket and the `recipe_id` it names
+    /// (OpenMetrics and protobuf).
+    pub exemplars: Option<(&'a [Option<JobExemplar>], &'a str)>,
+    /// The native buckets (protobuf only).
+    pub native: Option<&'a NativeHistogram>,
+}
+
+impl<'a> Extras<'a> {
+    /// The exemplar of classic bucket `i` and its `recipe_id`, if any.
+    pub fn exemplar(&self, i: usize) -> Option<(&'a JobExemplar, &'a str)> {
+        let (all, recipe) = self.exemplars?;
+        all.get(i)?.as_ref().map(|e| (e, recipe))
     }
 }

@@ -6,8 +6,9 @@
 use super::catalogue::{
     JOB_DURATION, JOB_ERRORS, JOB_FAILURE_RATIO, JOB_INGESTION_DELAY, JOBS_PENDING, JOBS_STATE_FILE_ERRORS,
 };
+use super::family::Extras;
 use super::inventory::Family;
-use super::text::{Extras, Writer};
+use super::text::Writer;
 use super::view::View;
 use crate::snapshot::{DELAY_BUCKETS, DURATION_BUCKETS, RecipeJobStats};
 

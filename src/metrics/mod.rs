@@ -22,6 +22,7 @@ mod health;
 mod inventory;
 mod jobs;
 mod proto;
+mod protobuf;
 mod self_metrics;
 mod source;
 mod text;

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::catalogue::{ADMIN_REQUESTS, API_REQUEST_DURATION, API_REQUESTS, COLLECTOR_DURATION};
-use super::text::{Extras, Writer};
+use super::family::Extras;
+use super::text::Writer;
 use crate::client::{Observer, Route};
 use crate::snapshot::{Collector, Histogram};
 
