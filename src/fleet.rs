@@ -72,7 +72,7 @@ impl Fleet {
         self_metrics: impl Fn() -> Arc<SelfMetrics> + Send + Sync + 'static,
         on_change: impl Fn(&[Arc<Workspace>]) + Send + Sync + 'static,
     ) -> Result<Fleet> {
-        let fleet = Fleet {
+        let mut fleet = Fleet {
             options,
             self_metrics: Box::new(self_metrics),
             on_change: Box::new(on_change),
@@ -90,7 +90,7 @@ impl Fleet {
             running.insert(config.name.clone(), fleet.wire(config)?);
         }
         fleet.publish(&running);
-        *fleet.state.try_lock().expect("not shared yet") = State {
+        *fleet.state.get_mut() = State {
             running,
             shutdown: None,
         };
