@@ -319,12 +319,33 @@ pub struct RecipeJobStats {
     pub errors: Vec<((String, String), u64)>,
 }
 
-/// Workspace details from `users/me`.
+/// Workspace details from `users/me`, or for an Embedded customer from
+/// its record in the Embed admin workspace's list of managed users.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkspaceInfo {
     pub id: u64,
     pub name: String,
     pub plan: String,
+    /// Set for an Embedded customer workspace.
+    pub customer: Option<CustomerInfo>,
+}
+
+/// What an Embed admin workspace keeps about one customer beyond its
+/// workspace (WORKATO_EMBEDDED.md, "Customers"); each field as Workato
+/// sent it, `None` when it did not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerInfo {
+    pub external_id: Option<String>,
+    pub in_trial: Option<bool>,
+    /// Tasks of the current billing period.
+    pub task_count: Option<u64>,
+    pub task_limit: Option<u64>,
+    pub active_recipe_count: Option<u64>,
+    pub active_connection_count: Option<u64>,
+    /// 0 means no limit.
+    pub active_connection_limit: Option<u64>,
+    /// Unix time at which the current billing period ends.
+    pub billing_period_end: Option<f64>,
 }
 
 /// The API platform's two lists, polled together.
@@ -527,6 +548,7 @@ mod tests {
                 id: 1,
                 name: "w".into(),
                 plan: "p".into(),
+                customer: None,
             }))
         });
         assert!(before.workspace.is_none());

@@ -11,6 +11,8 @@ use reqwest::Url;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 
+use workato_api::Budget;
+
 use super::options::{ClientOptions, Observer};
 use super::transport::Client;
 use crate::config::Auth;
@@ -23,6 +25,18 @@ impl Client {
         base_url: &Url,
         auth: &Auth,
         requests_per_minute: NonZeroU32,
+        options: ClientOptions,
+        observer: Arc<dyn Observer>,
+    ) -> Result<Client> {
+        Client::with_budget(base_url, auth, Budget::new(requests_per_minute), options, observer)
+    }
+
+    /// As [`Client::with_options`], spending `budget` (an Embed admin
+    /// workspace's, whose groups differ in quota).
+    pub fn with_budget(
+        base_url: &Url,
+        auth: &Auth,
+        budget: Budget,
         options: ClientOptions,
         observer: Arc<dyn Observer>,
     ) -> Result<Client> {
@@ -69,12 +83,6 @@ impl Client {
         let api_root = api_root
             .join("api/")
             .map_err(|e| Error::Config(format!("--workato.base-url: {e}")))?;
-        Ok(Client::from_parts(
-            http,
-            api_root,
-            requests_per_minute,
-            options,
-            observer,
-        ))
+        Ok(Client::from_parts(http, api_root, budget, options, observer))
     }
 }

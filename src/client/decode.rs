@@ -19,8 +19,8 @@ pub(crate) struct Page<T> {
     pub raw_len: usize,
 }
 
-/// Decodes a list reply: a bare array, or an object wrapping it in `items`
-/// or `data`. Items that do not decode are logged and skipped.
+/// Decodes a list reply: a bare array, or an object wrapping it in `items`,
+/// `data` or (Embedded's customer-scoped routes) `result`. Items that do not decode are logged and skipped.
 pub(crate) fn decode_list<W, T>(endpoint: &'static str, body: &[u8]) -> Result<Page<T>, Error>
 where
     W: DeserializeOwned,
@@ -32,12 +32,16 @@ where
     })?;
     let raw = match value {
         Value::Array(items) => items,
-        Value::Object(mut map) => match map.remove("items").or_else(|| map.remove("data")) {
+        Value::Object(mut map) => match map
+            .remove("items")
+            .or_else(|| map.remove("data"))
+            .or_else(|| map.remove("result"))
+        {
             Some(Value::Array(items)) => items,
             _ => {
                 return Err(Error::Decode {
                     endpoint,
-                    reason: "expected a JSON array or an object with an \"items\" array".into(),
+                    reason: "expected a JSON array or an object with an \"items\" (or \"data\", \"result\") array".into(),
                 });
             }
         },
@@ -229,7 +233,8 @@ mod tests {
     fn wrapped_and_bare_lists_both_decode() {
         let wrapped = br#"{"items": [{"id": 1}]}"#;
         let data = br#"{"data": [{"id": 1}], "count": 1}"#;
-        for body in [&wrapped[..], &data[..]] {
+        let result = br#"{"result": [{"id": 1}]}"#;
+        for body in [&wrapped[..], &data[..], &result[..]] {
             let page = decode_list::<ApiCollectionWire, ApiCollection>("x", body).unwrap();
             assert_eq!(page.items.len(), 1);
         }

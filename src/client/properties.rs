@@ -29,7 +29,15 @@ impl Client {
         let body = self
             .send(&GET_PROPERTIES, "properties", &[("prefix", prefix.to_string())])
             .await?;
-        decode_one::<Map<String, Value>>(GET_PROPERTIES.label, &body)
+        let mut properties = decode_one::<Map<String, Value>>(GET_PROPERTIES.label, &body)?;
+        // Embedded's customer-scoped route wraps the map in `result`; a
+        // property's value is a string, so an object there is the wrapper.
+        if properties.len() == 1
+            && let Some(Value::Object(inner)) = properties.get_mut("result")
+        {
+            return Ok(std::mem::take(inner));
+        }
+        Ok(properties)
     }
 
     /// Creates or updates properties; the caller has checked Workato's limits.

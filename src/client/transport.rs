@@ -2,7 +2,6 @@
 //! timeout, a bounded reply, and retries of 429, 5xx, timeouts and
 //! connection errors; Workato's answer mapped to our [`Error`].
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -31,7 +30,9 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     api_root: Url,
-    budget: Budget,
+    /// Shared with the clients of an Embed admin workspace's customers:
+    /// Workato counts their quota together.
+    budget: Arc<Budget>,
     options: ClientOptions,
     observer: Arc<dyn Observer>,
     /// Set while Workato rejects the token, so "token rejected" is logged
@@ -49,12 +50,11 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// The client around a built HTTP client (see `build`), with a fresh
-    /// budget.
+    /// The client around a built HTTP client (see `build`).
     pub(super) fn from_parts(
         http: reqwest::Client,
         api_root: Url,
-        requests_per_minute: NonZeroU32,
+        budget: Budget,
         options: ClientOptions,
         observer: Arc<dyn Observer>,
     ) -> Client {
@@ -62,7 +62,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 api_root,
-                budget: Budget::new(requests_per_minute),
+                budget: Arc::new(budget),
                 options,
                 observer,
                 token_rejected: AtomicBool::new(false),
@@ -79,6 +79,29 @@ impl Client {
             inner: Arc::clone(&self.inner),
             patience: Some(patience),
         }
+    }
+
+    /// A client for the Embedded customer workspace `workspace_id`, through
+    /// this Embed admin workspace's customer-scoped routes
+    /// (`/api/managed_users/:id/...`): the same connections, credentials and
+    /// budget, its requests reported to `observer`.
+    pub fn customer(&self, workspace_id: u64, observer: Arc<dyn Observer>) -> Result<Client> {
+        let inner = &self.inner;
+        let api_root = inner
+            .api_root
+            .join(&format!("managed_users/{workspace_id}/"))
+            .map_err(|e| Error::Config(format!("customer {workspace_id}: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                api_root,
+                budget: Arc::clone(&inner.budget),
+                options: inner.options.clone(),
+                observer,
+                token_rejected: AtomicBool::new(false),
+            }),
+            patience: None,
+        })
     }
 
     /// The shared per-group budget.

@@ -92,6 +92,9 @@ pub(crate) struct ConnectionWire {
     name: Option<String>,
     #[serde(default)]
     application: Option<String>,
+    /// What Embedded's customer-scoped connections call the application.
+    #[serde(default)]
+    provider: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     folder_id: Option<u64>,
     #[serde(default)]
@@ -105,7 +108,7 @@ impl From<ConnectionWire> for Connection {
         Connection {
             id: w.id,
             name: w.name.unwrap_or_default(),
-            application: w.application.unwrap_or_default(),
+            application: w.application.or(w.provider).unwrap_or_default(),
             folder_id: w.folder_id,
             authorization_status: w.authorization_status.filter(|s| !s.is_empty()),
             lost_at: w.connection_lost_at,
@@ -250,6 +253,7 @@ impl From<WorkspaceWire> for WorkspaceInfo {
             id: w.id,
             name: w.name.unwrap_or_default(),
             plan: w.plan_id.unwrap_or_default(),
+            customer: None,
         }
     }
 }

@@ -222,6 +222,7 @@ mod tests {
                 id: 17,
                 name: "Acme".into(),
                 plan: "oem".into(),
+                customer: None,
             }));
             for c in Collector::ALL {
                 let status = CollectorStatus {

@@ -32,7 +32,8 @@ pub const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
 /// the client (poller and admin route alike).
 #[derive(Debug)]
 pub struct Budget {
-    per_minute: u32,
+    /// Requests a minute, per group.
+    per_minute: [u32; Group::ALL.len()],
     groups: [Mutex<GroupState>; Group::ALL.len()],
 }
 
@@ -70,9 +71,23 @@ impl GroupState {
 impl Budget {
     pub fn new(per_minute: NonZeroU32) -> Budget {
         Budget {
-            per_minute: per_minute.get(),
+            per_minute: [per_minute.get(); Group::ALL.len()],
             groups: Default::default(),
         }
+    }
+
+    /// The same budget with `group` held to at most `per_minute` (an Embed
+    /// admin workspace's groups have quotas of their own: 60 a minute for
+    /// listing customers, where recipes may have 2,000).
+    pub fn with_limit(mut self, group: Group, per_minute: NonZeroU32) -> Budget {
+        let limit = &mut self.per_minute[group as usize];
+        *limit = (*limit).min(per_minute.get());
+        self
+    }
+
+    /// Requests a minute the group may send.
+    pub fn per_minute(&self, group: Group) -> u32 {
+        self.per_minute[group as usize]
     }
 
     fn state(&self, group: Group) -> std::sync::MutexGuard<'_, GroupState> {
@@ -116,7 +131,7 @@ impl Budget {
     pub fn try_acquire(&self, group: Group) -> Result<(), Instant> {
         let now = Instant::now();
         let mut state = self.state(group);
-        match state.next_slot(now, self.per_minute) {
+        match state.next_slot(now, self.per_minute(group)) {
             Some(at) => Err(at),
             None => {
                 state.sent.push_back(now);
@@ -144,7 +159,7 @@ impl Budget {
         if state.hold_until.is_some_and(|until| until > now) {
             return 0;
         }
-        self.per_minute.saturating_sub(state.sent.len() as u32)
+        self.per_minute(group).saturating_sub(state.sent.len() as u32)
     }
 
     /// Requests left in the group's minute, ignoring any `Retry-After` hold
@@ -152,7 +167,7 @@ impl Budget {
     pub fn left_this_minute(&self, group: Group) -> u32 {
         let mut state = self.state(group);
         state.forget_old(Instant::now());
-        self.per_minute.saturating_sub(state.sent.len() as u32)
+        self.per_minute(group).saturating_sub(state.sent.len() as u32)
     }
 }
 
@@ -251,5 +266,21 @@ mod tests {
         }
         budget.acquire(Group::Recipes).await;
         assert_eq!(Instant::now() - start, MAX_HOLD, "polling again within the cap");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_held_to_a_lower_limit_waits_alone() {
+        let held = budget(5).with_limit(Group::Workspace, NonZeroU32::new(2).unwrap());
+        assert_eq!(held.per_minute(Group::Workspace), 2);
+        assert_eq!(held.per_minute(Group::Recipes), 5);
+        let start = Instant::now();
+        held.acquire(Group::Workspace).await;
+        held.acquire(Group::Workspace).await;
+        assert_eq!(held.remaining(Group::Workspace), 0);
+        assert_eq!(held.remaining(Group::Recipes), 5, "other groups keep their own");
+        held.acquire(Group::Workspace).await;
+        assert_eq!(Instant::now() - start, WINDOW, "the third waits for the first to leave the window");
+        let raised = budget(5).with_limit(Group::Jobs, NonZeroU32::new(9).unwrap());
+        assert_eq!(raised.per_minute(Group::Jobs), 5, "a limit only ever lowers");
     }
 }
