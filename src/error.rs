@@ -8,7 +8,7 @@ use std::time::Duration;
 use workato_api::Group;
 
 /// Everything that can go wrong in the exporter.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// A flag or environment variable holds a value we cannot use.
     #[error("{0}")]

@@ -10,16 +10,19 @@
 //! histograms are never reset by a reload.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientOptions;
-use crate::config::WorkspaceConfig;
+use crate::config::{EmbeddedConfig, WorkspaceConfig};
+use crate::embedded::Partner;
 use crate::error::{Error, Result};
-use crate::metrics::SelfMetrics;
+use crate::metrics::{ExporterMetrics, SelfMetrics};
+use crate::shard::Shard;
+use crate::snapshot::WorkspaceInfo;
 use crate::workspace::Workspace;
 
 /// Told of every change of the list of workspaces.
@@ -42,23 +45,41 @@ pub struct Fleet {
     self_metrics: Box<dyn Fn() -> Arc<SelfMetrics> + Send + Sync>,
     /// Told of every change of the list (the exposition follows it).
     on_change: OnChange,
+    /// Which workspaces and Embedded customers this replica watches.
+    shard: Option<Shard>,
+    /// Where the Embed admin workspaces' listings are reported.
+    exporter: Option<Arc<ExporterMetrics>>,
     /// Serialises changes (a reload waits for stopped pollers).
     state: Mutex<State>,
+    /// Embed admin workspaces whose customers have not been listed yet
+    /// (successfully or not): readiness waits for them.
+    unlisted: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// What readers see: every workspace, sorted by name.
     current: RwLock<Arc<[Arc<Workspace>]>>,
 }
 
 #[derive(Default)]
 struct State {
+    /// Workspaces, Embedded customers among them, by label.
     running: BTreeMap<String, Running>,
+    /// Embed admin workspaces, by name.
+    partners: BTreeMap<String, PartnerRunning>,
     /// Set once the pollers run: new workspaces start at once.
     shutdown: Option<CancellationToken>,
 }
 
 struct Running {
-    config: WorkspaceConfig,
+    /// `None` for an Embedded customer, which its partner starts and stops.
+    config: Option<WorkspaceConfig>,
     workspace: Arc<Workspace>,
     /// Stops this workspace's pollers alone; a child of the shutdown.
+    stop: Option<CancellationToken>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// An Embed admin workspace and the task that lists its customers.
+struct PartnerRunning {
+    partner: Arc<Partner>,
     stop: Option<CancellationToken>,
     task: Option<JoinHandle<()>>,
 }
@@ -76,6 +97,9 @@ impl Fleet {
             options,
             self_metrics: Box::new(self_metrics),
             on_change: Box::new(on_change),
+            shard: None,
+            exporter: None,
+            unlisted: Default::default(),
             state: Mutex::new(State::default()),
             current: RwLock::new(Arc::from(Vec::new())),
         };
@@ -92,14 +116,50 @@ impl Fleet {
         fleet.publish(&running);
         *fleet.state.get_mut() = State {
             running,
+            partners: BTreeMap::new(),
             shutdown: None,
         };
         Ok(fleet)
     }
 
+    /// The same fleet, watching only what `shard` owns (a replica's share
+    /// of the Embedded customers and budgets too).
+    pub fn sharded(mut self, shard: Option<Shard>) -> Fleet {
+        self.shard = shard;
+        self
+    }
+
+    /// The same fleet with the Embed admin workspaces `configs`, whose
+    /// customers are listed once it starts.
+    pub fn with_partners(mut self, configs: &[EmbeddedConfig], options: &ClientOptions) -> Result<Fleet> {
+        let state = self.state.get_mut();
+        let unlisted = self.unlisted.get_mut().unwrap_or_else(|p| p.into_inner());
+        for config in configs {
+            unlisted.insert(config.name.clone());
+            let partner = Partner::new(config.clone(), options.clone(), self.shard)?;
+            state.partners.insert(config.name.clone(), PartnerRunning::new(partner));
+        }
+        Ok(self)
+    }
+
+    /// The same fleet, reporting its Embedded listings to `exporter`.
+    pub fn reporting_to(mut self, exporter: Arc<ExporterMetrics>) -> Fleet {
+        self.exporter = Some(exporter);
+        self
+    }
+
     /// Every workspace, sorted by name.
     pub fn workspaces(&self) -> Arc<[Arc<Workspace>]> {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The Embed admin workspaces whose customers were never listed yet.
+    pub fn unlisted(&self) -> Vec<String> {
+        self.unlisted_names().iter().cloned().collect()
+    }
+
+    fn unlisted_names(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.unlisted.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The workspace labelled `name`.
@@ -109,10 +169,13 @@ impl Fleet {
 
     /// Starts every workspace's pollers; they stop when `shutdown` is
     /// cancelled (or their workspace is removed).
-    pub async fn start(&self, shutdown: CancellationToken) {
+    pub async fn start(self: &Arc<Self>, shutdown: CancellationToken) {
         let mut state = self.state.lock().await;
         for running in state.running.values_mut() {
             running.spawn(&shutdown);
+        }
+        for partner in state.partners.values_mut() {
+            partner.spawn(Arc::downgrade(self), &shutdown);
         }
         state.shutdown = Some(shutdown);
     }
@@ -120,6 +183,9 @@ impl Fleet {
     /// Waits for every workspace's pollers to stop (after shutdown).
     pub async fn stopped(&self) {
         let mut state = self.state.lock().await;
+        for partner in state.partners.values_mut() {
+            partner.join().await;
+        }
         for (name, running) in &mut state.running {
             running.join(name).await;
         }
@@ -141,7 +207,7 @@ impl Fleet {
         let mut fresh = BTreeMap::new();
         for (name, config) in &wanted {
             match state.running.get(name) {
-                Some(running) if running.config == *config => changes.unchanged += 1,
+                Some(running) if running.config.as_ref() == Some(config) => changes.unchanged += 1,
                 found => {
                     fresh.insert(name.clone(), self.wire(config)?);
                     match found {
@@ -153,7 +219,9 @@ impl Fleet {
         }
         let gone: Vec<String> = state
             .running
-            .keys()
+            .iter()
+            .filter(|(_, running)| running.config.is_some())
+            .map(|(name, _)| name)
             .filter(|name| !wanted.contains_key(*name) || fresh.contains_key(*name))
             .cloned()
             .collect();
@@ -177,9 +245,141 @@ impl Fleet {
         Ok(changes)
     }
 
+    /// Makes `configs` the watched Embed admin workspaces: new ones start
+    /// listing their customers, removed ones stop with every customer, and
+    /// changed ones start afresh; unchanged ones and their customers run on.
+    pub async fn apply_partners(self: &Arc<Self>, configs: Vec<EmbeddedConfig>) -> Result<Changes> {
+        let mut state = self.state.lock().await;
+        let mut changes = Changes::default();
+        let mut fresh = BTreeMap::new();
+        for config in &configs {
+            match state.partners.get(&config.name) {
+                Some(running) if running.partner.config == *config => changes.unchanged += 1,
+                found => {
+                    let partner = Partner::new(config.clone(), self.options.clone(), self.shard)?;
+                    self.unlisted_names().insert(config.name.clone());
+                    fresh.insert(config.name.clone(), PartnerRunning::new(partner));
+                    match found {
+                        Some(_) => changes.restarted.push(config.name.clone()),
+                        None => changes.added.push(config.name.clone()),
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = state
+            .partners
+            .keys()
+            .filter(|name| fresh.contains_key(*name) || !configs.iter().any(|c| &c.name == *name))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(mut running) = state.partners.remove(&name) {
+                running.stop.take().inspect(CancellationToken::cancel);
+                running.join().await;
+                let prefix = format!("{name}/");
+                let customers: Vec<String> = state
+                    .running
+                    .keys()
+                    .filter(|label| label.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                for label in customers {
+                    if let Some(mut customer) = state.running.remove(&label) {
+                        customer.stop.take().inspect(CancellationToken::cancel);
+                        customer.join(&label).await;
+                    }
+                }
+                if let Some(exporter) = &self.exporter {
+                    exporter.set_embedded(&name, None);
+                }
+                if !fresh.contains_key(&name) {
+                    self.unlisted_names().remove(&name);
+                }
+            }
+            if !fresh.contains_key(&name) {
+                changes.removed.push(name);
+            }
+        }
+        let shutdown = state.shutdown.clone();
+        for (name, mut running) in fresh {
+            if let Some(shutdown) = &shutdown {
+                running.spawn(Arc::downgrade(self), shutdown);
+            }
+            state.partners.insert(name, running);
+        }
+        self.publish(&state.running);
+        Ok(changes)
+    }
+
+    /// The Embed admin workspace `name` listed its customers: those it
+    /// lists and this replica watches start (or have their details
+    /// refreshed), those it no longer lists stop and their series go. A
+    /// failed listing leaves the customers watched and says so in their
+    /// workspace collector.
+    async fn customers_listed(&self, name: &str, outcome: Result<Vec<WorkspaceInfo>>) {
+        let mut state = self.state.lock().await;
+        let Some(partner) = state.partners.get(name).map(|p| Arc::clone(&p.partner)) else {
+            return;
+        };
+        self.unlisted_names().remove(name);
+        let prefix = format!("{name}/");
+        let watched: Vec<String> = state
+            .running
+            .keys()
+            .filter(|label| label.starts_with(&prefix))
+            .cloned()
+            .collect();
+        let listed = match outcome {
+            Ok(listed) => listed,
+            Err(error) => {
+                for label in &watched {
+                    state.running[label].workspace.poller.details_read(Err(error.clone()));
+                }
+                if let Some(exporter) = &self.exporter {
+                    exporter.set_embedded(name, Some((false, watched.len())));
+                }
+                return;
+            }
+        };
+        let wanted: BTreeMap<String, WorkspaceInfo> = partner.watched(listed).into_iter().collect();
+        for label in watched.iter().filter(|label| !wanted.contains_key(*label)) {
+            if let Some(mut customer) = state.running.remove(label) {
+                tracing::info!(workspace = label, "no longer listed as a customer; its series go");
+                customer.stop.take().inspect(CancellationToken::cancel);
+                customer.join(label).await;
+            }
+        }
+        let shutdown = state.shutdown.clone();
+        for (label, details) in &wanted {
+            if let Some(running) = state.running.get(label) {
+                running.workspace.poller.details_read(Ok(details.clone()));
+                continue;
+            }
+            match Workspace::customer(&partner.config, &partner.admin, details, (self.self_metrics)()) {
+                Ok(workspace) => {
+                    let mut running = Running {
+                        config: None,
+                        workspace: Arc::new(workspace),
+                        stop: None,
+                        task: None,
+                    };
+                    if let Some(shutdown) = &shutdown {
+                        running.spawn(shutdown);
+                    }
+                    state.running.insert(label.clone(), running);
+                }
+                Err(error) => tracing::error!(workspace = label, %error, "cannot watch the customer"),
+            }
+        }
+        if let Some(exporter) = &self.exporter {
+            exporter.set_embedded(name, Some((true, wanted.len())));
+        }
+        self.publish(&state.running);
+    }
+
     fn wire(&self, config: &WorkspaceConfig) -> Result<Running> {
         Ok(Running {
-            config: config.clone(),
+            config: Some(config.clone()),
             workspace: Arc::new(Workspace::new(config, self.options.clone(), (self.self_metrics)())?),
             stop: None,
             task: None,
@@ -190,6 +390,40 @@ impl Fleet {
         let list: Vec<Arc<Workspace>> = running.values().map(|r| Arc::clone(&r.workspace)).collect();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(list);
         (self.on_change)(&self.workspaces());
+    }
+}
+
+impl PartnerRunning {
+    fn new(partner: Partner) -> PartnerRunning {
+        PartnerRunning {
+            partner: Arc::new(partner),
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// Lists the customers until the process shuts down or this partner is
+    /// removed, handing each listing to the fleet.
+    fn spawn(&mut self, fleet: Weak<Fleet>, shutdown: &CancellationToken) {
+        let stop = shutdown.child_token();
+        let name = self.partner.config.name.clone();
+        let handle = tokio::runtime::Handle::current();
+        let listed = move |outcome| {
+            if let Some(fleet) = fleet.upgrade() {
+                let name = name.clone();
+                handle.spawn(async move { fleet.customers_listed(&name, outcome).await });
+            }
+        };
+        self.task = Some(tokio::spawn(Arc::clone(&self.partner).watch(stop.clone(), listed)));
+        self.stop = Some(stop);
+    }
+
+    async fn join(&mut self) {
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::error!(embedded = self.partner.config.name, %error, "listing the customers stopped abnormally");
+        }
     }
 }
 

@@ -185,7 +185,9 @@ fn accepts_gzip(request: &Request<Incoming>) -> bool {
 /// not: readiness says the exporter has something to say; whether Workato
 /// answered is what `workato_up` says.
 fn readyz(state: &State) -> Response<Body> {
-    let mut waiting = Vec::new();
+    let mut waiting: Vec<String> = (state.fleet.unlisted().into_iter())
+        .map(|name| format!("{name} (Embedded customers)"))
+        .collect();
     for workspace in state.fleet.workspaces().iter() {
         let collectors = workspace.snapshot.load().waiting();
         if !collectors.is_empty() {

@@ -56,6 +56,7 @@ mod clock;
 pub mod config;
 mod counters;
 mod demo;
+mod embedded;
 pub mod error;
 pub mod fleet;
 mod healthcheck;
@@ -113,12 +114,6 @@ impl App {
     /// As [`App::new`], with the client's timeouts and retry policy given
     /// (tests shorten them).
     pub fn with_client_options(config: Config, options: ClientOptions) -> Result<App> {
-        if let Some(embedded) = config.embedded.first() {
-            return Err(Error::Config(format!(
-                "--config.file: embedded ({:?}): Embedded customers are not polled by this version yet; watch the customer workspaces under workspaces meanwhile",
-                embedded.name
-            )));
-        }
         let web = http::web_config::setup(&config)?;
         let globals = Arc::new(ExporterMetrics::new(web.clone()));
         let metrics = Arc::new(Metrics::new(Arc::clone(&globals)));
@@ -136,12 +131,12 @@ impl App {
                 .filter(|w| shard.is_none_or(|s| s.owns(&w.name)))
                 .collect()
         };
-        let fleet = Arc::new(Fleet::new(
-            &owned(config.workspaces.clone()),
-            options,
-            Arc::default,
-            follow,
-        )?);
+        let fleet = Arc::new(
+            Fleet::new(&owned(config.workspaces.clone()), options.clone(), Arc::default, follow)?
+                .sharded(shard)
+                .reporting_to(Arc::clone(&globals))
+                .with_partners(&config.embedded, &options)?,
+        );
         let reloader = config.config_file.as_ref().map(|_| {
             globals.set_config_reload(true, clock::unix_now());
             let again = config.clone();
@@ -150,13 +145,7 @@ impl App {
                 let file = again
                     .reload(&env)
                     .unwrap_or_else(|| Ok(config::FileConfig::default()))?;
-                if let Some(embedded) = file.embedded.first() {
-                    return Err(Error::Config(format!(
-                        "embedded ({:?}): Embedded customers are not polled by this version yet",
-                        embedded.name
-                    )));
-                }
-                Ok(owned(file.workspaces))
+                Ok((owned(file.workspaces), file.embedded))
             });
             let recorded = Arc::clone(&globals);
             let outcome: reload::Outcome = Box::new(move |ok| recorded.set_config_reload(ok, clock::unix_now()));

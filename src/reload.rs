@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::WorkspaceConfig;
+use crate::config::{EmbeddedConfig, WorkspaceConfig};
 use crate::error::Result;
 use crate::fleet::{Changes, Fleet};
 
 /// Reads the workspaces this process should watch from the file (already
-/// narrowed to its shard).
-pub type Load = Box<dyn Fn() -> Result<Vec<WorkspaceConfig>> + Send + Sync>;
+/// narrowed to its shard), and the Embed admin workspaces.
+pub type Load = Box<dyn Fn() -> Result<(Vec<WorkspaceConfig>, Vec<EmbeddedConfig>)> + Send + Sync>;
 
 /// Told of each reload's outcome (the self-metrics record it).
 pub type Outcome = Box<dyn Fn(bool) + Send + Sync>;
@@ -41,7 +41,16 @@ impl Reloader {
     pub async fn reload(&self, cause: &str) -> Result<Changes> {
         let _one = self.busy.lock().await;
         let result = match (self.load)() {
-            Ok(workspaces) => self.fleet.apply(workspaces).await,
+            Ok((workspaces, embedded)) => match self.fleet.apply(workspaces).await {
+                Ok(mut changes) => self.fleet.apply_partners(embedded).await.map(|partners| {
+                    changes.added.extend(partners.added);
+                    changes.removed.extend(partners.removed);
+                    changes.restarted.extend(partners.restarted);
+                    changes.unchanged += partners.unchanged;
+                    changes
+                }),
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         match &result {

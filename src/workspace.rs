@@ -8,12 +8,12 @@
 use std::sync::Arc;
 
 use crate::client::{Client, ClientOptions};
-use crate::config::WorkspaceConfig;
+use crate::config::{EmbeddedConfig, JobsConfig, WorkspaceConfig};
 use crate::error::Result;
 use crate::jobs::JobsTracker;
 use crate::metrics::{BudgetView, SelfMetrics, Source};
 use crate::poller::{Intervals, Poller};
-use crate::snapshot::SharedSnapshot;
+use crate::snapshot::{SharedSnapshot, WorkspaceInfo};
 
 pub struct Workspace {
     /// The `workspace` label.
@@ -40,29 +40,79 @@ impl Workspace {
             options,
             self_metrics.clone(),
         )?;
-        let snapshot = Arc::new(SharedSnapshot::default());
-        let jobs = Arc::new(JobsTracker::new(config.jobs.clone(), Arc::clone(&snapshot)));
         let intervals = Intervals {
             resources: config.poll_interval,
             workspace: config.workspace_interval,
             jobs: config.jobs_interval,
         };
-        let poller = Arc::new(Poller::new(
-            client.clone(),
-            Arc::clone(&snapshot),
+        let poller = |client, snapshot, jobs| Poller::new(client, snapshot, Arc::clone(&self_metrics), intervals, jobs);
+        Ok(Workspace::assemble(
+            config.name.clone(),
+            config.base_url.to_string(),
+            client,
+            &config.jobs,
+            poller,
             Arc::clone(&self_metrics),
-            intervals,
-            Arc::clone(&jobs),
-        ));
-        Ok(Workspace {
-            name: config.name.clone(),
-            base_url: config.base_url.to_string(),
+        ))
+    }
+
+    /// The Embedded customer `details` of the Embed admin workspace
+    /// `partner` (whose client `admin` is), labelled `label`: its calls go
+    /// through the customer-scoped routes on the admin workspace's budget,
+    /// and its details come with the list of customers, not from a poll
+    /// of its own.
+    pub fn customer(
+        partner: &EmbeddedConfig,
+        admin: &Client,
+        details: &WorkspaceInfo,
+        self_metrics: Arc<SelfMetrics>,
+    ) -> Result<Workspace> {
+        let label = partner.customer_label(details.id);
+        let client = admin.customer(details.id, self_metrics.clone())?;
+        let intervals = Intervals {
+            resources: partner.poll_interval,
+            workspace: partner.workspace_interval,
+            jobs: partner.jobs_interval,
+        };
+        let jobs_config = JobsConfig {
+            state_file: partner.customer_state_file(details.id),
+            ..partner.jobs.clone()
+        };
+        let poller = |client, snapshot, jobs| {
+            Poller::new(client, snapshot, Arc::clone(&self_metrics), intervals, jobs).details_from_elsewhere()
+        };
+        let workspace = Workspace::assemble(
+            label,
+            format!("{}api/managed_users/{}", partner.base_url, details.id),
+            client,
+            &jobs_config,
+            poller,
+            Arc::clone(&self_metrics),
+        );
+        workspace.poller.details_read(Ok(details.clone()));
+        Ok(workspace)
+    }
+
+    fn assemble(
+        name: String,
+        base_url: String,
+        client: Client,
+        jobs_config: &JobsConfig,
+        poller: impl FnOnce(Client, Arc<SharedSnapshot>, Arc<JobsTracker>) -> Poller,
+        self_metrics: Arc<SelfMetrics>,
+    ) -> Workspace {
+        let snapshot = Arc::new(SharedSnapshot::default());
+        let jobs = Arc::new(JobsTracker::new(jobs_config.clone(), Arc::clone(&snapshot)));
+        let poller = Arc::new(poller(client.clone(), Arc::clone(&snapshot), Arc::clone(&jobs)));
+        Workspace {
+            name,
+            base_url,
             client,
             snapshot,
             jobs,
             poller,
             self_metrics,
-        })
+        }
     }
 
     /// The workspace as the exposition reads it.

@@ -15,13 +15,15 @@
 //!   `build`: the client built from its settings (URL, [`Auth`], budget).
 //! - One file per API area, each adding its methods to [`Client`]:
 //!   `workspace`, `recipes`, `jobs`, `connections`, `api_platform`,
-//!   `properties`; `probe` is the one cheap read per group of `check`.
+//!   `properties`, `customers` (an Embed admin workspace's); `probe`
+//!   is the one cheap read per group of `check`.
 //!
 //! [`Auth`]: crate::config::Auth
 
 mod api_platform;
 mod build;
 mod connections;
+mod customers;
 mod decode;
 mod group;
 mod jobs;
@@ -34,6 +36,7 @@ mod transport;
 mod wire;
 mod workspace;
 
+pub use customers::MAX_CUSTOMER_PAGES;
 pub use group::{Group, Route};
 pub use jobs::{JobsQuery, LIST_JOBS};
 pub use options::{ClientOptions, MAX_REPLY_BYTES, NoObserver, Observer};

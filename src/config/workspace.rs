@@ -84,7 +84,7 @@ pub struct WorkspaceConfig {
 
 /// An Embed admin workspace whose customer workspaces are watched, each
 /// labelled `<name>/<managed user id>`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddedConfig {
     /// The label's prefix: unique among workspaces and Embedded entries,
     /// `[a-zA-Z0-9_.:-]+`.

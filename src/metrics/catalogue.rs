@@ -78,7 +78,65 @@ spec!(
     "workato_workspace_info",
     Gauge,
     &["name", "plan", "workspace", "workspace_id"],
-    "Workspace details from users/me, refreshed by a poll; always 1."
+    "Workspace details from users/me, refreshed by a poll (an Embedded customer's from the list of customers, with its customer_name and external_id); always 1."
+);
+// `workato_workspace_info` of an Embedded customer: the same family, two
+// labels more.
+spec!(
+    CUSTOMER_WORKSPACE_INFO,
+    "workato_workspace_info",
+    Gauge,
+    &["customer_name", "external_id", "name", "plan", "workspace", "workspace_id"],
+    "Workspace details from users/me, refreshed by a poll (an Embedded customer's from the list of customers, with its customer_name and external_id); always 1."
+);
+spec!(
+    CUSTOMER_TASKS,
+    "workato_customer_tasks",
+    Gauge,
+    &["workspace"],
+    "Tasks the Embedded customer used in its current billing period (task_count of its record)."
+);
+spec!(
+    CUSTOMER_TASK_LIMIT,
+    "workato_customer_task_limit",
+    Gauge,
+    &["workspace"],
+    "Tasks the Embedded customer may use in a billing period (task_limit of its record)."
+);
+spec!(
+    CUSTOMER_ACTIVE_RECIPES,
+    "workato_customer_active_recipes",
+    Gauge,
+    &["workspace"],
+    "Running recipes of the Embedded customer, as its record counts them."
+);
+spec!(
+    CUSTOMER_ACTIVE_CONNECTIONS,
+    "workato_customer_active_connections",
+    Gauge,
+    &["workspace"],
+    "Active connections of the Embedded customer, as its record counts them."
+);
+spec!(
+    CUSTOMER_ACTIVE_CONNECTION_LIMIT,
+    "workato_customer_active_connection_limit",
+    Gauge,
+    &["workspace"],
+    "Active connections the Embedded customer may have; 0 means no limit."
+);
+spec!(
+    CUSTOMER_IN_TRIAL,
+    "workato_customer_in_trial",
+    Gauge,
+    &["workspace"],
+    "1 while the Embedded customer is in a trial, else 0."
+);
+spec!(
+    CUSTOMER_BILLING_PERIOD_END,
+    "workato_customer_billing_period_end_timestamp_seconds",
+    Gauge,
+    &["workspace"],
+    "When the Embedded customer's current billing period ends, in Unix time."
 );
 
 // The exporter's own work: rendered from the self-metrics on every scrape.
@@ -137,6 +195,20 @@ spec!(
     Gauge,
     &["count", "index"],
     "The shard this replica is (index, from 0) among count replicas that split the workspaces; always 1, only when sharding is configured."
+);
+spec!(
+    EMBEDDED_CUSTOMERS,
+    "workato_exporter_embedded_customers",
+    Gauge,
+    &["embedded"],
+    "Customers of the Embed admin workspace this process watches (its shard's share when sharded), as of the last listing."
+);
+spec!(
+    EMBEDDED_UP,
+    "workato_exporter_embedded_up",
+    Gauge,
+    &["embedded"],
+    "1 if the last listing of the Embed admin workspace's customers succeeded, else 0."
 );
 spec!(
     WORKSPACES,
@@ -391,7 +463,7 @@ pub(super) const PROCESS: [&Spec; 7] = [
 
 /// Every family of the catalogue.
 #[cfg(test)]
-const ALL: [&Spec; 39] = [
+const ALL: [&Spec; 49] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
@@ -400,6 +472,14 @@ const ALL: [&Spec; 39] = [
     &RECIPES_TRUNCATED,
     &COUNTER_DECREASES,
     &WORKSPACE_INFO,
+    &CUSTOMER_WORKSPACE_INFO,
+    &CUSTOMER_TASKS,
+    &CUSTOMER_TASK_LIMIT,
+    &CUSTOMER_ACTIVE_RECIPES,
+    &CUSTOMER_ACTIVE_CONNECTIONS,
+    &CUSTOMER_ACTIVE_CONNECTION_LIMIT,
+    &CUSTOMER_IN_TRIAL,
+    &CUSTOMER_BILLING_PERIOD_END,
     &ADMIN_REQUESTS,
     &API_REQUESTS,
     &API_REQUEST_DURATION,
@@ -408,6 +488,8 @@ const ALL: [&Spec; 39] = [
     &CONFIG_RELOAD_SUCCESSFUL,
     &CONFIG_RELOAD_SUCCESS_TIMESTAMP,
     &SHARD_INFO,
+    &EMBEDDED_CUSTOMERS,
+    &EMBEDDED_UP,
     &WORKSPACES,
     &WEB_CONFIG_RELOAD_FAILURES,
     &RECIPE_INFO,
@@ -454,6 +536,8 @@ mod tests {
                 "workato_exporter_build_info",
                 "workato_exporter_config_last_reload_successful",
                 "workato_exporter_config_last_reload_success_timestamp_seconds",
+                "workato_exporter_embedded_customers",
+                "workato_exporter_embedded_up",
                 "workato_exporter_shard_info",
                 "workato_exporter_web_config_reload_failures_total",
                 "workato_exporter_workspaces",
@@ -470,10 +554,15 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_follow_prometheus_rules() {
-        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), ALL.len(), "a family is listed twice");
+        // One family may have two specs, one per label set (an Embedded
+        // customer's workspace_info): the same kind and help.
+        for (i, a) in ALL.iter().enumerate() {
+            for b in &ALL[i + 1..] {
+                if a.name == b.name {
+                    assert!(a.help == b.help && a.labels != b.labels, "{} listed twice", a.name);
+                }
+            }
+        }
         for spec in ALL {
             assert!(spec.name.starts_with("workato_"), "{}", spec.name);
             assert!(

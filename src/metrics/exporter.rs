@@ -4,6 +4,7 @@
 //! failures, and the `process_*` metrics. Those about a configuration file
 //! or shards are written only once the app has said it uses one.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use prometheus::core::Collector as _;
@@ -11,8 +12,8 @@ use prometheus::process_collector::ProcessCollector;
 use prometheus::proto::MetricType;
 
 use super::catalogue::{
-    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, PROCESS, SHARD_INFO,
-    WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
+    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, EMBEDDED_CUSTOMERS, EMBEDDED_UP, PROCESS,
+    SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
 };
 use super::text::Writer;
 use crate::version;
@@ -22,6 +23,9 @@ pub struct ExporterMetrics {
     /// `--web.config.file`, whose reload failures are counted, when in use.
     web: Option<Arc<http_server::Web>>,
     deployment: Mutex<Deployment>,
+    /// Per Embed admin workspace: whether its last listing succeeded, and
+    /// how many of its customers this process watches.
+    embedded: Mutex<BTreeMap<String, (bool, usize)>>,
     /// Unix time these metrics began, the `_created` of process-wide counters.
     started: f64,
 }
@@ -53,6 +57,7 @@ impl ExporterMetrics {
         ExporterMetrics {
             web,
             deployment: Mutex::default(),
+            embedded: Mutex::default(),
             started: crate::clock::unix_now(),
         }
     }
@@ -78,6 +83,17 @@ impl ExporterMetrics {
         self.deployment().shard = Some((index, count));
     }
 
+    /// The outcome of the last listing of the Embed admin workspace
+    /// `name`'s customers (`(listed, customers watched)`); `None` once it is
+    /// no longer configured.
+    pub fn set_embedded(&self, name: &str, outcome: Option<(bool, usize)>) {
+        let mut embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Some(outcome) => embedded.insert(name.to_string(), outcome),
+            None => embedded.remove(name),
+        };
+    }
+
     /// The families in name order, `workspaces` being how many this process
     /// watches.
     pub(super) fn render(&self, workspaces: usize, w: &mut Writer) {
@@ -92,6 +108,13 @@ impl ExporterMetrics {
                 &[],
                 if reload.successful { 1.0 } else { 0.0 },
             );
+        }
+        let embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (name, (_, customers)) in &embedded {
+            w.sample(&EMBEDDED_CUSTOMERS, &[name], *customers as f64);
+        }
+        for (name, (up, _)) in &embedded {
+            w.sample(&EMBEDDED_UP, &[name], if *up { 1.0 } else { 0.0 });
         }
         if let Some((index, count)) = deployment.shard {
             w.sample(&SHARD_INFO, &[&count.to_string(), &index.to_string()], 1.0);

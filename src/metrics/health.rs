@@ -7,7 +7,8 @@
 use super::catalogue::*;
 use super::text::Writer;
 use crate::client::{Budget, Group};
-use crate::snapshot::{Collector, CollectorStatus, Snapshot};
+use super::family::Spec;
+use crate::snapshot::{Collector, CollectorStatus, CustomerInfo, Snapshot};
 
 /// Read access to the client's budget, for `workato_api_rate_limit_remaining`.
 pub trait BudgetView: Send + Sync {
@@ -93,7 +94,23 @@ pub fn up(s: &Snapshot, w: &mut Writer) {
 }
 
 pub fn workspace_info(s: &Snapshot, w: &mut Writer) {
-    if let Some(info) = &s.workspace {
-        w.sample(&WORKSPACE_INFO, &[&info.name, &info.plan, &info.id.to_string()], 1.0);
+    let Some(info) = &s.workspace else { return };
+    let id = info.id.to_string();
+    match &info.customer {
+        None => w.sample(&WORKSPACE_INFO, &[&info.name, &info.plan, &id], 1.0),
+        Some(customer) => {
+            let external_id = customer.external_id.as_deref().unwrap_or_default();
+            // The customer's name is its workspace's name too.
+            let values = [info.name.as_str(), external_id, &info.name, &info.plan, &id];
+            w.sample(&CUSTOMER_WORKSPACE_INFO, &values, 1.0);
+        }
+    }
+}
+
+/// One gauge of an Embedded customer's record, when Workato sent it.
+pub fn customer(s: &Snapshot, spec: &'static Spec, field: fn(&CustomerInfo) -> Option<f64>, w: &mut Writer) {
+    let customer = s.workspace.as_ref().and_then(|info| info.customer.as_ref());
+    if let Some(value) = customer.and_then(field) {
+        w.sample(spec, &[], value);
     }
 }

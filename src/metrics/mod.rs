@@ -38,6 +38,7 @@ pub use format::Format;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;
 pub use source::Source;
+use catalogue::*;
 use source::Sources;
 use text::Writer;
 use view::View;
@@ -63,7 +64,12 @@ enum Live {
     Workspace(LiveFamily),
 }
 
-const LIVE: [Live; 14] = [
+/// An Embedded customer's count, as a gauge's value.
+fn count(value: Option<u64>) -> Option<f64> {
+    value.map(|n| n as f64)
+}
+
+const LIVE: [Live; 21] = [
     Live::Process,
     Live::Workspace(|source, _, w| source.self_metrics.render_admin_requests(w)),
     Live::Workspace(|source, _, w| health::rate_limit_remaining(source.budget.as_deref(), w)),
@@ -73,6 +79,15 @@ const LIVE: [Live; 14] = [
     Live::Workspace(|source, _, w| source.self_metrics.render_poll_durations(w)),
     Live::Workspace(|_, snapshot, w| health::collector_last_success(snapshot, w)),
     Live::Workspace(|_, snapshot, w| health::collector_up(snapshot, w)),
+    Live::Workspace(|_, s, w| {
+        health::customer(s, &CUSTOMER_ACTIVE_CONNECTION_LIMIT, |c| count(c.active_connection_limit), w)
+    }),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_ACTIVE_CONNECTIONS, |c| count(c.active_connection_count), w)),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_ACTIVE_RECIPES, |c| count(c.active_recipe_count), w)),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_BILLING_PERIOD_END, |c| c.billing_period_end, w)),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_IN_TRIAL, |c| c.in_trial.map(f64::from), w)),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_TASK_LIMIT, |c| count(c.task_limit), w)),
+    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_TASKS, |c| count(c.task_count), w)),
     Live::Exporter,
     Live::Workspace(|_, snapshot, w| health::lifetime_decreases(snapshot, w)),
     Live::Workspace(|_, snapshot, w| health::recipes_truncated(snapshot, w)),

@@ -219,10 +219,14 @@ impl Writer {
     fn family(&mut self, spec: &'static Spec) {
         // Most samples continue the family before them: the same literal,
         // recognised by its address before its bytes are compared.
-        if self
-            .current
-            .is_some_and(|current| std::ptr::eq(current.name, spec.name) || current.name == spec.name)
+        if let Some(current) = self.current
+            && (std::ptr::eq(current.name, spec.name) || current.name == spec.name)
         {
+            if !std::ptr::eq(current.labels, spec.labels) {
+                // The same family, another label set (a customer's info).
+                self.workspace_at = spec.labels.iter().position(|label| *label == WORKSPACE);
+                self.current = Some(spec);
+            }
             return;
         }
         self.flush_family();

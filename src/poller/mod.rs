@@ -18,7 +18,8 @@ use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::jobs::JobsTracker;
 use crate::metrics::SelfMetrics;
-use crate::snapshot::{Collector, SharedSnapshot};
+use crate::snapshot::{Collector, SharedSnapshot, WorkspaceInfo};
+use fetch::Fetched;
 
 mod fetch;
 
@@ -67,6 +68,9 @@ pub struct Poller {
     /// only descriptive labels, so they follow the workspace interval while
     /// endpoints (whose state alerts watch) follow the poll interval.
     collections_read: std::sync::Mutex<Option<Instant>>,
+    /// Whether the workspace collector polls (users/me), or its details
+    /// are published from elsewhere.
+    polls_details: bool,
 }
 
 impl Poller {
@@ -85,6 +89,7 @@ impl Poller {
             jobs,
             sweeps: watch::channel(0).0,
             collections_read: std::sync::Mutex::new(None),
+            polls_details: true,
         }
     }
 
@@ -103,11 +108,31 @@ impl Poller {
     /// Polls one collector once and publishes the result into the snapshot.
     pub async fn poll_once(&self, collector: Collector) -> Result<()> {
         let started = Instant::now();
-        let (fetched, error) = match self.fetch(collector).await {
+        let outcome = self.fetch(collector).await;
+        self.self_metrics.observe_poll(collector, started.elapsed());
+        self.publish(collector, outcome)
+    }
+
+    /// Publishes workspace details read elsewhere: an Embedded customer's
+    /// come with the admin workspace's list of customers (see
+    /// [`Poller::details_from_elsewhere`]).
+    pub fn details_read(&self, outcome: Result<WorkspaceInfo>) {
+        let _ = self.publish(Collector::Workspace, outcome.map(Fetched::Workspace));
+    }
+
+    /// This poller leaves the workspace details to [`Poller::details_read`].
+    pub fn details_from_elsewhere(mut self) -> Poller {
+        self.polls_details = false;
+        self
+    }
+
+    /// Publishes one poll's outcome: its data, or its error beside the
+    /// data read before.
+    fn publish(&self, collector: Collector, outcome: Result<Fetched>) -> Result<()> {
+        let (fetched, error) = match outcome {
             Ok(fetched) => (Some(fetched), None),
             Err(error) => (None, Some(error)),
         };
-        self.self_metrics.observe_poll(collector, started.elapsed());
         let now = unix_now();
         let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
         self.snapshot.update(|snapshot| {
@@ -137,7 +162,10 @@ impl Poller {
     /// Runs every collector until `shutdown` is cancelled.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut tasks = JoinSet::new();
-        for collector in Collector::ALL {
+        let polled = Collector::ALL
+            .into_iter()
+            .filter(|c| *c != Collector::Workspace || self.polls_details);
+        for collector in polled {
             let poller = Arc::clone(&self);
             let shutdown = shutdown.clone();
             tasks.spawn(async move { poller.run_collector(collector, shutdown).await });
