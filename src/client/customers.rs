@@ -116,7 +116,10 @@ mod tests {
         let page = decode_list::<CustomerWire, WorkspaceInfo>(LIST_CUSTOMERS.label, body).unwrap();
         assert_eq!(page.items.len(), 2);
         let acme = &page.items[0];
-        assert_eq!((acme.id, acme.name.as_str(), acme.plan.as_str()), (890744, "Acme", "oem_enterprise"));
+        assert_eq!(
+            (acme.id, acme.name.as_str(), acme.plan.as_str()),
+            (890744, "Acme", "oem_enterprise")
+        );
         let customer = acme.customer.as_ref().unwrap();
         assert_eq!(customer.external_id.as_deref(), Some("orTwovfDpEYc"));
         assert_eq!(customer.task_count, Some(7));

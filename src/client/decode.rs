@@ -41,7 +41,8 @@ where
             _ => {
                 return Err(Error::Decode {
                     endpoint,
-                    reason: "expected a JSON array or an object with an \"items\" (or \"data\", \"result\") array".into(),
+                    reason: "expected a JSON array or an object with an \"items\" (or \"data\", \"result\") array"
+                        .into(),
                 });
             }
         },

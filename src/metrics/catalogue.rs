@@ -78,16 +78,24 @@ spec!(
     "workato_workspace_info",
     Gauge,
     &["name", "plan", "workspace", "workspace_id"],
-    "Workspace details from users/me, refreshed by a poll (an Embedded customer's from the list of customers, with its customer_name and external_id); always 1."
+    "Workspace details from users/me, refreshed by a poll; always 1."
 );
-// `workato_workspace_info` of an Embedded customer: the same family, two
+// `workato_workspace_info` of an Embedded customer (details from the list of
+// customers, not users/me): the same family, two
 // labels more.
 spec!(
     CUSTOMER_WORKSPACE_INFO,
     "workato_workspace_info",
     Gauge,
-    &["customer_name", "external_id", "name", "plan", "workspace", "workspace_id"],
-    "Workspace details from users/me, refreshed by a poll (an Embedded customer's from the list of customers, with its customer_name and external_id); always 1."
+    &[
+        "customer_name",
+        "external_id",
+        "name",
+        "plan",
+        "workspace",
+        "workspace_id"
+    ],
+    "Workspace details from users/me, refreshed by a poll; always 1."
 );
 spec!(
     CUSTOMER_TASKS,

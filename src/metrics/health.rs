@@ -5,9 +5,9 @@
 //! among the self-metrics (see `Metrics::live`).
 
 use super::catalogue::*;
+use super::family::Spec;
 use super::text::Writer;
 use crate::client::{Budget, Group};
-use super::family::Spec;
 use crate::snapshot::{Collector, CollectorStatus, CustomerInfo, Snapshot};
 
 /// Read access to the client's budget, for `workato_api_rate_limit_remaining`.

@@ -33,12 +33,12 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use prometheus::process_collector::ProcessCollector;
 
+use catalogue::*;
 pub use exporter::ExporterMetrics;
 pub use format::Format;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;
 pub use source::Source;
-use catalogue::*;
 use source::Sources;
 use text::Writer;
 use view::View;
@@ -80,9 +80,16 @@ const LIVE: [Live; 21] = [
     Live::Workspace(|_, snapshot, w| health::collector_last_success(snapshot, w)),
     Live::Workspace(|_, snapshot, w| health::collector_up(snapshot, w)),
     Live::Workspace(|_, s, w| {
-        health::customer(s, &CUSTOMER_ACTIVE_CONNECTION_LIMIT, |c| count(c.active_connection_limit), w)
+        health::customer(
+            s,
+            &CUSTOMER_ACTIVE_CONNECTION_LIMIT,
+            |c| count(c.active_connection_limit),
+            w,
+        )
     }),
-    Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_ACTIVE_CONNECTIONS, |c| count(c.active_connection_count), w)),
+    Live::Workspace(|_, s, w| {
+        health::customer(s, &CUSTOMER_ACTIVE_CONNECTIONS, |c| count(c.active_connection_count), w)
+    }),
     Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_ACTIVE_RECIPES, |c| count(c.active_recipe_count), w)),
     Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_BILLING_PERIOD_END, |c| c.billing_period_end, w)),
     Live::Workspace(|_, s, w| health::customer(s, &CUSTOMER_IN_TRIAL, |c| c.in_trial.map(f64::from), w)),

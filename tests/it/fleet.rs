@@ -22,8 +22,8 @@ fn workspace(name: &str, server: &MockServer) -> WorkspaceConfig {
     config
 }
 
-fn fleet(configs: &[WorkspaceConfig]) -> Fleet {
-    Fleet::new(configs, fast_options(), || Arc::new(SelfMetrics::default()), |_| {}).expect("fleet builds")
+fn fleet(configs: &[WorkspaceConfig]) -> Arc<Fleet> {
+    Arc::new(Fleet::new(configs, fast_options(), || Arc::new(SelfMetrics::default()), |_| {}).expect("fleet builds"))
 }
 
 /// Requests `server` has received for the recipes list.

@@ -6,6 +6,7 @@ mod binary;
 mod client;
 mod config_file;
 mod dashboards;
+mod embedded;
 mod exemplars;
 mod exposition;
 mod fleet;

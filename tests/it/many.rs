@@ -45,12 +45,12 @@ async fn answering(status: u16) -> MockServer {
 }
 
 /// A directory holding the token file and the configuration file.
-struct Files {
+pub(crate) struct Files {
     dir: PathBuf,
 }
 
 impl Files {
-    fn new(name: &str) -> Files {
+    pub(crate) fn new(name: &str) -> Files {
         let dir = std::env::temp_dir().join(format!("we-many-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -58,7 +58,7 @@ impl Files {
         Files { dir }
     }
 
-    fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         self.dir.join("exporter.yml")
     }
 
@@ -81,22 +81,22 @@ impl Drop for Files {
 }
 
 /// The exporter of a configuration file, running (pollers and HTTP).
-struct Exporter {
-    base: String,
+pub(crate) struct Exporter {
+    pub(crate) base: String,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Exporter {
     /// Stops it and waits until its pollers have stopped.
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("the exporter stops cleanly");
     }
 }
 
 /// Runs the exporter of `file` with `extra` flags.
-async fn run(file: &Path, extra: &[&str]) -> Exporter {
+pub(crate) async fn run(file: &Path, extra: &[&str]) -> Exporter {
     let mut argv = vec![
         "workato_exporter",
         "--config.file",
@@ -116,7 +116,7 @@ async fn run(file: &Path, extra: &[&str]) -> Exporter {
     Exporter { base, shutdown, task }
 }
 
-async fn samples(base: &str) -> Samples {
+pub(crate) async fn samples(base: &str) -> Samples {
     let text = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
@@ -127,7 +127,7 @@ async fn samples(base: &str) -> Samples {
 }
 
 /// Waits until `done` holds of the exposition; panics saying `what`.
-async fn until(base: &str, what: &str, done: impl Fn(&Samples) -> bool) -> Samples {
+pub(crate) async fn until(base: &str, what: &str, done: impl Fn(&Samples) -> bool) -> Samples {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = samples(base).await;

@@ -279,7 +279,11 @@ mod tests {
         assert_eq!(held.remaining(Group::Workspace), 0);
         assert_eq!(held.remaining(Group::Recipes), 5, "other groups keep their own");
         held.acquire(Group::Workspace).await;
-        assert_eq!(Instant::now() - start, WINDOW, "the third waits for the first to leave the window");
+        assert_eq!(
+            Instant::now() - start,
+            WINDOW,
+            "the third waits for the first to leave the window"
+        );
         let raised = budget(5).with_limit(Group::Jobs, NonZeroU32::new(9).unwrap());
         assert_eq!(raised.per_minute(Group::Jobs), 5, "a limit only ever lowers");
     }

@@ -141,6 +141,16 @@ impl Simulator {
             .unwrap_or_default()
     }
 
+    /// Removes the Embedded customer `workspace_id` from the admin workspace
+    /// (`gone`: no longer listed, its routes 404), or brings it back.
+    pub fn set_customer_departed(&self, workspace_id: u64, gone: bool) {
+        if let Some(embedded) = &self.embedded
+            && let Some(index) = embedded.by_id(workspace_id)
+        {
+            embedded.set_departed(index, gone);
+        }
+    }
+
     /// [`Simulator::ledger`] of one Embedded customer's workspace.
     pub fn customer_ledger(&self, workspace_id: u64) -> Option<Vec<Ledger>> {
         let embedded = self.embedded.as_ref()?;

@@ -93,10 +93,12 @@ pub async fn handle(
 fn list_customers(embedded: &Embedded, elapsed: u64, q: &HashMap<String, String>) -> Value {
     let per_page = number(q, "per_page").unwrap_or(10).clamp(1, MAX_PER_PAGE) as usize;
     let page = number(q, "page").unwrap_or(1).max(1) as usize;
-    let start = (page - 1).saturating_mul(per_page).min(embedded.customers.len());
-    let end = start.saturating_add(per_page).min(embedded.customers.len());
-    let result: Vec<Value> = (start..end)
-        .map(|index| {
+    let listed = embedded.listed();
+    let start = (page - 1).saturating_mul(per_page).min(listed.len());
+    let end = start.saturating_add(per_page).min(listed.len());
+    let result: Vec<Value> = listed[start..end]
+        .iter()
+        .map(|&index| {
             let world = embedded.world(index, elapsed);
             embedded.customers[index].profile.render(&world)
         })

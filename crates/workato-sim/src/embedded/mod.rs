@@ -44,7 +44,7 @@ pub mod routes;
 pub mod usage;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
@@ -70,6 +70,9 @@ pub struct Embedded {
     calls: Vec<AtomicU64>,
     /// Usage statistics calls that named the customer (or all of them).
     usage_calls: Vec<AtomicU64>,
+    /// Customers removed from the admin workspace (by a test): no longer
+    /// listed, and their routes answer 404.
+    departed: Vec<AtomicBool>,
 }
 
 /// Room between two customers' ids of each kind (recipes, connections...).
@@ -95,6 +98,7 @@ impl Embedded {
             limits: Limits::new(config.rate_limit),
             calls: counters(),
             usage_calls: counters(),
+            departed: (0..customers.len()).map(|_| AtomicBool::new(false)).collect(),
             customers,
         }
     }
@@ -137,10 +141,24 @@ impl Embedded {
     /// The customer a path's `:id` names: a workspace id, or `E` and an
     /// external id (already percent-decoded).
     pub fn find(&self, key: &str) -> Option<usize> {
-        match key.strip_prefix('E') {
+        let index = match key.strip_prefix('E') {
             Some(external) => self.by_external_id.get(external).copied(),
             None => key.parse::<u64>().ok().and_then(|id| self.by_id.get(&id).copied()),
-        }
+        }?;
+        (!self.departed[index].load(Ordering::Relaxed)).then_some(index)
+    }
+
+    /// The customers still in the admin workspace, oldest first.
+    pub fn listed(&self) -> Vec<usize> {
+        (0..self.customers.len())
+            .filter(|&index| !self.departed[index].load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Removes the customer from the admin workspace (`gone`), or brings
+    /// it back as it was.
+    pub fn set_departed(&self, index: usize, gone: bool) {
+        self.departed[index].store(gone, Ordering::Relaxed);
     }
 
     /// The customer with this workspace id.

@@ -1,0 +1,288 @@
+//! An Embed admin workspace's customers watched as workspaces of their own
+//! (#15): listed from the simulator's `/api/managed_users`, polled through
+//! the customer-scoped routes, each customer's jobs counted exactly, its
+//! record exported, customers that leave dropped at the next listing, and
+//! shards splitting them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use workato_sim::{self as sim, SimConfig};
+
+use crate::helpers::{Samples, TOKEN};
+use crate::many::{Files, run, samples, until};
+
+/// An Embed admin workspace of `customers` customers of 6 recipes, whose
+/// clock moves only when told.
+async fn partner(customers: usize) -> sim::Running {
+    sim::spawn(SimConfig {
+        seed: 5,
+        recipes: 4,
+        connections: 2,
+        endpoints: 1,
+        speed: 0.0,
+        token: Some(TOKEN.to_string()),
+        rate_limit: NonZeroU32::new(6_000).unwrap(),
+        incidents: false,
+        embedded: Some(sim::EmbeddedConfig {
+            recipes: 6,
+            jobs_per_minute: 60.0,
+            ..sim::EmbeddedConfig::new(customers)
+        }),
+        ..SimConfig::demo()
+    })
+    .await
+    .expect("the simulator starts")
+}
+
+/// The configuration file of one embedded entry, listing customers every
+/// second.
+fn write_config(files: &Files, base_url: &str, customers: &str) {
+    let yaml = format!(
+        "embedded:\n  - name: partner\n    base_url: {base_url}\n    token_file: token\n    poll_interval: 1s\n    jobs_interval: 1s\n    workspace_interval: 1s\n    requests_per_minute: 6000\n    customers: {customers}\n"
+    );
+    std::fs::write(files.config_file(), yaml).unwrap();
+}
+
+/// The simulator's own records of its customers, by id.
+async fn records(running: &sim::Running) -> HashMap<u64, Value> {
+    let reply: Value = reqwest::Client::new()
+        .get(format!("{}/api/managed_users?per_page=100", running.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = reply["result"].as_array().expect("a result list").clone();
+    list.into_iter().map(|c| (c["id"].as_u64().unwrap(), c)).collect()
+}
+
+/// Jobs counted per recipe id in `workspace`.
+fn counted(s: &Samples, workspace: &str) -> HashMap<u64, f64> {
+    let mut by_recipe = HashMap::new();
+    for sample in s.find("workato_job_duration_seconds_count", &[("workspace", workspace)]) {
+        *by_recipe
+            .entry(sample.labels["recipe_id"].parse().unwrap())
+            .or_default() += sample.value;
+    }
+    by_recipe.retain(|_, n| *n > 0.0);
+    by_recipe
+}
+
+/// Jobs a customer completed per recipe id since `baseline`.
+fn completed(running: &sim::Running, id: u64, baseline: &HashMap<u64, u64>) -> HashMap<u64, f64> {
+    ledger(running, id)
+        .into_iter()
+        .map(|(recipe, n)| (recipe, (n - baseline[&recipe]) as f64))
+        .filter(|(_, n)| *n > 0.0)
+        .collect()
+}
+
+fn ledger(running: &sim::Running, id: u64) -> HashMap<u64, u64> {
+    let ledger = running.simulator.customer_ledger(id).expect("a customer");
+    ledger.iter().map(|l| (l.recipe_id, l.succeeded + l.failed)).collect()
+}
+
+fn label(id: u64) -> String {
+    format!("partner/{id}")
+}
+
+/// The customers' labels in an exposition.
+fn customers_in(s: &Samples) -> BTreeSet<String> {
+    s.find("workato_workspace_info", &[])
+        .iter()
+        .map(|sample| sample.labels["workspace"].clone())
+        .filter(|w| w.starts_with("partner/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_embed_admin_workspaces_customers_are_watched_counted_and_dropped_when_gone() {
+    let running = partner(3).await;
+    let ids = running.simulator.customer_ids();
+    assert_eq!(ids.len(), 3);
+    let files = Files::new("embedded");
+    write_config(&files, &running.base_url(), "all");
+    let exporter = run(&files.config_file(), &[]).await;
+    let base = exporter.base.clone();
+    let calibrated = |s: &Samples| {
+        ids.iter().all(|id| {
+            s.has(
+                "workato_collector_last_success_timestamp_seconds",
+                &[("collector", "jobs"), ("workspace", &label(*id))],
+            )
+        })
+    };
+    let s = until(&base, "every customer's first jobs cycle", calibrated).await;
+    assert_eq!(reqwest::get(format!("{base}/readyz")).await.unwrap().status(), 200);
+
+    // Each customer's record: info labels and the billing gauges.
+    let records = records(&running).await;
+    for id in &ids {
+        let workspace = label(*id);
+        let record = &records[id];
+        let info = s.find("workato_workspace_info", &[("workspace", &workspace)]);
+        assert_eq!(info.len(), 1, "{workspace}");
+        assert_eq!(info[0].labels["customer_name"], record["name"].as_str().unwrap());
+        assert_eq!(
+            info[0].labels["external_id"],
+            record["external_id"].as_str().unwrap_or("")
+        );
+        assert_eq!(info[0].labels["workspace_id"], id.to_string());
+        assert_eq!(info[0].labels["plan"], record["plan_id"].as_str().unwrap());
+        let gauge = |name: &str| s.value(name, &[("workspace", &workspace)]);
+        assert_eq!(
+            gauge("workato_customer_task_limit"),
+            record["task_limit"].as_f64().unwrap()
+        );
+        assert_eq!(
+            gauge("workato_customer_active_recipes"),
+            record["active_recipe_count"].as_f64().unwrap()
+        );
+        assert_eq!(
+            gauge("workato_customer_in_trial"),
+            f64::from(record["in_trial"].as_bool().unwrap())
+        );
+        assert_eq!(gauge("workato_up"), 1.0, "{workspace}");
+        // The customer's recipes are its own, polled through its routes.
+        let recipes = running.simulator.customer_ledger(*id).unwrap();
+        assert_eq!(
+            s.find("workato_recipe_running", &[("workspace", &workspace)]).len(),
+            recipes.len(),
+            "{workspace}"
+        );
+    }
+    assert_eq!(
+        s.value("workato_exporter_embedded_customers", &[("embedded", "partner")]),
+        3.0
+    );
+    assert_eq!(s.value("workato_exporter_embedded_up", &[("embedded", "partner")]), 1.0);
+
+    // Every job completed from now on is counted once, in its customer.
+    let baselines: Vec<HashMap<u64, u64>> = ids.iter().map(|id| ledger(&running, *id)).collect();
+    running.simulator.advance(120);
+    let exact = |s: &Samples| {
+        ids.iter()
+            .zip(&baselines)
+            .all(|(id, baseline)| counted(s, &label(*id)) == completed(&running, *id, baseline))
+    };
+    let s = until(&base, "each customer counts what it completed", exact).await;
+    let total: f64 = ids
+        .iter()
+        .map(|id| counted(&s, &label(*id)).values().sum::<f64>())
+        .sum();
+    assert!(total > 0.0, "jobs completed in the customers");
+
+    // A customer that leaves is dropped at the next listing; the others
+    // keep counting.
+    let (gone, stay) = (ids[0], &ids[1..]);
+    running.simulator.set_customer_departed(gone, true);
+    let s = until(&base, "the departed customer's series gone", |s| {
+        !customers_in(s).contains(&label(gone))
+    })
+    .await;
+    assert!(
+        s.find("workato_recipe_running", &[("workspace", &label(gone))])
+            .is_empty()
+    );
+    assert_eq!(
+        s.value("workato_exporter_embedded_customers", &[("embedded", "partner")]),
+        2.0
+    );
+    let baselines: Vec<HashMap<u64, u64>> = stay.iter().map(|id| ledger(&running, *id)).collect();
+    let before: Vec<HashMap<u64, f64>> = stay.iter().map(|id| counted(&s, &label(*id))).collect();
+    running.simulator.advance(60);
+    until(&base, "the others count on, each job once", |s| {
+        stay.iter()
+            .zip(&baselines)
+            .zip(&before)
+            .all(|((id, baseline), before)| {
+                let mut now = counted(s, &label(*id));
+                for (recipe, n) in before {
+                    *now.entry(*recipe).or_default() -= n;
+                }
+                now.retain(|_, n| *n != 0.0);
+                now == completed(&running, *id, baseline)
+            })
+    })
+    .await;
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customers_chosen_by_id_and_external_id_and_split_across_shards() {
+    let running = partner(6).await;
+    let ids = running.simulator.customer_ids();
+    let records = records(&running).await;
+    // Chosen: the first by id, the second by its external id (if it has one).
+    let second = &records[&ids[1]];
+    let chosen = match second["external_id"].as_str() {
+        Some(external) => format!("[{}, {:?}]", ids[0], external),
+        None => format!("[{}, {}]", ids[0], ids[1]),
+    };
+    let files = Files::new("embedded-chosen");
+    write_config(&files, &running.base_url(), &chosen);
+    let exporter = run(&files.config_file(), &[]).await;
+    let s = until(&exporter.base, "the two chosen customers", |s| {
+        customers_in(s).len() == 2
+    })
+    .await;
+    assert_eq!(customers_in(&s), BTreeSet::from([label(ids[0]), label(ids[1])]));
+    exporter.stop().await;
+
+    // Three replicas: each customer watched by exactly one.
+    write_config(&files, &running.base_url(), "all");
+    let mut union = BTreeSet::new();
+    let mut watched = 0;
+    for index in 0..3 {
+        let shard = index.to_string();
+        let exporter = run(&files.config_file(), &["--shard.count", "3", "--shard.index", &shard]).await;
+        let s = until(&exporter.base, "the shard's first listing", |s| {
+            s.has("workato_exporter_embedded_up", &[("embedded", "partner")])
+        })
+        .await;
+        let mine = customers_in(&s);
+        let count = s.value("workato_exporter_embedded_customers", &[("embedded", "partner")]);
+        assert_eq!(count, mine.len() as f64, "shard {index}");
+        watched += mine.len();
+        union.extend(mine);
+        exporter.stop().await;
+    }
+    let all: BTreeSet<String> = ids.iter().map(|id| label(*id)).collect();
+    assert_eq!(union, all, "every customer watched by some shard");
+    assert_eq!(watched, all.len(), "and by one only");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_whose_customers_cannot_be_listed_is_ready_and_says_so() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_json(serde_json::json!({"message": "down"})))
+        .mount(&server)
+        .await;
+    let files = Files::new("embedded-down");
+    write_config(&files, &server.uri(), "all");
+    let exporter = run(&files.config_file(), &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{}/readyz", exporter.base))
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let s = samples(&exporter.base).await;
+    assert_eq!(s.value("workato_exporter_embedded_up", &[("embedded", "partner")]), 0.0);
+    assert_eq!(
+        s.value("workato_exporter_embedded_customers", &[("embedded", "partner")]),
+        0.0
+    );
+    assert!(customers_in(&s).is_empty());
+    exporter.stop().await;
+}
