@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, Weak};
 
 use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ClientOptions;
@@ -24,6 +23,9 @@ use crate::metrics::{ExporterMetrics, SelfMetrics};
 use crate::shard::Shard;
 use crate::snapshot::WorkspaceInfo;
 use crate::workspace::Workspace;
+use running::{PartnerRunning, Running};
+
+mod running;
 
 /// Told of every change of the list of workspaces.
 type OnChange = Box<dyn Fn(&[Arc<Workspace>]) + Send + Sync>;
@@ -66,22 +68,6 @@ struct State {
     partners: BTreeMap<String, PartnerRunning>,
     /// Set once the pollers run: new workspaces start at once.
     shutdown: Option<CancellationToken>,
-}
-
-struct Running {
-    /// `None` for an Embedded customer, which its partner starts and stops.
-    config: Option<WorkspaceConfig>,
-    workspace: Arc<Workspace>,
-    /// Stops this workspace's pollers alone; a child of the shutdown.
-    stop: Option<CancellationToken>,
-    task: Option<JoinHandle<()>>,
-}
-
-/// An Embed admin workspace and the task that lists its customers.
-struct PartnerRunning {
-    partner: Arc<Partner>,
-    stop: Option<CancellationToken>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl Fleet {
@@ -175,7 +161,7 @@ impl Fleet {
             running.spawn(&shutdown);
         }
         for partner in state.partners.values_mut() {
-            partner.spawn(Arc::downgrade(self), &shutdown);
+            partner.spawn(self.on_listing(&partner.partner), &shutdown);
         }
         state.shutdown = Some(shutdown);
     }
@@ -303,7 +289,7 @@ impl Fleet {
         let shutdown = state.shutdown.clone();
         for (name, mut running) in fresh {
             if let Some(shutdown) = &shutdown {
-                running.spawn(Arc::downgrade(self), shutdown);
+                running.spawn(self.on_listing(&running.partner), shutdown);
             }
             state.partners.insert(name, running);
         }
@@ -377,6 +363,20 @@ impl Fleet {
         self.publish(&state.running);
     }
 
+    /// What a partner's listing task does with each listing: hands it to
+    /// the fleet, if the fleet is still there.
+    fn on_listing(self: &Arc<Self>, partner: &Partner) -> impl Fn(Result<Vec<WorkspaceInfo>>) + Send + Sync + 'static {
+        let fleet: Weak<Fleet> = Arc::downgrade(self);
+        let name = partner.config.name.clone();
+        let handle = tokio::runtime::Handle::current();
+        move |outcome| {
+            if let Some(fleet) = fleet.upgrade() {
+                let name = name.clone();
+                handle.spawn(async move { fleet.customers_listed(&name, outcome).await });
+            }
+        }
+    }
+
     fn wire(&self, config: &WorkspaceConfig) -> Result<Running> {
         Ok(Running {
             config: Some(config.clone()),
@@ -390,57 +390,5 @@ impl Fleet {
         let list: Vec<Arc<Workspace>> = running.values().map(|r| Arc::clone(&r.workspace)).collect();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(list);
         (self.on_change)(&self.workspaces());
-    }
-}
-
-impl PartnerRunning {
-    fn new(partner: Partner) -> PartnerRunning {
-        PartnerRunning {
-            partner: Arc::new(partner),
-            stop: None,
-            task: None,
-        }
-    }
-
-    /// Lists the customers until the process shuts down or this partner is
-    /// removed, handing each listing to the fleet.
-    fn spawn(&mut self, fleet: Weak<Fleet>, shutdown: &CancellationToken) {
-        let stop = shutdown.child_token();
-        let name = self.partner.config.name.clone();
-        let handle = tokio::runtime::Handle::current();
-        let listed = move |outcome| {
-            if let Some(fleet) = fleet.upgrade() {
-                let name = name.clone();
-                handle.spawn(async move { fleet.customers_listed(&name, outcome).await });
-            }
-        };
-        self.task = Some(tokio::spawn(Arc::clone(&self.partner).watch(stop.clone(), listed)));
-        self.stop = Some(stop);
-    }
-
-    async fn join(&mut self) {
-        if let Some(task) = self.task.take()
-            && let Err(error) = task.await
-        {
-            tracing::error!(embedded = self.partner.config.name, %error, "listing the customers stopped abnormally");
-        }
-    }
-}
-
-impl Running {
-    /// Runs the pollers until the process shuts down or this workspace is
-    /// removed.
-    fn spawn(&mut self, shutdown: &CancellationToken) {
-        let stop = shutdown.child_token();
-        self.task = Some(tokio::spawn(Arc::clone(&self.workspace.poller).run(stop.clone())));
-        self.stop = Some(stop);
-    }
-
-    async fn join(&mut self, name: &str) {
-        if let Some(task) = self.task.take()
-            && let Err(error) = task.await
-        {
-            tracing::error!(workspace = name, %error, "a workspace's pollers stopped abnormally");
-        }
     }
 }
