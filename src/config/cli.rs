@@ -1,7 +1,8 @@
 //! The command line as clap parses it: raw text checked flag by flag (flag
 //! names fixed by DESIGN.md), before `Config` turns it into settings.
+//! What each flag's value may be is in `parse`.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +16,12 @@ use reqwest::Url;
 
 use super::log::{LogFormat, parse_filter};
 use super::region::{Region, parse_region};
+
+mod parse;
+
+pub use parse::parse_duration;
+pub(super) use parse::{parse_base_url, parse_budget, parse_interval, parse_window};
+use parse::{parse_listen_address, parse_max_connections, parse_path, parse_rate, parse_speed, parse_timeout};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -88,22 +95,6 @@ pub struct SimulateArgs {
     /// (most are quiet, a few busy).
     #[arg(long = "customer-jobs-per-minute", value_name = "RATE", default_value = "6", value_parser = parse_rate)]
     pub customer_jobs_per_minute: f64,
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|r| (0.0..=100_000.0).contains(r))
-        .ok_or_else(|| "expected a number of jobs a minute from 0 to 100000".into())
-}
-
-fn parse_speed(text: &str) -> Result<f64, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| (0.1..=3_600.0).contains(s))
-        .ok_or_else(|| "expected a speed factor from 0.1 to 3600".into())
 }
 
 /// Flags shared by the exporter and its subcommands.
@@ -279,99 +270,6 @@ pub struct Args {
     pub log_format: LogFormat,
 }
 
-pub(super) fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("{e}; expected a URL like https://www.workato.com"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("expected an http or https URL with a host, like https://www.workato.com".into());
-    }
-    if url.path().trim_end_matches('/').ends_with("/api") {
-        return Err("give the host root (https://www.workato.com) without /api; the exporter adds /api/...".into());
-    }
-    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err("the URL may not carry a query string or credentials".into());
-    }
-    Ok(url)
-}
-
-pub(super) fn parse_budget(text: &str) -> Result<NonZeroU32, String> {
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=60_000).contains(n))
-        .and_then(NonZeroU32::new)
-        .ok_or_else(|| "expected a whole number of requests a minute from 1 to 60000".into())
-}
-
-fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
-    let text = text.trim();
-    let expected = || "expected HOST:PORT with an IP address, or :PORT for every interface".to_string();
-    if let Some(port) = text.strip_prefix(':') {
-        let port: u16 = port.parse().map_err(|_| expected())?;
-        return Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
-    }
-    if let Some(port) = text.strip_prefix("localhost:") {
-        let port: u16 = port.parse().map_err(|_| expected())?;
-        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-    }
-    text.parse().map_err(|_| expected())
-}
-
-/// The telemetry path: absolute, and not one the exporter answers
-/// otherwise, where metrics would be unreachable (the admin route is
-/// matched first, `/healthz`, `/readyz` and `/` are fixed).
-fn parse_path(text: &str) -> Result<String, String> {
-    if !(text.starts_with('/') && text.len() > 1 && !text.contains(['?', '#', ' '])) {
-        return Err("expected an absolute path such as /metrics".into());
-    }
-    // `/admin` as `admin::is_admin_path` matches it.
-    if text == "/admin" || text.starts_with("/admin/") || matches!(text, "/healthz" | "/readyz") {
-        return Err(format!(
-            "{text} is taken by the exporter itself (/admin/..., /healthz, /readyz, /); choose another, such as /metrics"
-        ));
-    }
-    Ok(text.to_string())
-}
-
-fn parse_max_connections(text: &str) -> Result<usize, String> {
-    text.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=1_000_000).contains(n))
-        .ok_or_else(|| "expected a whole number of connections from 1 to 1000000".into())
-}
-
-/// Durations as `500ms`, `5s`, `2m`, `1h` (humantime), at least one second
-/// for poll intervals so a typo cannot hammer Workato.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| format!("{e}; expected a duration such as 500ms, 5s, 2m or 1h"))
-}
-
-pub(super) fn parse_window(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text)?;
-    if duration < Duration::from_secs(60) || duration > Duration::from_secs(7 * 86_400) {
-        return Err("expected a window from 1m to 7d, such as 15m or 1h".into());
-    }
-    Ok(duration)
-}
-
-/// `--workato.timeout`: bounded so that a typo neither fails every request
-/// nor lets a silent connection hold a poll for hours.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text)?;
-    if duration < Duration::from_secs(1) || duration > Duration::from_secs(300) {
-        return Err("expected a timeout from 1s to 5m, such as 30s".into());
-    }
-    Ok(duration)
-}
-
-pub(super) fn parse_interval(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text)?;
-    if duration < Duration::from_secs(1) {
-        return Err("expected an interval of at least 1s, such as 30s, 2m or 1h".into());
-    }
-    Ok(duration)
-}
-
 /// Parses the command line, reducing any usage error to the one line that
 /// names the flag and what it accepts. Help and version pass through.
 pub fn parse_cli<I, T>(argv: I) -> Result<Cli, clap::Error>
@@ -448,91 +346,4 @@ pub(super) fn args(extra: &[&str]) -> Args {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_per_workspace_flag_exists_and_is_told_apart_from_its_default() {
-        let command = Cli::command();
-        for id in PER_WORKSPACE {
-            assert!(command.get_arguments().any(|a| a.get_id() == id), "no flag {id}");
-        }
-        let cli = parse_cli([
-            "workato_exporter",
-            "--workato.region",
-            "us",
-            "check",
-            "--jobs.window",
-            "2h",
-        ])
-        .unwrap();
-        assert_eq!(cli.args.per_workspace_flags, ["--workato.region", "--jobs.window"]);
-        assert!(
-            parse_cli(["workato_exporter"])
-                .unwrap()
-                .args
-                .per_workspace_flags
-                .is_empty()
-        );
-        let cli = parse_cli(["workato_exporter", "simulate"]).unwrap();
-        assert!(cli.args.per_workspace_flags.is_empty());
-    }
-
-    #[test]
-    fn go_style_listen_address_means_every_interface() {
-        assert_eq!(parse_listen_address(":9862"), Ok("0.0.0.0:9862".parse().unwrap()));
-        assert_eq!(parse_listen_address("127.0.0.1:1"), Ok("127.0.0.1:1".parse().unwrap()));
-        assert_eq!(
-            parse_listen_address("localhost:80"),
-            Ok("127.0.0.1:80".parse().unwrap())
-        );
-        assert!(parse_listen_address("nowhere").is_err());
-    }
-
-    #[test]
-    fn base_url_must_be_the_host_root() {
-        assert!(parse_base_url("https://www.workato.com").is_ok());
-        assert!(
-            parse_base_url("https://www.workato.com/api")
-                .unwrap_err()
-                .contains("without /api")
-        );
-        assert!(parse_base_url("ftp://x").is_err());
-        assert!(parse_base_url("not a url").is_err());
-    }
-
-    #[test]
-    fn durations_accept_the_documented_forms() {
-        for (text, secs) in [("500ms", 0.5), ("5s", 5.0), ("2m", 120.0), ("1h", 3600.0)] {
-            assert_eq!(parse_duration(text).map(|d| d.as_secs_f64()), Ok(secs));
-        }
-        assert!(parse_interval("500ms").is_err());
-        assert_eq!(parse_timeout("10s"), Ok(Duration::from_secs(10)));
-        assert!(parse_timeout("500ms").is_err() && parse_timeout("1h").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-    }
-
-    #[test]
-    fn usage_errors_fit_on_one_line_naming_the_flag() {
-        let error = parse_cli(["workato_exporter", "--workato.region", "mars"]).unwrap_err();
-        let line = one_line(&error);
-        assert!(line.contains("--workato.region") && line.contains("trial"), "{line}");
-        let error = parse_cli(["workato_exporter", "--poll.interval", "soon"]).unwrap_err();
-        let line = one_line(&error);
-        assert!(line.contains("--poll.interval") && line.contains("2m"), "{line}");
-        assert_eq!(error.exit_code(), 2);
-    }
-
-    #[test]
-    fn the_telemetry_path_may_not_hide_behind_the_exporters_own_paths() {
-        for taken in ["/admin", "/admin/x", "/admin/metrics/", "/healthz", "/readyz", "/"] {
-            let error = parse_cli(["workato_exporter", "--web.telemetry-path", taken]).unwrap_err();
-            let line = one_line(&error);
-            assert!(line.contains("--web.telemetry-path"), "{taken}: {line}");
-            assert_eq!(error.exit_code(), 2, "{taken}");
-        }
-        for fine in ["/metrics", "/administrator", "/workato/metrics", "/healthz/metrics"] {
-            assert_eq!(args(&["--web.telemetry-path", fine]).telemetry_path, fine);
-        }
-    }
-}
+mod tests;

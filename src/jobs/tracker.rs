@@ -1,14 +1,18 @@
 //! The tracker: per recipe the watermark, the pending jobs and the counters
 //! last read, and what has been observed; the plan of each cycle and the
 //! operations a cycle applies (see `ingest`).
+//!
+//! The operations of a walk through a recipe's jobs pages are in `walk`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{Counts, JobsConfig, Mark, PendingJob, Planned, RecipeJobs, Walk, state_file};
+use super::{Counts, JobsConfig, PendingJob, Planned, RecipeJobs, state_file};
 use crate::clock::unix_now;
 use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, SharedSnapshot};
+
+mod walk;
 
 /// The job ingestion state of the whole workspace.
 pub struct JobsTracker {
@@ -215,138 +219,6 @@ impl JobsTracker {
     /// Reads one recipe's state.
     fn read<R>(&self, recipe_id: u64, f: impl FnOnce(&RecipeJobs) -> R) -> Option<R> {
         self.lock().get(&recipe_id).map(f)
-    }
-
-    pub(super) fn learn_page_size(&self, len: usize) {
-        self.page_size.fetch_max(len, Ordering::Relaxed);
-    }
-
-    /// True when a page this long cannot have a successor.
-    pub(super) fn is_last_page(&self, len: usize) -> bool {
-        len == 0 || len < self.page_size.load(Ordering::Relaxed)
-    }
-
-    /// Takes the newest page as the starting point: its newest job is the
-    /// watermark, its pending jobs (and `older_pending`, started before the
-    /// page) are tracked, its completed jobs are history.
-    pub(super) fn calibrate(&self, recipe_id: u64, counts: Counts, newest_page: &[Job], older_pending: &[Job]) {
-        self.change(recipe_id, |jobs, _| {
-            jobs.calibrated = true;
-            jobs.pending.clear();
-            for job in older_pending {
-                jobs.pending.insert(
-                    job.id.clone(),
-                    PendingJob {
-                        ordinal: 0,
-                        after: None,
-                    },
-                );
-            }
-            jobs.next_ordinal = 1;
-            jobs.watermark = None;
-            let mut after: Option<String> = None;
-            for job in newest_page.iter().rev() {
-                let ordinal = jobs.next_ordinal;
-                jobs.next_ordinal += 1;
-                if job.status == JobStatus::Pending {
-                    let pending = PendingJob {
-                        ordinal,
-                        after: after.clone(),
-                    };
-                    jobs.pending.insert(job.id.clone(), pending);
-                }
-                jobs.watermark = Some(Mark {
-                    id: job.id.clone(),
-                    ordinal,
-                });
-                after = Some(job.id.clone());
-            }
-            jobs.seen = Some(counts);
-            true
-        });
-    }
-
-    /// Where this recipe's forward walk starts: at its oldest young pending
-    /// job, or at the watermark (`None`: the recipe had no jobs at all).
-    pub(super) fn walk_start(&self, recipe_id: u64) -> Option<(String, Walk)> {
-        self.read(recipe_id, |jobs| {
-            let watermark = jobs.watermark.clone()?;
-            let young = jobs
-                .pending
-                .values()
-                .filter(|pending| self.is_young(jobs, pending))
-                .min_by_key(|pending| pending.ordinal)
-                .and_then(|pending| pending.after.clone());
-            Some(match young {
-                Some(after) => (
-                    after.clone(),
-                    Walk {
-                        last: Some(after),
-                        ..Walk::default()
-                    },
-                ),
-                None => (
-                    watermark.id.clone(),
-                    Walk {
-                        last: Some(watermark.id),
-                        past_watermark: true,
-                        ..Walk::default()
-                    },
-                ),
-            })
-        })
-        .flatten()
-    }
-
-    /// Applies one page of a forward walk (newest first, as Workato lists):
-    /// tracked pending jobs that completed are observed; jobs past the
-    /// watermark are new (observed, or tracked if pending) and move it; jobs
-    /// in between were counted before.
-    pub(super) fn apply_page(&self, recipe_id: u64, page: &[Job], walk: &mut Walk) {
-        self.change(recipe_id, |jobs, config| {
-            for job in page.iter().rev() {
-                if !walk.met.insert(job.id.clone()) {
-                    continue;
-                }
-                let after = walk.last.replace(job.id.clone());
-                if jobs.pending.contains_key(&job.id) {
-                    if job.status != JobStatus::Pending {
-                        jobs.pending.remove(&job.id);
-                        jobs.observe(job, config);
-                        self.record_delay(job);
-                    }
-                } else if walk.past_watermark {
-                    let ordinal = jobs.next_ordinal;
-                    jobs.next_ordinal += 1;
-                    if job.status == JobStatus::Pending {
-                        jobs.pending.insert(job.id.clone(), PendingJob { ordinal, after });
-                    } else {
-                        jobs.observe(job, config);
-                        self.record_delay(job);
-                    }
-                    jobs.watermark = Some(Mark {
-                        id: job.id.clone(),
-                        ordinal,
-                    });
-                }
-                if jobs.watermark.as_ref().is_some_and(|w| w.id == job.id) {
-                    walk.past_watermark = true;
-                }
-            }
-            true
-        });
-    }
-
-    /// A walk that started at a young pending job ended without meeting the
-    /// watermark (Workato no longer lists it): its pending jobs are re-checked
-    /// by id from now on, and the next walk starts at the watermark.
-    pub(super) fn watermark_not_met(&self, recipe_id: u64) {
-        self.change(recipe_id, |jobs, _| {
-            for pending in jobs.pending.values_mut() {
-                pending.after = None;
-            }
-            true
-        });
     }
 
     pub(super) fn record_delay(&self, job: &Job) {

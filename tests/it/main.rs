@@ -14,6 +14,7 @@ mod formats;
 mod helpers;
 mod hostile_clients;
 mod hostile_server;
+mod house;
 mod http;
 mod imports;
 mod jobs;

@@ -1,0 +1,169 @@
+//! The job state's tests: duration buckets, the error type cap, plans that read
+//! only what moved, and what is published into the snapshot when.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::snapshot::SharedSnapshot;
+
+fn job(id: &str, status: JobStatus, start: f64, end: Option<f64>, error: Option<(&str, &str)>) -> Job {
+    Job {
+        id: id.into(),
+        status,
+        started_at: Some(start),
+        completed_at: end,
+        error: error.map(|(a, t)| (a.into(), t.into())),
+    }
+}
+
+#[test]
+fn durations_land_in_their_buckets() {
+    let mut d = Durations::default();
+    for s in [0.05, 0.1, 0.7, 4000.0] {
+        d.observe(&DURATION_BUCKETS, s);
+    }
+    assert_eq!(d.buckets[0], 2, "0.1 is in the le=0.1 bucket");
+    assert_eq!(d.buckets[2], 1, "0.7 is in the le=1 bucket");
+    assert_eq!(d.buckets[DURATION_BUCKETS.len()], 1, "beyond an hour is +Inf only");
+    assert_eq!(d.count, 4);
+}
+
+#[test]
+fn error_types_beyond_the_cap_count_as_other() {
+    let config = JobsConfig {
+        max_error_types: 2,
+        ..JobsConfig::default()
+    };
+    let mut jobs = RecipeJobs::default();
+    let now = unix_now();
+    for (i, kind) in ["Timeout", "Bad request", "Timeout", "Server error", "Rate limit"]
+        .iter()
+        .enumerate()
+    {
+        let j = job(
+            &format!("j{i}"),
+            JobStatus::Failed,
+            now - 2.0,
+            Some(now - 1.0),
+            Some(("slack", kind)),
+        );
+        jobs.observe(&j, &config);
+    }
+    let key = |t: &str| ("slack".to_string(), t.to_string());
+    assert_eq!(jobs.errors.get(&key("Timeout")), Some(&2));
+    assert_eq!(jobs.errors.get(&key("Bad request")), Some(&1));
+    assert_eq!(jobs.errors.get(&key(OTHER_ERROR_TYPE)), Some(&2));
+    assert_eq!(jobs.errors.len(), 3);
+}
+
+fn recipe(id: u64, succeeded: u64, last_run_at: Option<f64>) -> Recipe {
+    Recipe {
+        id,
+        name: format!("r{id}"),
+        folder_id: None,
+        project_id: None,
+        running: Some(true),
+        stop_cause: None,
+        trigger_application: None,
+        version: None,
+        jobs_succeeded: Some(succeeded),
+        jobs_failed: Some(0),
+        tasks: None,
+        last_run_at,
+        last_job_started_at: None,
+        stopped_at: None,
+        connection_ids: vec![],
+    }
+}
+
+#[test]
+fn plans_read_only_what_moved() {
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
+    let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
+    assert_eq!(first.len(), 1, "a recipe that never ran needs no calibration call");
+    assert!(first[0].calibrate);
+    tracker.calibrate(1, first[0].counts, &[], &[]);
+    assert!(
+        tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]).is_empty(),
+        "nothing moved"
+    );
+    let moved = tracker.plan(&[recipe(1, 6, Some(11.0)), recipe(2, 0, None)]);
+    assert_eq!(
+        moved.iter().map(|p| (p.recipe_id, p.walk)).collect::<Vec<_>>(),
+        vec![(1, true)]
+    );
+    tracker.plan(&[recipe(2, 0, None)]);
+    assert_eq!(tracker.tracked(), 1, "a deleted recipe's state is dropped");
+}
+
+#[test]
+fn a_recipe_that_did_not_change_is_published_again_as_it_was() {
+    let snapshot: Arc<SharedSnapshot> = Arc::default();
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));
+    let quiet = |id| {
+        let mut r = recipe(id, 0, None);
+        r.jobs_succeeded = Some(0);
+        r
+    };
+    tracker.plan(&[quiet(1), quiet(2)]);
+    let now = unix_now();
+    let done = |id: &str| job(id, JobStatus::Succeeded, now - 5.0, Some(now - 1.0), None);
+    tracker.apply_page(1, &[done("a1")], &mut Walk::everything_new());
+    tracker.apply_page(2, &[done("b1")], &mut Walk::everything_new());
+    let before = snapshot.load().jobs.clone();
+    tracker.apply_page(2, &[done("b2")], &mut Walk::everything_new());
+    let after = snapshot.load().jobs.clone();
+    assert!(Arc::ptr_eq(&before.recipes[0], &after.recipes[0]), "recipe 1 shared");
+    assert!(!Arc::ptr_eq(&before.recipes[1], &after.recipes[1]), "recipe 2 new");
+    assert_eq!((after.recipes[1].id, after.recipes[1].durations[0].count), (2, 2));
+    assert_eq!(
+        before.recipes[1].durations[0].count, 1,
+        "what was published stays as it was"
+    );
+}
+
+#[test]
+fn every_change_is_published_into_the_snapshot_and_only_then() {
+    let snapshot: Arc<SharedSnapshot> = Arc::default();
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));
+    let mut never_ran = recipe(1, 0, None);
+    never_ran.jobs_succeeded = Some(0);
+    tracker.plan(&[never_ran]);
+    assert!(snapshot.load().jobs.recipes.is_empty(), "no job seen, no job series");
+    let now = unix_now();
+    let failed = job(
+        "j1",
+        JobStatus::Failed,
+        now - 5.0,
+        Some(now - 1.0),
+        Some(("slack", "Timeout")),
+    );
+    tracker.apply_page(1, &[failed], &mut Walk::everything_new());
+    let published = snapshot.load().jobs.clone();
+    assert_eq!(published.recipes.len(), 1);
+    let stats = &published.recipes[0];
+    assert_eq!((stats.id, stats.name.as_str()), (1, "r1"));
+    assert_eq!((stats.durations[0].count, stats.durations[1].count), (0, 1));
+    assert_eq!(stats.failure_ratio, Some(1.0));
+    assert_eq!(stats.errors, vec![(("slack".into(), "Timeout".into()), 1)]);
+    assert_eq!(published.delays.count, 1);
+    assert!(published.ratios_expire_at.is_some_and(|t| t > now));
+
+    let generation = snapshot.generation();
+    tracker.forget_pending(1, "not tracked");
+    assert!(!tracker.slide(now), "no minute left the window yet");
+    assert_eq!(snapshot.generation(), generation, "nothing changed, nothing published");
+    let later = tracker.stats(now + 7200.0);
+    assert_eq!(later.recipes[0].failure_ratio, None, "the window slid past the job");
+    assert_eq!(tracker.stats(now), *published, "computing stats changes nothing");
+
+    let expired = published.ratios_expire_at.unwrap();
+    assert!(tracker.slide(expired), "the job's minute left the window");
+    let slid = snapshot.load().jobs.clone();
+    assert_eq!(slid.recipes[0].failure_ratio, None);
+    assert_eq!(
+        slid.recipes[0].durations, published.recipes[0].durations,
+        "only the ratio moved"
+    );
+    assert_eq!(slid.ratios_expire_at, None, "nothing left to slide");
+}

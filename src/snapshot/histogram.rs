@@ -1,0 +1,230 @@
+//! The job histograms of the snapshot: classic buckets over fixed bounds
+//! (job durations, ingestion delays), native (exponential) histograms of
+//! job durations, and the exemplar of each duration bucket.
+
+/// Upper bounds of `workato_job_duration_seconds`: sub-second API calls to
+/// hour-long batch jobs.
+pub const DURATION_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+
+/// Upper bounds of `workato_job_ingestion_delay_seconds`: from a job's
+/// completion in Workato to the exporter counting it, about one poll
+/// interval at most.
+pub const DELAY_BUCKETS: [f64; 12] = [1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 900.0];
+
+/// A histogram's counts over fixed bounds: `B` is the number of bounds plus
+/// one for +Inf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram<const B: usize> {
+    /// Non-cumulative counts per bucket, the last one +Inf.
+    pub buckets: [u64; B],
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl<const B: usize> Default for Histogram<B> {
+    fn default() -> Self {
+        Histogram {
+            buckets: [0; B],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl<const B: usize> Histogram<B> {
+    /// Counts `value` in the first bucket whose bound is at least `value`.
+    pub fn observe(&mut self, bounds: &[f64], value: f64) {
+        let index = bounds.iter().position(|b| value <= *b).unwrap_or(B - 1);
+        self.buckets[index] += 1;
+        self.sum += value;
+        self.count += 1;
+    }
+}
+
+/// Observed durations of one recipe's jobs with one status.
+pub type Durations = Histogram<{ DURATION_BUCKETS.len() + 1 }>;
+
+/// The finest schema of the native job duration histograms: each power of
+/// two split into 2^4 = 16 buckets, so a bucket's bounds differ by 4.4%
+/// (a value is at most 2.2% from its bucket's middle).
+pub const NATIVE_SCHEMA: i8 = 4;
+
+/// Durations up to this many seconds count in the native histogram's zero
+/// bucket (a job Workato reports as taking no time at all).
+pub const NATIVE_ZERO_THRESHOLD: f64 = 0.001;
+
+/// The most buckets one native histogram keeps: past it the histogram
+/// halves its resolution (schema minus one), as client_golang does, so a
+/// series costs at most this many (index, count) pairs whatever the
+/// durations Workato reports.
+pub const NATIVE_MAX_BUCKETS: usize = 160;
+
+/// A native (exponential) histogram of positive values: bucket `i` holds
+/// the values in (2^((i-1)/2^schema), 2^(i/2^schema)].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeHistogram {
+    pub schema: i8,
+    /// Values at most [`NATIVE_ZERO_THRESHOLD`].
+    pub zero_count: u64,
+    /// (bucket index, count), sorted by index, no zero counts.
+    pub buckets: Vec<(i32, u64)>,
+}
+
+impl Default for NativeHistogram {
+    fn default() -> Self {
+        NativeHistogram {
+            schema: NATIVE_SCHEMA,
+            zero_count: 0,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+impl NativeHistogram {
+    /// Counts `value` (NaN and values up to the zero threshold in the zero
+    /// bucket).
+    pub fn observe(&mut self, value: f64) {
+        if value.is_nan() || value <= NATIVE_ZERO_THRESHOLD {
+            self.zero_count += 1;
+            return;
+        }
+        self.add(value, 1);
+    }
+
+    fn add(&mut self, value: f64, count: u64) {
+        let index = bucket_index(value, self.schema);
+        match self.buckets.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(at) => self.buckets[at].1 += count,
+            Err(at) => {
+                self.buckets.insert(at, (index, count));
+                while self.buckets.len() > NATIVE_MAX_BUCKETS && self.schema > -4 {
+                    self.halve();
+                }
+            }
+        }
+    }
+
+    /// One schema coarser: buckets 2j-1 and 2j become bucket j.
+    fn halve(&mut self) {
+        self.schema -= 1;
+        let mut merged: Vec<(i32, u64)> = Vec::with_capacity(self.buckets.len() / 2 + 1);
+        for (index, count) in self.buckets.drain(..) {
+            let index = (index + 1).div_euclid(2);
+            match merged.last_mut() {
+                Some((last, total)) if *last == index => *total += count,
+                _ => merged.push((index, count)),
+            }
+        }
+        self.buckets = merged;
+    }
+
+    /// Observations counted: the zero bucket and every other.
+    pub fn count(&self) -> u64 {
+        self.zero_count + self.buckets.iter().map(|(_, c)| c).sum::<u64>()
+    }
+
+    /// A native histogram holding the counts of a classic one, each at its
+    /// bucket's upper bound (the +Inf bucket at the last bound): for job
+    /// counters restored from a state file written before native
+    /// histograms, so both views count the same jobs.
+    pub fn from_classic(bounds: &[f64], classic: &Durations) -> NativeHistogram {
+        let mut native = NativeHistogram::default();
+        for (i, count) in classic.buckets.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let bound = bounds.get(i).or(bounds.last()).copied().unwrap_or(1.0);
+            native.add(bound.max(NATIVE_ZERO_THRESHOLD * 2.0), *count);
+        }
+        native
+    }
+}
+
+/// The native bucket of `value` (> 0) at `schema`: the smallest `i` with
+/// `value <= 2^(i / 2^schema)`. Values beyond f64's exponent range land in
+/// the last bucket Prometheus accepts.
+fn bucket_index(value: f64, schema: i8) -> i32 {
+    let scaled = value.log2() * 2f64.powi(i32::from(schema));
+    // Within f64's range |log2| <= 1075, so this fits an i32 at any schema.
+    scaled.ceil().clamp(-(1 << 20) as f64, (1 << 20) as f64) as i32
+}
+
+/// The job behind a bucket of `workato_job_duration_seconds`: the most
+/// recent one that fell in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobExemplar {
+    pub job_id: Box<str>,
+    /// Its duration in seconds.
+    pub value: f64,
+    /// When it completed, Unix seconds.
+    pub completed_at: f64,
+}
+
+/// The longest job id kept for an exemplar: OpenMetrics allows 128
+/// characters for an exemplar's label names and values together, and
+/// `job_id`, `recipe_id` and a recipe id take at most 35.
+pub const MAX_EXEMPLAR_JOB_ID: usize = 90;
+
+/// What one recipe's job durations with one status carry beside the
+/// classic buckets: an exemplar per bucket and the native histogram.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DurationDetail {
+    /// By classic bucket (the last is +Inf).
+    pub exemplars: [Option<JobExemplar>; DURATION_BUCKETS.len() + 1],
+    pub native: NativeHistogram,
+}
+
+impl DurationDetail {
+    /// Counts a job of `seconds` that completed at `completed_at`.
+    pub fn observe(&mut self, job_id: &str, seconds: f64, completed_at: Option<f64>) {
+        self.native.observe(seconds);
+        let bucket = DURATION_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(DURATION_BUCKETS.len());
+        let printable = job_id.len() <= MAX_EXEMPLAR_JOB_ID && !job_id.is_empty();
+        if let (Some(completed_at), true) = (completed_at, printable) {
+            self.exemplars[bucket] = Some(JobExemplar {
+                job_id: job_id.into(),
+                value: seconds,
+                completed_at,
+            });
+        }
+    }
+}
+
+/// Observed delays from completion to ingestion, workspace-wide.
+pub type Delays = Histogram<{ DELAY_BUCKETS.len() + 1 }>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_buckets_follow_the_schema_and_count_every_value() {
+        let mut h = NativeHistogram::default();
+        // 1 is a bucket's upper bound at every schema; 2^(1/16) = 1.044 the next.
+        for v in [1.0, 1.04, 1.01, 0.0, 0.0005, 3600.0] {
+            h.observe(v);
+        }
+        assert_eq!(h.zero_count, 2);
+        assert_eq!(h.buckets, vec![(0, 1), (1, 2), (190, 1)], "log2(3600) * 16 = 189.02");
+        assert_eq!(h.count(), 6);
+    }
+
+    #[test]
+    fn a_native_histogram_halves_its_resolution_past_its_bucket_cap() {
+        let mut h = NativeHistogram::default();
+        let mut v = 1e-2;
+        for _ in 0..1_000 {
+            h.observe(v);
+            v *= 1.02;
+        }
+        assert!(h.buckets.len() <= NATIVE_MAX_BUCKETS, "{}", h.buckets.len());
+        assert!(h.schema < NATIVE_SCHEMA);
+        assert_eq!(h.count(), 1_000);
+        assert!(h.buckets.windows(2).all(|w| w[0].0 < w[1].0));
+        // Hostile values cost one bucket each, and never panic.
+        for v in [f64::MAX, f64::MIN_POSITIVE, f64::INFINITY, f64::NAN, -5.0] {
+            h.observe(v);
+        }
+        assert_eq!(h.count(), 1_005);
+    }
+}
