@@ -12,9 +12,10 @@ use super::family::{Kind, Spec};
 const RECIPE: &[&str] = &["recipe", "recipe_id", "workspace"];
 const CONNECTION: &[&str] = &["application", "connection", "connection_id", "workspace"];
 
+/// A family of the catalogue: `pub`, as far as this private module reaches.
 macro_rules! spec {
     ($id:ident, $name:literal, $kind:ident, $labels:expr, $help:literal) => {
-        pub(super) const $id: Spec = Spec {
+        pub const $id: Spec = Spec {
             name: $name,
             help: $help,
             kind: Kind::$kind,
@@ -22,6 +23,10 @@ macro_rules! spec {
         };
     };
 }
+
+// Embed admin workspaces and their customers.
+mod embedded;
+pub(super) use embedded::*;
 
 // Health: rendered from the snapshot on every scrape.
 spec!(
@@ -80,72 +85,6 @@ spec!(
     &["name", "plan", "workspace", "workspace_id"],
     "Workspace details from users/me, refreshed by a poll; always 1."
 );
-// `workato_workspace_info` of an Embedded customer (details from the list of
-// customers, not users/me): the same family, two
-// labels more.
-spec!(
-    CUSTOMER_WORKSPACE_INFO,
-    "workato_workspace_info",
-    Gauge,
-    &[
-        "customer_name",
-        "external_id",
-        "name",
-        "plan",
-        "workspace",
-        "workspace_id"
-    ],
-    "Workspace details from users/me, refreshed by a poll; always 1."
-);
-spec!(
-    CUSTOMER_TASKS,
-    "workato_customer_tasks",
-    Gauge,
-    &["workspace"],
-    "Tasks the Embedded customer used in its current billing period (task_count of its record)."
-);
-spec!(
-    CUSTOMER_TASK_LIMIT,
-    "workato_customer_task_limit",
-    Gauge,
-    &["workspace"],
-    "Tasks the Embedded customer may use in a billing period (task_limit of its record)."
-);
-spec!(
-    CUSTOMER_ACTIVE_RECIPES,
-    "workato_customer_active_recipes",
-    Gauge,
-    &["workspace"],
-    "Running recipes of the Embedded customer, as its record counts them."
-);
-spec!(
-    CUSTOMER_ACTIVE_CONNECTIONS,
-    "workato_customer_active_connections",
-    Gauge,
-    &["workspace"],
-    "Active connections of the Embedded customer, as its record counts them."
-);
-spec!(
-    CUSTOMER_ACTIVE_CONNECTION_LIMIT,
-    "workato_customer_active_connection_limit",
-    Gauge,
-    &["workspace"],
-    "Active connections the Embedded customer may have; 0 means no limit."
-);
-spec!(
-    CUSTOMER_IN_TRIAL,
-    "workato_customer_in_trial",
-    Gauge,
-    &["workspace"],
-    "1 while the Embedded customer is in a trial, else 0."
-);
-spec!(
-    CUSTOMER_BILLING_PERIOD_END,
-    "workato_customer_billing_period_end_timestamp_seconds",
-    Gauge,
-    &["workspace"],
-    "When the Embedded customer's current billing period ends, in Unix time."
-);
 
 // The exporter's own work: rendered from the self-metrics on every scrape.
 spec!(
@@ -203,20 +142,6 @@ spec!(
     Gauge,
     &["count", "index"],
     "The shard this replica is (index, from 0) among count replicas that split the workspaces; always 1, only when sharding is configured."
-);
-spec!(
-    EMBEDDED_CUSTOMERS,
-    "workato_exporter_embedded_customers",
-    Gauge,
-    &["embedded"],
-    "Customers of the Embed admin workspace this process watches (its shard's share when sharded), as of the last listing."
-);
-spec!(
-    EMBEDDED_UP,
-    "workato_exporter_embedded_up",
-    Gauge,
-    &["embedded"],
-    "1 if the last listing of the Embed admin workspace's customers succeeded, else 0."
 );
 spec!(
     WORKSPACES,

@@ -9,10 +9,9 @@
 //!
 //! Label values come from Workato (recipe, connection, endpoint and
 //! collection names, paths, error types) and Workato puts no limit on them:
-//! each is cut to [`MAX_LABEL_BYTES`] here, where every sample is written,
+//! each is cut to `labels::MAX_LABEL_BYTES` here, where every sample is written,
 //! so a megabyte of recipe name costs 256 bytes per series, not a megabyte.
 
-use std::borrow::Cow;
 use std::io::Write;
 
 use prost::Message;
@@ -23,32 +22,6 @@ use super::format::Format;
 use super::proto;
 use super::protobuf::{self, label_pair};
 use crate::snapshot::Histogram;
-
-/// The longest label value written, in bytes of UTF-8 before escaping. A
-/// longer value is cut on a character boundary and ends in [`CUT_MARKER`],
-/// which counts within the limit.
-pub const MAX_LABEL_BYTES: usize = 256;
-
-/// Ends a label value that was cut, so a reader sees it is not whole.
-pub const CUT_MARKER: &str = "…";
-
-/// `value` as written in a label: itself when it fits in
-/// [`MAX_LABEL_BYTES`], else its longest prefix on a character boundary
-/// that leaves room for [`CUT_MARKER`], followed by the marker. Series stay
-/// unique: every family that carries a name also carries its id.
-pub fn cap_label(value: &str) -> Cow<'_, str> {
-    if value.len() <= MAX_LABEL_BYTES {
-        return Cow::Borrowed(value);
-    }
-    let mut end = MAX_LABEL_BYTES - CUT_MARKER.len();
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut cut = String::with_capacity(end + CUT_MARKER.len());
-    cut.push_str(&value[..end]);
-    cut.push_str(CUT_MARKER);
-    Cow::Owned(cut)
-}
 
 /// Appends samples of the catalogue's families to a buffer, in one format.
 ///
@@ -355,24 +328,6 @@ fn family_name(spec: &Spec) -> &'static str {
     }
 }
 
-/// Label values are capped at [`MAX_LABEL_BYTES`], then escape
-/// backslash, double quote and line feed.
-fn escape_into(out: &mut String, value: &str) {
-    let value = &*cap_label(value);
-    if !value.contains(['\\', '"', '\n']) {
-        out.push_str(value);
-        return;
-    }
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// `value` as [`write_value`] writes it.
 fn value_text(value: f64) -> String {
     let mut text = String::new();
@@ -395,7 +350,12 @@ fn write_value(out: &mut String, value: f64) {
     }
 }
 
+mod labels;
 mod spill;
+pub use labels::cap_label;
+use labels::escape_into;
+#[cfg(test)]
+pub use labels::{CUT_MARKER, MAX_LABEL_BYTES};
 #[cfg(test)]
 pub use spill::SPILL_BYTES;
 

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use super::Poller;
 use crate::clock::unix_now;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::snapshot::{ApiPlatform, Collector, Connection, JobStats, Snapshot, WorkspaceInfo};
 
 /// What one successful poll brings back.
@@ -44,6 +44,46 @@ impl Fetched {
 }
 
 impl Poller {
+    /// Publishes workspace details read elsewhere: an Embedded customer's
+    /// come with the admin workspace's list of customers (see
+    /// [`Poller::details_from_elsewhere`]).
+    pub fn details_read(&self, outcome: Result<WorkspaceInfo>) {
+        let _ = self.publish(Collector::Workspace, outcome.map(Fetched::Workspace));
+    }
+
+    /// Publishes one poll's outcome: its data, or its error beside the
+    /// data read before.
+    pub(super) fn publish(&self, collector: Collector, outcome: Result<Fetched>) -> Result<()> {
+        let (fetched, error) = match outcome {
+            Ok(fetched) => (Some(fetched), None),
+            Err(error) => (None, Some(error)),
+        };
+        let now = unix_now();
+        let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
+        self.snapshot.update(|snapshot| {
+            if let Some(fetched) = fetched {
+                fetched.publish(snapshot);
+            }
+            if unavailable && collector == Collector::Workspace {
+                // What was read before the privilege went away is no longer
+                // this client's to show.
+                snapshot.workspace = None;
+            }
+            let status = snapshot.collectors.entry(collector).or_default();
+            status.last_attempt = Some(now);
+            status.up = error.is_none();
+            status.unavailable = unavailable;
+            if error.is_none() {
+                status.last_success = Some(now);
+            }
+            status.last_error = error.as_ref().map(ToString::to_string);
+        });
+        if collector == Collector::Recipes && error.is_none() {
+            self.sweeps.send_modify(|n| *n += 1);
+        }
+        error.map_or(Ok(()), Err)
+    }
+
     pub(super) async fn fetch(&self, collector: Collector) -> Result<Fetched> {
         Ok(match collector {
             Collector::Workspace => Fetched::Workspace(self.client.workspace().await?),

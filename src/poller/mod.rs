@@ -18,8 +18,7 @@ use crate::clock::unix_now;
 use crate::error::{Error, Result};
 use crate::jobs::JobsTracker;
 use crate::metrics::SelfMetrics;
-use crate::snapshot::{Collector, SharedSnapshot, WorkspaceInfo};
-use fetch::Fetched;
+use crate::snapshot::{Collector, SharedSnapshot};
 
 mod fetch;
 
@@ -113,50 +112,10 @@ impl Poller {
         self.publish(collector, outcome)
     }
 
-    /// Publishes workspace details read elsewhere: an Embedded customer's
-    /// come with the admin workspace's list of customers (see
-    /// [`Poller::details_from_elsewhere`]).
-    pub fn details_read(&self, outcome: Result<WorkspaceInfo>) {
-        let _ = self.publish(Collector::Workspace, outcome.map(Fetched::Workspace));
-    }
-
     /// This poller leaves the workspace details to [`Poller::details_read`].
     pub fn details_from_elsewhere(mut self) -> Poller {
         self.polls_details = false;
         self
-    }
-
-    /// Publishes one poll's outcome: its data, or its error beside the
-    /// data read before.
-    fn publish(&self, collector: Collector, outcome: Result<Fetched>) -> Result<()> {
-        let (fetched, error) = match outcome {
-            Ok(fetched) => (Some(fetched), None),
-            Err(error) => (None, Some(error)),
-        };
-        let now = unix_now();
-        let unavailable = collector.optional() && matches!(error, Some(Error::Forbidden { .. }));
-        self.snapshot.update(|snapshot| {
-            if let Some(fetched) = fetched {
-                fetched.publish(snapshot);
-            }
-            if unavailable && collector == Collector::Workspace {
-                // What was read before the privilege went away is no longer
-                // this client's to show.
-                snapshot.workspace = None;
-            }
-            let status = snapshot.collectors.entry(collector).or_default();
-            status.last_attempt = Some(now);
-            status.up = error.is_none();
-            status.unavailable = unavailable;
-            if error.is_none() {
-                status.last_success = Some(now);
-            }
-            status.last_error = error.as_ref().map(ToString::to_string);
-        });
-        if collector == Collector::Recipes && error.is_none() {
-            self.sweeps.send_modify(|n| *n += 1);
-        }
-        error.map_or(Ok(()), Err)
     }
 
     /// Runs every collector until `shutdown` is cancelled.
