@@ -6,7 +6,8 @@ standard input) offline, and prints them as one JSON array for the tests.
   --kubernetes-version (default 1.37), strictly (unknown fields refused), from
   the schemas bundled with kubernetes-validate (PyPI);
 - monitoring.coreos.com/v1 ServiceMonitor and PrometheusRule: against
-  schemas/monitoring.coreos.com-v1.yaml, a subset written for this project;
+  schemas/monitoring.coreos.com-v1.yaml, a subset written for this project
+  (compare_crds.py compares it with the Operator's published CRDs);
 - anything else: refused, since nothing here could check it.
 
 Exit status 1 with one line per problem.
@@ -24,14 +25,36 @@ import yaml
 OPERATOR = "monitoring.coreos.com/v1"
 
 
+def _list_map_keys(validator, keys, instance, schema):
+    """x-kubernetes-list-map-keys: the API server refuses two items of the list
+    with the same keys (a PrometheusRule's groups of one name)."""
+    if not validator.is_type(instance, "array"):
+        return
+    seen = {}
+    for index, item in enumerate(instance):
+        if not isinstance(item, dict):
+            continue
+        key = tuple(json.dumps(item.get(k), sort_keys=True) for k in keys)
+        if key in seen:
+            yield jsonschema.ValidationError(
+                f"items {seen[key]} and {index} have the same {', '.join(keys)} "
+                f"({', '.join(key)}), which this list-type map refuses")
+        seen.setdefault(key, index)
+
+
+# Draft 7 plus the one Kubernetes extension that refuses objects.
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator, {"x-kubernetes-list-map-keys": _list_map_keys})
+
+
 def operator_validators():
     path = pathlib.Path(__file__).resolve().parent / "schemas" / "monitoring.coreos.com-v1.yaml"
     document = yaml.safe_load(path.read_text())
     validators = {}
     for kind, schema in document["kinds"].items():
         schema = dict(schema, definitions=document["definitions"])
-        jsonschema.Draft7Validator.check_schema(schema)
-        validators[kind] = jsonschema.Draft7Validator(schema)
+        Validator.check_schema(schema)
+        validators[kind] = Validator(schema)
     return validators
 
 

@@ -132,25 +132,66 @@ fn every_kustomization_renders_and_every_object_passes_the_schemas() {
     }
 }
 
+/// validate.py on `objects`: whether it accepted them, and what it said.
+fn validate(objects: &[Value]) -> (bool, String) {
+    let mut validate = Command::new(python())
+        .arg(repo_path("deploy/kubernetes/validate.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // JSON is YAML: each object as a document of its own.
+    let stream: String = objects.iter().map(|d| format!("---\n{d}\n")).collect();
+    validate.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    let out = validate.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
 fn the_validator_refuses_a_misspelt_field_in_either_kind_of_schema() {
     let objects = render("overlays/tls");
     for (from, to) in [("runAsNonRoot", "runAsNonroot"), ("serverName", "servername")] {
         let text = serde_json::to_string(&objects).unwrap().replace(from, to);
-        let mut validate = Command::new(python())
-            .arg(repo_path("deploy/kubernetes/validate.py"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // JSON is YAML: each object as a document of its own.
-        let documents: Vec<Value> = serde_json::from_str(&text).unwrap();
-        let stream: String = documents.iter().map(|d| format!("---\n{d}\n")).collect();
-        validate.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
-        let out = validate.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && said.contains(to), "{to} accepted: {said}");
+        let (ok, said) = validate(&serde_json::from_str::<Vec<Value>>(&text).unwrap());
+        assert!(!ok && said.contains(to), "{to} accepted: {said}");
+    }
+}
+
+/// What the Operator's published CRDs (0.93.0) refuse beyond unknown fields,
+/// which the subset was found to accept before it was compared with them.
+#[test]
+fn the_validator_refuses_what_the_operator_crds_refuse() {
+    let objects = render("base");
+    let cases: [(&str, fn(&mut Value)); 4] = [
+        ("'endpoints' is a required property", |o| {
+            if o["kind"] == "ServiceMonitor" {
+                o["spec"].as_object_mut().unwrap().remove("endpoints");
+            }
+        }),
+        ("have the same name", |o| {
+            if o["kind"] == "PrometheusRule" {
+                let groups = o["spec"]["groups"].as_array_mut().unwrap();
+                let first = groups[0].clone();
+                groups.push(first);
+            }
+        }),
+        ("rules.0.keep_firing_for: ", |o| {
+            if o["kind"] == "PrometheusRule" {
+                o["spec"]["groups"][0]["rules"][0]["keep_firing_for"] = "".into();
+            }
+        }),
+        ("spec.sampleLimit: ", |o| {
+            if o["kind"] == "ServiceMonitor" {
+                o["spec"]["sampleLimit"] = (-1).into();
+            }
+        }),
+    ];
+    for (refusal, change) in cases {
+        let mut changed = objects.clone();
+        changed.iter_mut().for_each(change);
+        let (ok, said) = validate(&changed);
+        assert!(!ok && said.contains(refusal), "not refused with {refusal:?}: {said}");
     }
 }
 
