@@ -13,6 +13,9 @@ Phases:
   F  each exposition format (text 0.0.4, OpenMetrics, protobuf) chosen by
      Accept, with job histograms, exemplars and native buckets: bytes, and
      scrape load next to nginx serving the same bytes.
+  E  an Embedded partner (bench/embedded.py): 200 customers of 250 recipes
+     in one process: calls against the lower bound, 429s, first activity,
+     peak RSS, gzip scrapes next to nginx.
 """
 
 import argparse
@@ -393,7 +396,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="small sizes, a few seconds: for CI")
     parser.add_argument("--json", help="write the report here as JSON")
-    parser.add_argument("--only", default="ABCF", help="phases to run, e.g. C")
+    parser.add_argument("--only", default="ABCFE", help="phases to run, e.g. C")
     args = parser.parse_args()
     full = not args.short
     args.recipes, args.connections, args.endpoints = (5000, 1000, 500) if full else (200, 40, 20)
@@ -406,6 +409,10 @@ def main():
     args.hour_seconds = 60 if full else 3
     args.formats_interval = 60 if full else 5
     args.formats_min_histograms = 250 if full else 5
+    args.customers, args.customer_recipes = (200, 250) if full else (5, 20)
+    args.customer_jobs_per_minute = 6 if full else 30
+    args.embedded_interval = 60 if full else 4
+    args.embedded_seconds = 300 if full else 12
     for tool in ("hey", "nginx", "prometheus-pushgateway"):
         if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
             sys.exit(f"bench: {tool} is missing; apt-get install hey nginx-light prometheus-pushgateway")
@@ -429,6 +436,10 @@ def main():
         if "F" in args.only:
             print("phase F: each exposition format next to nginx serving its bytes", flush=True)
             phase_f(args, procs, tmp, report)
+        if "E" in args.only:
+            import embedded
+            print(f"phase E: an Embedded partner, {args.customers} customers of {args.customer_recipes} recipes", flush=True)
+            embedded.phase_e(args, procs, tmp, report)
     finally:
         procs.stop_all()
     print(json.dumps(report, indent=2))

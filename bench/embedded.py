@@ -1,0 +1,147 @@
+"""Phase E of bench/run.py: an Embedded partner in one process.
+
+The simulator serves an Embed admin workspace of many customers (full: 200
+customers of 250 recipes, 50,000 recipes) at Workato's Embedded quotas; the
+exporter watches them all from one `embedded` entry with a budget of 1,000
+requests a minute per group (under every Embedded quota). Measured:
+
+- start-up: time to /readyz, jobs calls spent before it;
+- steady cycles: Workato calls per minute against the lower bound (each
+  customer's recipes, connections and endpoint pages per poll, one jobs call
+  per recipe whose counters moved, the listing of customers), and 429s;
+- first activity: for recipes without job metrics at start, the time from
+  the first sample showing a job of theirs completed (their lifetime
+  counters moved) to the first sample with their job histogram, against two
+  jobs intervals (samples are half an interval apart);
+- memory: peak RSS;
+- scrapes: gzip scrape load next to nginx serving the same gzip bytes.
+"""
+
+import gzip
+import os
+import re
+import time
+
+import run as bench
+
+SERIES = re.compile(
+    r'workato_recipe_(jobs_succeeded_total|jobs_failed_total|last_run_timestamp_seconds|last_job_started_timestamp_seconds)'
+    r'\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)",workspace="([^"]+)"\} (\S+)')
+HISTOGRAM = re.compile(r'workato_job_duration_seconds_count\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)",workspace="([^"]+)"\} (\S+)')
+RECIPES = re.compile(r'workato_recipe_running\{recipe="(?:[^"\\]|\\.)*",recipe_id="\d+",workspace="([^"]+)"\}')
+ENDPOINTS = re.compile(r'workato_api_endpoint_active\{[^}]*workspace="([^"]+)"\}')
+
+
+def read(url):
+    """The exposition as Prometheus would fetch it (gzip), decoded."""
+    return gzip.decompress(bench.get(url, {"Accept-Encoding": "gzip"}, timeout=120)[1]).decode()
+
+
+def observe(text):
+    """(activity per recipe, recipes with counted jobs, recipes and endpoints per customer)."""
+    activity, counted, recipes, endpoints = {}, set(), {}, {}
+    for m in SERIES.finditer(text):
+        # The counters of completed jobs first, then the two timestamps.
+        values = activity.setdefault((m.group(3), m.group(2)), [None] * 4)
+        values[["jobs_succeeded_total", "jobs_failed_total", "last_run_timestamp_seconds",
+                "last_job_started_timestamp_seconds"].index(m.group(1))] = m.group(4)
+    for m in HISTOGRAM.finditer(text):
+        if float(m.group(3)) > 0:
+            counted.add((m.group(2), m.group(1)))
+    for m in RECIPES.finditer(text):
+        recipes[m.group(1)] = recipes.get(m.group(1), 0) + 1
+    for m in ENDPOINTS.finditer(text):
+        endpoints[m.group(1)] = endpoints.get(m.group(1), 0) + 1
+    return activity, counted, recipes, endpoints
+
+
+def phase_e(args, procs, tmp, report):
+    sim_port, exp_port = bench.free_port(), bench.free_port()
+    procs.start([bench.BIN, "simulate", "--listen", f"127.0.0.1:{sim_port}", "--token", bench.TOKEN,
+                 "--recipes", "10", "--connections", "2", "--endpoints", "2",
+                 "--embedded-customers", str(args.customers), "--customer-recipes", str(args.customer_recipes),
+                 "--customer-jobs-per-minute", str(args.customer_jobs_per_minute), "--rate-limit", "60"],
+                log=os.path.join(tmp, "sim-e.log"))
+    bench.wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
+    interval = args.embedded_interval
+    with open(os.path.join(tmp, "token"), "w") as f:
+        f.write(bench.TOKEN)
+    config = os.path.join(tmp, "embedded.yml")
+    with open(config, "w") as f:
+        f.write(f"embedded:\n  - name: partner\n    base_url: http://127.0.0.1:{sim_port}\n"
+                f"    token_file: token\n    requests_per_minute: 1000\n"
+                f"    poll_interval: {interval}s\n    jobs_interval: {interval}s\n")
+    started = time.time()
+    exp = procs.start([bench.BIN, "--config.file", config, "--web.listen-address", f"127.0.0.1:{exp_port}",
+                       "--log.level", "warn"], log=os.path.join(tmp, "exporter-e.log"))
+    bench.wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=900)
+    url = f"http://127.0.0.1:{exp_port}/metrics"
+    startup = {"ready_s": time.time() - started, "calls": bench.stats(sim_port)["embedded"]["requests"]}
+    print(f"  ready after {startup['ready_s']:.1f} s, calls {startup['calls']}", flush=True)
+
+    # Steady state: sample the exposition twice a jobs interval.
+    activity, counted, recipes, endpoints = observe(read(url))
+    if sum(recipes.values()) != args.customers * args.customer_recipes:
+        raise SystemExit(f"bench: {sum(recipes.values())} recipes exposed, not {args.customers * args.customer_recipes}")
+    silent = {key for key in activity if key not in counted}
+    completed_at, counted_at, moves = {}, {}, 0
+    before = bench.stats(sim_port)
+    window_start = time.time()
+    while time.time() - window_start < args.embedded_seconds:
+        time.sleep(interval / 2)
+        now = time.time()
+        new_activity, new_counted, _, _ = observe(read(url))
+        for key, values in new_activity.items():
+            old = activity.get(key)
+            if old is not None and old != values:
+                moves += 1
+                if old[:2] != values[:2]:
+                    # A job completed: its metrics are due.
+                    completed_at.setdefault(key, now)
+        for key in new_counted - counted:
+            counted_at.setdefault(key, now)
+        activity, counted = new_activity, new_counted
+    window = time.time() - window_start
+    after = bench.stats(sim_port)
+    calls = {g: after["embedded"]["requests"][g] - before["embedded"]["requests"][g] for g in after["embedded"]["requests"]}
+    cycles = window / interval
+    # Paged walks end on an empty page: ceil(N/100) + 1 calls (1 when empty).
+    pages = lambda n: -(-n // 100) + 1 if n else 1
+    per_cycle = sum(pages(n) for n in recipes.values()) + len(recipes) + sum(pages(endpoints.get(c, 0)) for c in recipes)
+    # Collections are read every workspace interval, customers listed too.
+    bound = per_cycle * cycles + moves + calls.get("customers", 0)
+    latencies = sorted(counted_at[k] - completed_at[k] for k in silent if k in completed_at and k in counted_at)
+    steady = {"window_s": window, "cycles": cycles, "calls": calls, "calls_total": sum(calls.values()),
+              "structural_per_cycle": per_cycle, "moves": moves, "lower_bound": bound,
+              "ratio": sum(calls.values()) / bound if bound else None,
+              "throttled": after["throttled_total"]}
+    first = {"recipes_completing_first_time": sum(1 for k in silent if k in completed_at),
+             "counted": len(latencies), "max_s": latencies[-1] if latencies else None,
+             "p50_s": latencies[len(latencies) // 2] if latencies else None, "bound_s": 2 * interval}
+    print(f"  steady: {steady}", flush=True)
+    print(f"  first activity: {first}", flush=True)
+
+    # Scrapes: the exporter's gzip answer next to nginx sending the same bytes.
+    gz = bench.get(url, {"Accept-Encoding": "gzip"}, timeout=120)[1]
+    www = os.path.join(tmp, "www-embedded")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "metrics.gz"), "wb") as f:
+        f.write(gz)
+    for path, mode in ((tmp, 0o755), (www, 0o755), (os.path.join(www, "metrics.gz"), 0o644)):
+        os.chmod(path, mode)
+    nginx_port = bench.free_port()
+    bench.nginx(procs, nginx_port, www, tmp)
+    bench.wait_for(f"http://127.0.0.1:{nginx_port}/metrics.gz")
+    raw = ["-H", "Accept-Encoding: gzip"]
+    load = {}
+    for concurrency in (1, 8):
+        for name, target in (("nginx", f"http://127.0.0.1:{nginx_port}/metrics.gz"), ("exporter", url)):
+            key = f"{name} c={concurrency} gzip"
+            load[key] = bench.hey(target, concurrency, args.load_seconds, False, extra=raw)
+            print(f"  {key:24} {load[key]['rps']:8.1f} req/s", flush=True)
+    report["embedded"] = {"customers": args.customers, "customer_recipes": args.customer_recipes,
+                          "interval_s": interval, "startup": startup, "steady": steady, "first_activity": first,
+                          "peak_rss_kib": bench.rss_kib(exp.pid, "VmHWM"), "rss_kib": bench.rss_kib(exp.pid, "VmRSS"),
+                          "exposition_gzip_bytes": len(gz), "load": load}
+    procs.stop_all()
+    procs.procs.clear()
