@@ -16,15 +16,18 @@
 //! whatever its size, so a customer with many recipes waits its turn like
 //! the others and cannot starve them.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use workato_api::Budget;
 
 use crate::client::{Client, ClientOptions, Group, NoObserver};
+use crate::clock::unix_now;
 use crate::config::{CustomerRef, Customers, EmbeddedConfig};
 use crate::error::Result;
+use crate::poller::Quiet;
 use crate::shard::Shard;
 use crate::snapshot::WorkspaceInfo;
 
@@ -39,6 +42,13 @@ pub struct Partner {
     /// connections and budget.
     pub admin: Client,
     shard: Option<Shard>,
+    /// Each watched customer's quiet flag, set from the usage statistics.
+    quiet: Mutex<HashMap<u64, Arc<Quiet>>>,
+    /// Recipes sweeps of customers no longer watched, left out while they
+    /// were (the counter never goes back).
+    skipped_before: std::sync::atomic::AtomicU64,
+    /// Where the usage statistics' period starts.
+    usage_from: f64,
 }
 
 impl Partner {
@@ -48,7 +58,81 @@ impl Partner {
         let budget = Budget::new(share(config.requests_per_minute.get()))
             .with_limit(Group::Workspace, share(CUSTOMERS_PER_MINUTE));
         let admin = Client::with_budget(&config.base_url, &config.auth, budget, options, Arc::new(NoObserver))?;
-        Ok(Partner { config, admin, shard })
+        Ok(Partner {
+            config,
+            admin,
+            shard,
+            quiet: Mutex::default(),
+            skipped_before: Default::default(),
+            usage_from: unix_now() - 3_600.0,
+        })
+    }
+
+    fn flags(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Quiet>>> {
+        self.quiet.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The quiet flag of the customer `id`, for its poller.
+    pub fn quiet(&self, id: u64) -> Arc<Quiet> {
+        Arc::clone(self.flags().entry(id).or_default())
+    }
+
+    /// The customer `id` is no longer watched.
+    pub fn forget(&self, id: u64) {
+        if let Some(flag) = self.flags().remove(&id) {
+            self.skipped_before
+                .fetch_add(flag.skipped(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Recipes sweeps left out because customers were quiet, so far.
+    pub fn sweeps_skipped(&self) -> u64 {
+        let watched: u64 = self.flags().values().map(|f| f.skipped()).sum();
+        watched + self.skipped_before.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Reads the usage statistics of the watched customers — the jobs each
+    /// completed from an hour before this partner started to a day ahead,
+    /// so that neither clock skew nor a late completion time hides a job —
+    /// and marks quiet those whose total has not moved since the last
+    /// reading. On any failure (Workato documents no answer shape, and the
+    /// client role may lack the privilege) nobody is quiet: every customer
+    /// is swept.
+    async fn check_usage(&self, totals: &mut HashMap<u64, u64>, said: &mut Option<String>) {
+        let ids: Vec<u64> = self.flags().keys().copied().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let to = unix_now() + 86_400.0;
+        let outcome = self.admin.completed_jobs(&ids, self.usage_from, to).await;
+        let flags = self.flags();
+        match outcome {
+            Ok(completed) => {
+                for (id, flag) in flags.iter() {
+                    let now = completed.get(id).copied();
+                    flag.set(now.is_some() && now == totals.get(id).copied());
+                }
+                *totals = completed;
+                if said.take().is_some() {
+                    tracing::info!(embedded = self.config.name, "the usage statistics answer again");
+                }
+            }
+            Err(error) => {
+                for flag in flags.values() {
+                    flag.set(false);
+                }
+                totals.clear();
+                let text = error.to_string();
+                if said.as_deref() != Some(&text) {
+                    tracing::warn!(
+                        embedded = self.config.name,
+                        %error,
+                        "cannot read the customers' usage statistics; sweeping every customer every poll"
+                    );
+                }
+                *said = Some(text);
+            }
+        }
     }
 
     /// The label of the customer with managed user id `id`.
@@ -75,6 +159,10 @@ impl Partner {
     /// otherwise stop every customer and lose their state).
     pub async fn watch(self: Arc<Self>, stop: CancellationToken, listed: impl Fn(Result<Vec<WorkspaceInfo>>)) {
         let mut had_customers = false;
+        let mut usage = tokio::time::interval(self.config.poll_interval);
+        usage.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut usage_said = None;
+        let mut totals = HashMap::new();
         loop {
             let mut outcome = self.admin.customers().await;
             if had_customers && outcome.as_ref().is_ok_and(Vec::is_empty) {
@@ -93,9 +181,14 @@ impl Partner {
                 ),
             }
             listed(outcome);
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(self.config.workspace_interval) => {}
+            let relist = tokio::time::sleep(self.config.workspace_interval);
+            tokio::pin!(relist);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = &mut relist => break,
+                    _ = usage.tick() => self.check_usage(&mut totals, &mut usage_said).await,
+                }
             }
         }
     }

@@ -322,7 +322,7 @@ impl Fleet {
                     state.running[label].workspace.poller.details_read(Err(error.clone()));
                 }
                 if let Some(exporter) = &self.exporter {
-                    exporter.set_embedded(name, Some((false, watched.len())));
+                    running::report(exporter, &partner, false, watched.len());
                 }
                 return;
             }
@@ -331,6 +331,9 @@ impl Fleet {
         for label in watched.iter().filter(|label| !wanted.contains_key(*label)) {
             if let Some(mut customer) = state.running.remove(label) {
                 tracing::info!(workspace = label, "no longer listed as a customer; its series go");
+                if let Some(id) = customer.workspace.snapshot.load().workspace.as_ref().map(|w| w.id) {
+                    partner.forget(id);
+                }
                 customer.stop.take().inspect(CancellationToken::cancel);
                 customer.join(label).await;
             }
@@ -341,7 +344,8 @@ impl Fleet {
                 running.workspace.poller.details_read(Ok(details.clone()));
                 continue;
             }
-            match Workspace::customer(&partner.config, &partner.admin, details, (self.self_metrics)()) {
+            let quiet = partner.quiet(details.id);
+            match Workspace::customer(&partner.config, &partner.admin, details, quiet, (self.self_metrics)()) {
                 Ok(workspace) => {
                     let mut running = Running {
                         config: None,
@@ -358,7 +362,7 @@ impl Fleet {
             }
         }
         if let Some(exporter) = &self.exporter {
-            exporter.set_embedded(name, Some((true, wanted.len())));
+            running::report(exporter, &partner, true, wanted.len());
         }
         self.publish(&state.running);
     }

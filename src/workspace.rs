@@ -12,7 +12,7 @@ use crate::config::{EmbeddedConfig, JobsConfig, WorkspaceConfig};
 use crate::error::Result;
 use crate::jobs::JobsTracker;
 use crate::metrics::{BudgetView, SelfMetrics, Source};
-use crate::poller::{Intervals, Poller};
+use crate::poller::{Intervals, Poller, Quiet};
 use crate::snapshot::{SharedSnapshot, WorkspaceInfo};
 
 pub struct Workspace {
@@ -59,12 +59,13 @@ impl Workspace {
     /// The Embedded customer `details` of the Embed admin workspace
     /// `partner` (whose client `admin` is), labelled `label`: its calls go
     /// through the customer-scoped routes on the admin workspace's budget,
-    /// and its details come with the list of customers, not from a poll
-    /// of its own.
+    /// its details come with the list of customers, not from a poll of its
+    /// own, and its recipes sweep waits while `quiet` says so.
     pub fn customer(
         partner: &EmbeddedConfig,
         admin: &Client,
         details: &WorkspaceInfo,
+        quiet: Arc<Quiet>,
         self_metrics: Arc<SelfMetrics>,
     ) -> Result<Workspace> {
         let label = partner.customer_label(details.id);
@@ -79,7 +80,9 @@ impl Workspace {
             ..partner.jobs.clone()
         };
         let poller = |client, snapshot, jobs| {
-            Poller::new(client, snapshot, Arc::clone(&self_metrics), intervals, jobs).details_from_elsewhere()
+            Poller::new(client, snapshot, Arc::clone(&self_metrics), intervals, jobs)
+                .details_from_elsewhere()
+                .quiet_when(quiet)
         };
         let workspace = Workspace::assemble(
             label,

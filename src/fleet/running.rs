@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::WorkspaceConfig;
 use crate::embedded::Partner;
 use crate::error::Result;
+use crate::metrics::{ExporterMetrics, Reading};
 use crate::snapshot::WorkspaceInfo;
 use crate::workspace::Workspace;
 
@@ -74,4 +75,11 @@ impl Running {
             tracing::error!(workspace = name, %error, "a workspace's pollers stopped abnormally");
         }
     }
+}
+
+/// Reports a listing of `partner`'s customers to the exporter's metrics.
+pub fn report(exporter: &ExporterMetrics, partner: &Arc<Partner>, listed: bool, customers: usize) {
+    let counted = Arc::clone(partner);
+    let skipped: Reading = Arc::new(move || counted.sweeps_skipped());
+    exporter.set_embedded(&partner.config.name, Some((listed, customers, skipped)));
 }

@@ -12,8 +12,8 @@ use prometheus::process_collector::ProcessCollector;
 use prometheus::proto::MetricType;
 
 use super::catalogue::{
-    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, EMBEDDED_CUSTOMERS, EMBEDDED_UP, PROCESS,
-    SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
+    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, EMBEDDED_CUSTOMERS, EMBEDDED_SWEEPS_SKIPPED,
+    EMBEDDED_UP, PROCESS, SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
 };
 use super::text::Writer;
 use crate::version;
@@ -25,10 +25,22 @@ pub struct ExporterMetrics {
     deployment: Mutex<Deployment>,
     /// Per Embed admin workspace: whether its last listing succeeded, and
     /// how many of its customers this process watches.
-    embedded: Mutex<BTreeMap<String, (bool, usize)>>,
+    embedded: Mutex<BTreeMap<String, Embedded>>,
     /// Unix time these metrics began, the `_created` of process-wide counters.
     started: f64,
 }
+
+/// What an Embed admin workspace reports.
+#[derive(Clone)]
+struct Embedded {
+    listed: bool,
+    customers: usize,
+    /// Reads the recipes sweeps left out so far.
+    skipped: Reading,
+}
+
+/// Reads a counter kept elsewhere.
+pub type Reading = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 #[derive(Default, Clone, Copy)]
 struct Deployment {
@@ -84,12 +96,20 @@ impl ExporterMetrics {
     }
 
     /// The outcome of the last listing of the Embed admin workspace
-    /// `name`'s customers (`(listed, customers watched)`); `None` once it is
-    /// no longer configured.
-    pub fn set_embedded(&self, name: &str, outcome: Option<(bool, usize)>) {
+    /// `name`'s customers: whether it succeeded, the customers watched, and
+    /// what reads the recipes sweeps left out for quiet customers; `None`
+    /// once it is no longer configured.
+    pub fn set_embedded(&self, name: &str, outcome: Option<(bool, usize, Reading)>) {
         let mut embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner());
         match outcome {
-            Some(outcome) => embedded.insert(name.to_string(), outcome),
+            Some((listed, customers, skipped)) => embedded.insert(
+                name.to_string(),
+                Embedded {
+                    listed,
+                    customers,
+                    skipped,
+                },
+            ),
             None => embedded.remove(name),
         };
     }
@@ -110,11 +130,19 @@ impl ExporterMetrics {
             );
         }
         let embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for (name, (_, customers)) in &embedded {
-            w.sample(&EMBEDDED_CUSTOMERS, &[name], *customers as f64);
+        for (name, e) in &embedded {
+            w.sample(&EMBEDDED_CUSTOMERS, &[name], e.customers as f64);
         }
-        for (name, (up, _)) in &embedded {
-            w.sample(&EMBEDDED_UP, &[name], if *up { 1.0 } else { 0.0 });
+        for (name, e) in &embedded {
+            w.counter(
+                &EMBEDDED_SWEEPS_SKIPPED,
+                &[name],
+                (e.skipped)() as f64,
+                Some(self.started),
+            );
+        }
+        for (name, e) in &embedded {
+            w.sample(&EMBEDDED_UP, &[name], if e.listed { 1.0 } else { 0.0 });
         }
         if let Some((index, count)) = deployment.shard {
             w.sample(&SHARD_INFO, &[&count.to_string(), &index.to_string()], 1.0);

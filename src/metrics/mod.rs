@@ -34,7 +34,7 @@ use bytes::Bytes;
 use prometheus::process_collector::ProcessCollector;
 
 use catalogue::*;
-pub use exporter::ExporterMetrics;
+pub use exporter::{ExporterMetrics, Reading};
 pub use format::Format;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;

@@ -6,6 +6,7 @@
 //! leaves the previous data in place and marks the collector down.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,6 +22,9 @@ use crate::metrics::SelfMetrics;
 use crate::snapshot::{Collector, SharedSnapshot};
 
 mod fetch;
+mod quiet;
+
+pub use quiet::{MAX_QUIET, Quiet};
 
 /// Poll intervals.
 #[derive(Debug, Clone)]
@@ -70,6 +74,9 @@ pub struct Poller {
     /// Whether the workspace collector polls (users/me), or its details
     /// are published from elsewhere.
     polls_details: bool,
+    /// Set by an Embedded partner while its usage statistics show this
+    /// customer completed no job lately.
+    quiet: Option<Arc<Quiet>>,
 }
 
 impl Poller {
@@ -89,7 +96,35 @@ impl Poller {
             sweeps: watch::channel(0).0,
             collections_read: std::sync::Mutex::new(None),
             polls_details: true,
+            quiet: None,
         }
+    }
+
+    /// This poller's recipes sweep waits while `quiet` says so.
+    pub fn quiet_when(mut self, quiet: Arc<Quiet>) -> Poller {
+        self.quiet = Some(quiet);
+        self
+    }
+
+    /// Whether this turn's recipes sweep is left out: the customer is quiet
+    /// and its last successful sweep is younger than [`MAX_QUIET`].
+    fn sweep_waits(&self) -> bool {
+        let Some(quiet) = self.quiet.as_ref() else {
+            return false;
+        };
+        let last = self
+            .snapshot
+            .load()
+            .collectors
+            .get(&Collector::Recipes)
+            .and_then(|s| s.last_success);
+        let waits = quiet.is_quiet() && last.is_some_and(|at| unix_now() - at < MAX_QUIET.as_secs_f64());
+        if waits {
+            quiet.skipped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            quiet.sweeping();
+        }
+        waits
     }
 
     /// Marks a collector down with `error`, keeping its data.
@@ -182,6 +217,9 @@ impl Poller {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.next_turn(collector, &mut ticker, &mut sweeps) => {}
+            }
+            if collector == Collector::Recipes && self.sweep_waits() {
+                continue;
             }
             let started = Instant::now();
             let poll = guarded(collector, {

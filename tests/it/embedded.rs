@@ -1,8 +1,9 @@
 //! An Embed admin workspace's customers watched as workspaces of their own
 //! (#15): listed from the simulator's `/api/managed_users`, polled through
 //! the customer-scoped routes, each customer's jobs counted exactly, its
-//! record exported, customers that leave dropped at the next listing, and
-//! shards splitting them.
+//! record exported, quiet customers' sweeps left out while the usage
+//! statistics show no job completing, customers that leave dropped at the
+//! next listing, and shards splitting them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU32;
@@ -161,6 +162,17 @@ async fn an_embed_admin_workspaces_customers_are_watched_counted_and_dropped_whe
         3.0
     );
     assert_eq!(s.value("workato_exporter_embedded_up", &[("embedded", "partner")]), 1.0);
+
+    // Nothing completes while the simulator's clock stands still: the usage
+    // statistics say so, and the quiet customers' recipes sweeps wait.
+    let key = [("embedded", "partner")];
+    until(&base, "sweeps left out for quiet customers", |s| {
+        s.has("workato_exporter_embedded_sweeps_skipped_total", &key)
+            && s.value("workato_exporter_embedded_sweeps_skipped_total", &key) > 0.0
+    })
+    .await;
+    let stats = running.simulator.stats();
+    assert!(stats["embedded"]["requests"]["usage"].as_u64().unwrap() > 0, "{stats}");
 
     // Every job completed from now on is counted once, in its customer.
     let baselines: Vec<HashMap<u64, u64>> = ids.iter().map(|id| ledger(&running, *id)).collect();

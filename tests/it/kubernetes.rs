@@ -163,7 +163,8 @@ fn the_validator_refuses_a_misspelt_field_in_either_kind_of_schema() {
 #[test]
 fn the_validator_refuses_what_the_operator_crds_refuse() {
     let objects = render("base");
-    let cases: [(&str, fn(&mut Value)); 4] = [
+    type Case = (&'static str, fn(&mut Value));
+    let cases: [Case; 4] = [
         ("'endpoints' is a required property", |o| {
             if o["kind"] == "ServiceMonitor" {
                 o["spec"].as_object_mut().unwrap().remove("endpoints");

@@ -87,6 +87,13 @@ spec!(
 );
 
 spec!(
+    EMBEDDED_SWEEPS_SKIPPED,
+    "workato_exporter_embedded_sweeps_skipped_total",
+    Counter,
+    &["embedded"],
+    "Recipes sweeps of Embedded customers left out because the usage statistics showed no job completed lately (each would have cost a recipes call per 100 recipes, and more)."
+);
+spec!(
     EMBEDDED_UP,
     "workato_exporter_embedded_up",
     Gauge,
