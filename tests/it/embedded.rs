@@ -298,3 +298,79 @@ async fn a_partner_whose_customers_cannot_be_listed_is_ready_and_says_so() {
     assert!(customers_in(&s).is_empty());
     exporter.stop().await;
 }
+
+/// A partner server that misbehaves as Workato might: `page` ignored on the
+/// customers list (the same two customers on every page), usage statistics
+/// in a shape nobody documented, and empty customer workspaces.
+async fn odd_partner() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let customers = serde_json::json!({"result": [
+        {"id": 1, "name": "One", "external_id": "E1"},
+        {"id": 2, "name": "Two", "external_id": null}
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/api/managed_users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(customers))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/managed_users/statistics/usage"))
+        // Items without job counts: not "no jobs", so nobody is quiet.
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"result": [{"workspace_id": 1, "task_count": 3}, {"workspace_id": 2}]}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/managed_users/\d+/properties$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"result": {}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/managed_users/\d+/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"result": []})))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_that_ignores_paging_ends_and_unreadable_usage_sweeps_everyone() {
+    let server = odd_partner().await;
+    let files = Files::new("embedded-odd");
+    write_config(&files, &server.uri(), "all");
+    let exporter = run(&files.config_file(), &[]).await;
+    let base = exporter.base.clone();
+    let key = [("embedded", "partner")];
+    until(&base, "both customers watched and polled", |s| {
+        customers_in(s) == BTreeSet::from([label(1), label(2)])
+            && s.value("workato_up", &[("workspace", "partner/1")]) == 1.0
+    })
+    .await;
+    // Several poll intervals (1 s) later: every customer still swept every
+    // poll, since the usage statistics gave no job counts.
+    let recipe_calls = |requests: &[wiremock::Request]| {
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/api/managed_users/1/recipes")
+            .count()
+    };
+    let before = recipe_calls(&server.received_requests().await.unwrap());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let requests = server.received_requests().await.unwrap();
+    assert!(recipe_calls(&requests) >= before + 2, "customer 1 swept every poll");
+    let s = samples(&base).await;
+    assert_eq!(s.value("workato_exporter_embedded_sweeps_skipped_total", &key), 0.0);
+    assert_eq!(s.value("workato_exporter_embedded_customers", &key), 2.0);
+    // The customers list was not walked forever: a page with no customer
+    // not seen before ends it.
+    let listings = requests.iter().filter(|r| r.url.path() == "/api/managed_users").count();
+    assert!(listings <= 2 * 8, "{listings} listing calls in ~5 listings");
+    let info = s.find("workato_workspace_info", &[("workspace", "partner/2")]);
+    assert_eq!(info[0].labels["external_id"], "", "no external id: an empty label");
+    exporter.stop().await;
+}
