@@ -571,7 +571,25 @@ async fn a_rejected_token_is_logged_once_and_never_printed() {
         .env("WORKATO_API_TOKEN", TOKEN);
     let child = command.spawn().expect("exporter starts");
     wait_until_serving(port).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Three recipe polls asked: the first two were rejected and logged
+    // (a poll ends before the next starts).
+    let recipe_polls = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/api/recipes")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while recipe_polls().await < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "fewer than three recipe polls in 30 s at a 1 s interval"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()
@@ -585,13 +603,7 @@ async fn a_rejected_token_is_logged_once_and_never_printed() {
     assert!(!metrics.contains(TOKEN), "the token reached /metrics");
     assert_eq!(logs.matches("token rejected").count(), 1, "{logs}");
     assert!(metrics.contains("workato_up{workspace=\"default\"} 0"), "{metrics}");
-    let polls = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/api/recipes")
-        .count();
+    let polls = recipe_polls().await;
     assert!(polls >= 2, "polling goes on after a 401 ({polls} recipe polls)");
 }
 
@@ -684,12 +696,12 @@ async fn demo_serves_every_family_without_credentials_and_job_counters_climb() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let later = scrape().await;
-    assert!(
-        jobs_completed(&later) > jobs_completed(&first),
-        "job counters did not move in 4 s"
-    );
+    // The job counters move on, and within seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while jobs_completed(&scrape().await) <= jobs_completed(&first) {
+        assert!(Instant::now() < deadline, "job counters did not move in 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let landing = reqwest::get(format!("http://127.0.0.1:{port}/"))
         .await
         .unwrap()

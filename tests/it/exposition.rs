@@ -2,8 +2,7 @@
 //! under one `# HELP`/`# TYPE`, with each workspace's series, as parsers
 //! nobody here wrote read it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use wiremock::MockServer;
@@ -11,7 +10,7 @@ use workato_exporter::Workspace;
 use workato_exporter::metrics::{ExporterMetrics, Format, Metrics};
 use workato_exporter::snapshot::Collector;
 
-use crate::helpers::{Samples, config_with, fast_options, mount_workspace};
+use crate::helpers::{Samples, config_with, fast_options, mount_workspace, pipe_through};
 use crate::promtool::promtool;
 
 /// A workspace labelled `name` polled once from its own mock Workato.
@@ -28,21 +27,8 @@ async fn polled(name: &str) -> (MockServer, Workspace) {
 }
 
 fn promtool_check(body: &str) -> String {
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool starts");
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool failed:\n{printed}");
+    let (ok, printed) = pipe_through(Command::new(promtool()).args(["check", "metrics"]), body);
+    assert!(ok, "promtool failed:\n{printed}");
     printed
 }
 

@@ -3,12 +3,12 @@
 //! (strict: it refuses what the spec refuses), text by `promtool check
 //! metrics`; the protobuf format by a real Prometheus in `exemplars.rs`.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::Command;
 
 use workato_sim::{self as sim, SimConfig};
 
-use crate::helpers::{TestApp, config_with, fast_options, repo_path};
+use crate::helpers::{TestApp, config_with, fast_options, pipe_through, repo_path};
 
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 pub const PROTOBUF: &str =
@@ -52,21 +52,9 @@ for family in text_string_to_metric_families(sys.stdin.read()):
             e = s.exemplar
             print("exemplar", s.name, e.labels["job_id"], e.labels["recipe_id"], e.value, e.timestamp)
 "#;
-    let mut child = Command::new(python_with_prometheus_client())
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python starts");
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "prometheus_client refused the OpenMetrics exposition:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let (ok, printed) = pipe_through(Command::new(python_with_prometheus_client()).args(["-c", SCRIPT]), body);
+    assert!(ok, "prometheus_client refused the OpenMetrics exposition:\n{printed}");
+    printed
 }
 
 /// A simulator on a hand-moved clock and an exporter polling it without a
@@ -188,22 +176,9 @@ async fn each_format_is_chosen_by_accept_and_gzips_to_the_same_bytes() {
     }
     // The text format still satisfies promtool.
     let (_, text) = get(&app, "text/plain", false).await;
-    let mut child = Command::new(crate::promtool::promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool starts");
-    child.stdin.take().unwrap().write_all(&text).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, printed) = pipe_through(
+        Command::new(crate::promtool::promtool()).args(["check", "metrics"]),
+        text,
     );
-    assert!(
-        out.status.success() && printed.trim().is_empty(),
-        "promtool:\n{printed}"
-    );
+    assert!(ok && printed.trim().is_empty(), "promtool:\n{printed}");
 }

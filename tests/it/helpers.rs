@@ -128,6 +128,68 @@ pub fn run_tool(command: &mut std::process::Command) -> (bool, String) {
     (out.status.success(), printed)
 }
 
+/// Pipes `body` through a tool on its stdin; returns whether it succeeded
+/// and everything it printed (stdout, then stderr), as [`run_tool`] does.
+pub fn pipe_through(command: &mut std::process::Command, body: impl AsRef<[u8]>) -> (bool, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{:?} starts: {e}", command.get_program()));
+    let mut stdin = child.stdin.take().expect("a piped stdin");
+    let body = body.as_ref();
+    // Written beside the reading, so that a tool answering before it has
+    // read everything cannot fill its pipes and stall both sides; a tool
+    // that stops reading early says why in its status and output.
+    let written = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || stdin.write_all(body));
+        let out = child.wait_with_output().expect("the tool runs");
+        (writer.join().expect("the writer"), out)
+    });
+    let (write, out) = written;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = out.status.success();
+    if ok {
+        write.expect("the tool read its stdin");
+    }
+    (ok, printed)
+}
+
+/// The size and pace of a [`simulated`] workspace.
+pub struct SimSize {
+    pub recipes: usize,
+    pub connections: usize,
+    pub endpoints: usize,
+    /// Jobs a minute across the workspace, on average.
+    pub jobs_per_minute: f64,
+}
+
+/// A small simulated workspace whose clock moves only when told: no
+/// incidents, and a rate limit no test waits for.
+pub async fn simulated(seed: u64, size: SimSize) -> workato_sim::Running {
+    workato_sim::spawn(workato_sim::SimConfig {
+        seed,
+        recipes: size.recipes,
+        connections: size.connections,
+        endpoints: size.endpoints,
+        jobs_per_minute: size.jobs_per_minute,
+        speed: 0.0,
+        token: Some(TOKEN.to_string()),
+        rate_limit: std::num::NonZeroU32::new(6_000).unwrap(),
+        incidents: false,
+        ..workato_sim::SimConfig::demo()
+    })
+    .await
+    .expect("the simulator starts")
+}
+
 /// Retries and timeouts shrunk so failure paths take milliseconds.
 pub fn fast_options() -> ClientOptions {
     ClientOptions {

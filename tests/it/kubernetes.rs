@@ -13,9 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use workato_sim::{self as sim, SimConfig};
 
-use crate::helpers::{Samples, TOKEN, free_port, repo_path, wait_for};
+use crate::helpers::{Samples, SimSize, TOKEN, free_port, repo_path, simulated, wait_for};
 
 const KUSTOMIZATIONS: [&str; 4] = ["base", "overlays/many-workspaces", "overlays/sharded", "overlays/tls"];
 
@@ -414,23 +413,13 @@ fn changing_an_alert_without_regenerating_fails_the_check() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// A small simulated workspace.
-async fn simulated(seed: u64) -> sim::Running {
-    sim::spawn(SimConfig {
-        seed,
-        recipes: 4,
-        connections: 2,
-        endpoints: 1,
-        jobs_per_minute: 60.0,
-        speed: 0.0,
-        token: Some(TOKEN.to_string()),
-        rate_limit: std::num::NonZeroU32::new(6_000).unwrap(),
-        incidents: false,
-        ..SimConfig::demo()
-    })
-    .await
-    .expect("the simulator starts")
-}
+/// The size of each workspace's simulator.
+const SIZE: SimSize = SimSize {
+    recipes: 4,
+    connections: 2,
+    endpoints: 1,
+    jobs_per_minute: 60.0,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sharded_pods_started_as_processes_export_each_workspace_exactly_once() {
@@ -454,7 +443,7 @@ async fn the_sharded_pods_started_as_processes_export_each_workspace_exactly_onc
     );
     let names: Vec<String> = (0..12).map(|i| format!("ws-{i:02}")).collect();
     for (seed, workspace) in names.iter().enumerate() {
-        let server = simulated(seed as u64).await;
+        let server = simulated(seed as u64, SIZE).await;
         yaml.push_str(&format!("  - name: {workspace}\n    base_url: {}\n", server.base_url()));
         servers.push(server);
     }
@@ -574,7 +563,7 @@ async fn the_tls_pod_started_as_a_process_serves_https_from_the_cert_manager_key
         &web_config.replace(&mount("tls"), tls.to_str().unwrap()),
     );
     let token = pki.write("token", TOKEN);
-    let server = simulated(7).await;
+    let server = simulated(7, SIZE).await;
     let port = free_port();
     let mut local: Vec<String> = args
         .iter()

@@ -12,27 +12,17 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use workato_exporter::App;
 use workato_exporter::config::{ADMIN_TOKEN_ENV, Config, parse_cli};
-use workato_sim::{self as sim, SimConfig};
+use workato_sim as sim;
 
-use crate::helpers::{ADMIN_TOKEN, Samples, TOKEN, fast_options};
+use crate::helpers::{ADMIN_TOKEN, Samples, SimSize, TOKEN, fast_options, simulated};
 
-/// A small simulated workspace whose clock moves only when told.
-async fn simulated(seed: u64) -> sim::Running {
-    sim::spawn(SimConfig {
-        seed,
-        recipes: 8,
-        connections: 3,
-        endpoints: 2,
-        jobs_per_minute: 300.0,
-        speed: 0.0,
-        token: Some(TOKEN.to_string()),
-        rate_limit: std::num::NonZeroU32::new(6_000).unwrap(),
-        incidents: false,
-        ..SimConfig::demo()
-    })
-    .await
-    .expect("the simulator starts")
-}
+/// The size of each workspace's simulator.
+const SIZE: SimSize = SimSize {
+    recipes: 8,
+    connections: 3,
+    endpoints: 2,
+    jobs_per_minute: 300.0,
+};
 
 /// A server that answers every request with `status`.
 async fn answering(status: u16) -> MockServer {
@@ -180,7 +170,7 @@ fn calibrated(s: &Samples, workspace: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_healthy_workspace_beside_one_failing_and_one_refused() {
-    let healthy = simulated(1).await;
+    let healthy = simulated(1, SIZE).await;
     let failing = answering(500).await;
     let refused = answering(401).await;
     let files = Files::new("three");
@@ -233,10 +223,10 @@ async fn a_healthy_workspace_beside_one_failing_and_one_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_adds_and_removes_workspaces_while_the_others_keep_counting() {
     let (a, b, c, d) = (
-        simulated(1).await,
-        simulated(2).await,
-        simulated(3).await,
-        simulated(4).await,
+        simulated(1, SIZE).await,
+        simulated(2, SIZE).await,
+        simulated(3, SIZE).await,
+        simulated(4, SIZE).await,
     );
     let files = Files::new("reload");
     files.write(&[("a", a.base_url()), ("b", b.base_url()), ("c", c.base_url())]);
@@ -352,7 +342,7 @@ fn workspace_series(s: &Samples) -> Vec<String> {
 async fn three_shards_split_twelve_workspaces_and_together_say_what_one_exporter_says() {
     let mut workspaces = Vec::new();
     for seed in 0..12 {
-        workspaces.push(simulated(seed).await);
+        workspaces.push(simulated(seed, SIZE).await);
     }
     let names: Vec<String> = (0..12).map(|i| format!("ws-{i:02}")).collect();
     let files = Files::new("shards");
@@ -429,7 +419,7 @@ async fn three_shards_split_twelve_workspaces_and_together_say_what_one_exporter
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_acts_on_the_workspace_named_and_asks_which_when_there_are_several() {
-    let (dev, prod) = (simulated(1).await, simulated(2).await);
+    let (dev, prod) = (simulated(1, SIZE).await, simulated(2, SIZE).await);
     let files = Files::new("admin");
     files.write(&[("dev", dev.base_url()), ("prod", prod.base_url())]);
     let exporter = run(&files.config_file(), &[]).await;

@@ -1,10 +1,9 @@
 //! `promtool check metrics` on a live scrape: the exposition follows
 //! Prometheus's naming and format rules with nothing to report.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::helpers::{TestApp, repo_path, run_tool};
+use crate::helpers::{TestApp, pipe_through, repo_path, run_tool};
 
 /// promtool, from PROMTOOL or PATH; the test fails (never skips) without it.
 pub fn promtool() -> String {
@@ -21,21 +20,8 @@ async fn promtool_check_metrics_finds_nothing_to_report_on_a_live_scrape() {
     let (_server, app) = TestApp::polled_fixture().await;
     let body = app.scrape().await;
 
-    let mut child = Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool starts");
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool failed:\n{printed}");
+    let (ok, printed) = pipe_through(Command::new(&promtool).args(["check", "metrics"]), body);
+    assert!(ok, "promtool failed:\n{printed}");
     assert_eq!(printed.trim(), "", "promtool check metrics printed:\n{printed}");
 }
 
