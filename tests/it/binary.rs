@@ -658,13 +658,8 @@ fn jobs_completed(metrics: &str) -> f64 {
 async fn demo_serves_every_family_without_credentials_and_job_counters_climb() {
     let port = free_port();
     let mut command = exporter();
-    // At three times the default speed the demo's first failed job (which
-    // the error and failure-ratio families wait for) comes in ~20 s, not
-    // ~60 s at the edge of the minute allowed.
     command.args([
         "--demo",
-        "--demo.speed",
-        "3",
         "--web.listen-address",
         &format!("127.0.0.1:{port}"),
         "--poll.interval",
