@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use workato_sim::{self as sim, SimConfig};
 
+use crate::exposition::promtool_check;
+use crate::formats::parse_openmetrics;
 use crate::helpers::{Samples, TOKEN};
 use crate::many::{Files, run, samples, until};
 

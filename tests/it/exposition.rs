@@ -26,7 +26,7 @@ async fn polled(name: &str) -> (MockServer, Workspace) {
     (server, workspace)
 }
 
-fn promtool_check(body: &str) -> String {
+pub(crate) fn promtool_check(body: &str) -> String {
     let (ok, printed) = pipe_through(Command::new(promtool()).args(["check", "metrics"]), body);
     assert!(ok, "promtool failed:\n{printed}");
     printed

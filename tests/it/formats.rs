@@ -41,7 +41,7 @@ pub fn python_with_prometheus_client() -> String {
 /// Parses `body` with prometheus_client's OpenMetrics parser; returns what
 /// it printed: one line per family (`name type unit`), then one per
 /// exemplar (`sample job_id recipe_id value timestamp`).
-fn parse_openmetrics(body: &str) -> String {
+pub(crate) fn parse_openmetrics(body: &str) -> String {
     const SCRIPT: &str = r#"
 import sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
