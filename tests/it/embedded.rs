@@ -164,6 +164,25 @@ async fn an_embed_admin_workspaces_customers_are_watched_counted_and_dropped_whe
         3.0
     );
     assert_eq!(s.value("workato_exporter_embedded_up", &[("embedded", "partner")]), 1.0);
+    // workato_workspace_info with two label sets in one family, checked by
+    // parsers nobody here wrote.
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    promtool_check(&text);
+    let open_metrics = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .header("Accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(parse_openmetrics(&open_metrics).contains("family workato_customer_tasks gauge"));
 
     // Nothing completes while the simulator's clock stands still: the usage
     // statistics say so, and the quiet customers' recipes sweeps wait.
