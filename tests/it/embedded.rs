@@ -15,7 +15,7 @@ use workato_sim::{self as sim, SimConfig};
 use crate::exposition::promtool_check;
 use crate::formats::parse_openmetrics;
 use crate::helpers::{Samples, TOKEN};
-use crate::many::{Files, run, samples, until};
+use crate::many::{Files, counted, run, samples, since, totals, until};
 
 /// An Embed admin workspace of `customers` customers of 6 recipes, whose
 /// clock moves only when told.
@@ -64,30 +64,13 @@ async fn records(running: &sim::Running) -> HashMap<u64, Value> {
     list.into_iter().map(|c| (c["id"].as_u64().unwrap(), c)).collect()
 }
 
-/// Jobs counted per recipe id in `workspace`.
-fn counted(s: &Samples, workspace: &str) -> HashMap<u64, f64> {
-    let mut by_recipe = HashMap::new();
-    for sample in s.find("workato_job_duration_seconds_count", &[("workspace", workspace)]) {
-        *by_recipe
-            .entry(sample.labels["recipe_id"].parse().unwrap())
-            .or_default() += sample.value;
-    }
-    by_recipe.retain(|_, n| *n > 0.0);
-    by_recipe
-}
-
 /// Jobs a customer completed per recipe id since `baseline`.
 fn completed(running: &sim::Running, id: u64, baseline: &HashMap<u64, u64>) -> HashMap<u64, f64> {
-    ledger(running, id)
-        .into_iter()
-        .map(|(recipe, n)| (recipe, (n - baseline[&recipe]) as f64))
-        .filter(|(_, n)| *n > 0.0)
-        .collect()
+    since(&running.simulator.customer_ledger(id).expect("a customer"), baseline)
 }
 
 fn ledger(running: &sim::Running, id: u64) -> HashMap<u64, u64> {
-    let ledger = running.simulator.customer_ledger(id).expect("a customer");
-    ledger.iter().map(|l| (l.recipe_id, l.succeeded + l.failed)).collect()
+    totals(&running.simulator.customer_ledger(id).expect("a customer"))
 }
 
 fn label(id: u64) -> String {

@@ -511,3 +511,15 @@ impl Samples {
         !self.find(name, labels).is_empty()
     }
 }
+
+/// Every `.rs` file under `dir`, at any depth.
+pub fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}

@@ -2,23 +2,12 @@
 //! `src/` or of a crate's `crates/*/src/` is above 400 lines (issue #13),
 //! so that each stays a file one reads whole.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::helpers::repo_path;
+use crate::helpers::{repo_path, rust_files};
 
 /// The most lines a source file may have.
 const MAX_LINES: usize = 400;
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The `src/` folders checked: the exporter's and every crate's beside it.
 fn source_folders() -> Vec<PathBuf> {

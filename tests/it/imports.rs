@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::helpers::repo_path;
+use crate::helpers::{repo_path, rust_files};
 
 /// The crates checked: the exporter (`.`) and every crate beside it.
 const CRATES: [&str; 4] = [".", "crates/workato-api", "crates/http-server", "crates/workato-sim"];
@@ -33,17 +33,6 @@ fn module_of(src: &Path, file: &Path) -> String {
         parts.pop();
     }
     parts.join("::")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The code of a file without comments and without its trailing test module.

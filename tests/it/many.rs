@@ -130,21 +130,26 @@ pub(crate) async fn until(base: &str, what: &str, done: impl Fn(&Samples) -> boo
 }
 
 /// Completed jobs counted per recipe id in `workspace`.
-fn counted(s: &Samples, workspace: &str) -> HashMap<u64, f64> {
+pub(crate) fn counted(s: &Samples, workspace: &str) -> HashMap<u64, f64> {
     let mut by_recipe = HashMap::new();
     for sample in s.find("workato_job_duration_seconds_count", &[("workspace", workspace)]) {
         *by_recipe
             .entry(sample.labels["recipe_id"].parse().unwrap())
             .or_default() += sample.value;
     }
+    by_recipe.retain(|_, n| *n > 0.0);
     by_recipe
 }
 
 /// Jobs completed per recipe id in the simulator since `baseline`.
 fn completed(running: &sim::Running, baseline: &HashMap<u64, u64>) -> HashMap<u64, f64> {
-    running
-        .simulator
-        .ledger()
+    since(&running.simulator.ledger(), baseline)
+}
+
+/// Jobs completed per recipe id of `ledger` since `baseline` (recipes that
+/// completed none left out).
+pub(crate) fn since(ledger: &[sim::Ledger], baseline: &HashMap<u64, u64>) -> HashMap<u64, f64> {
+    ledger
         .iter()
         .map(|l| (l.recipe_id, (l.succeeded + l.failed - baseline[&l.recipe_id]) as f64))
         .filter(|(_, n)| *n > 0.0)
@@ -152,12 +157,12 @@ fn completed(running: &sim::Running, baseline: &HashMap<u64, u64>) -> HashMap<u6
 }
 
 fn ledger(running: &sim::Running) -> HashMap<u64, u64> {
-    running
-        .simulator
-        .ledger()
-        .iter()
-        .map(|l| (l.recipe_id, l.succeeded + l.failed))
-        .collect()
+    totals(&running.simulator.ledger())
+}
+
+/// Jobs completed per recipe id of `ledger`.
+pub(crate) fn totals(ledger: &[sim::Ledger]) -> HashMap<u64, u64> {
+    ledger.iter().map(|l| (l.recipe_id, l.succeeded + l.failed)).collect()
 }
 
 /// Whether the exporter's first jobs cycle of `workspace` is over.
