@@ -361,10 +361,11 @@ impl Fleet {
                 Err(error) => tracing::error!(workspace = label, %error, "cannot watch the customer"),
             }
         }
+        // Published first: a scrape that sees the count sees the customers.
+        self.publish(&state.running);
         if let Some(exporter) = &self.exporter {
             running::report(exporter, &partner, true, wanted.len());
         }
-        self.publish(&state.running);
     }
 
     /// What a partner's listing task does with each listing: hands it to
