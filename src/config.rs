@@ -45,11 +45,20 @@ pub const TOKEN_ENV: &str = "WORKATO_API_TOKEN";
 /// Environment variable holding the admin API token itself.
 pub const ADMIN_TOKEN_ENV: &str = "WORKATO_EXPORTER_ADMIN_TOKEN";
 
-/// The demo workspace's settings.
+/// The demo's settings: `--demo.seed` is the seed of the `prod`
+/// workspace, and the calm `dev` workspace beside it derives its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Demo {
     pub seed: u64,
     pub speed: f64,
+}
+
+impl Demo {
+    /// The label of the demo workspace that plays the scripted incidents,
+    /// unless `--workato.workspace` names it.
+    pub const PROD: &str = "prod";
+    /// The label of the demo's smaller, calm workspace.
+    pub const DEV: &str = "dev";
 }
 
 /// The admin route, when an admin token is configured.
@@ -141,6 +150,7 @@ impl Config {
                 let file = load_file(path, args.jobs_state_dir.as_deref(), env)?;
                 (file.workspaces, file.embedded)
             }
+            None if args.demo => (demo_workspaces(args)?, Vec::new()),
             None => (vec![workspace_from_flags(args, env(TOKEN_ENV))?], Vec::new()),
         };
         let tokens: Vec<&SecretString> = workspaces
@@ -219,12 +229,36 @@ impl Config {
 
 /// The one workspace the flags describe.
 fn workspace_from_flags(args: &Args, env_token: Option<String>) -> Result<WorkspaceConfig, Error> {
-    // The demo's simulated workspace accepts a token made up here.
-    let token = if args.demo {
-        (0..32).map(|_| fastrand::alphanumeric()).collect()
-    } else {
-        read_token(args, env_token)?
-    };
+    workspace_named(args, args.workspace.trim(), read_token(args, env_token)?)
+}
+
+/// `--demo`'s two workspaces, both described by the flags: `prod` (or the
+/// name `--workato.workspace` gives), which plays the scripted incidents,
+/// and `dev`. Each simulated workspace accepts a token made up here; a
+/// `--jobs.state-file` is prod's, `--jobs.state-dir` holds both.
+fn demo_workspaces(args: &Args) -> Result<Vec<WorkspaceConfig>, Error> {
+    let named = args
+        .per_workspace_flags
+        .iter()
+        .any(|f| f.contains("--workato.workspace"));
+    let prod = if named { args.workspace.trim() } else { Demo::PROD };
+    if prod == Demo::DEV {
+        return Err(Error::Config(format!(
+            "--workato.workspace: {:?} is the name of the demo's other workspace; choose another",
+            Demo::DEV
+        )));
+    }
+    let made_up = || (0..32).map(|_| fastrand::alphanumeric()).collect::<String>();
+    let prod = workspace_named(args, prod, made_up())?;
+    let mut dev = workspace_named(args, Demo::DEV, made_up())?;
+    if args.jobs_state_dir.is_none() {
+        dev.jobs.state_file = None;
+    }
+    Ok(vec![prod, dev])
+}
+
+/// A workspace the flags describe, labelled `name`, with `token`.
+fn workspace_named(args: &Args, name: &str, token: String) -> Result<WorkspaceConfig, Error> {
     let token = SecretString::from(token);
     let auth = match args.email.as_deref().map(str::trim) {
         Some(email) if !email.is_empty() => Auth::Legacy {
@@ -233,7 +267,6 @@ fn workspace_from_flags(args: &Args, env_token: Option<String>) -> Result<Worksp
         },
         _ => Auth::Bearer(token),
     };
-    let name = args.workspace.trim();
     if name.is_empty() {
         return Err(Error::Config("--workato.workspace: expected a non-empty name".into()));
     }

@@ -1,6 +1,7 @@
 //! The glue to the simulated workspace, the `workato_sim` crate: `--demo`
-//! starts it on a loopback port and points the unchanged client at it over
-//! HTTP, like at Workato; `simulate` serves it alone. The crate comes with
+//! starts two on loopback ports, `prod` with the scripted incidents and a
+//! smaller, calm `dev`, and points the unchanged client at each over HTTP,
+//! like at Workato; `simulate` serves one alone. The crate comes with
 //! the default cargo feature `demo`; a binary built without it answers both
 //! with an error saying so, and nothing else changes.
 
@@ -25,28 +26,55 @@ pub type Simulator = std::sync::Arc<workato_sim::Simulator>;
 #[cfg(not(feature = "demo"))]
 pub type Simulator = std::convert::Infallible;
 
-/// Starts the demo workspace, accepting the token `config` holds (made up
-/// for the demo), and points the workspace's `base_url` at it.
+/// Starts the demo workspace `config` names, accepting the token it holds
+/// (made up for the demo), and points its `base_url` at it. [`Demo::DEV`]
+/// is the calm one; any other name is prod.
 #[cfg(feature = "demo")]
 pub async fn start(config: &mut WorkspaceConfig, demo: Demo) -> Result<Workspace> {
     let token = match &config.auth {
         Auth::Bearer(token) | Auth::Legacy { token, .. } => secrecy::ExposeSecret::expose_secret(token).to_string(),
     };
-    let sim_config = workato_sim::SimConfig {
-        seed: demo.seed,
+    let settings = workato_sim::SimConfig {
         speed: demo.speed,
         token: Some(token),
-        ..workato_sim::SimConfig::demo()
+        ..sim_config(config.name == Demo::DEV, demo.seed)
     };
-    let running = workato_sim::spawn(sim_config).await.map_err(|e| Error::Listen {
+    let seed = settings.seed;
+    let running = workato_sim::spawn(settings).await.map_err(|e| Error::Listen {
         address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         reason: format!("cannot start the demo workspace: {e}"),
     })?;
     config.base_url =
         reqwest::Url::parse(&running.base_url()).map_err(|e| Error::Config(format!("demo workspace address: {e}")))?;
     // Logged as from the crate root, where this line was written before.
-    tracing::info!(target: "workato_exporter", workato = %config.base_url, seed = demo.seed, "demo mode: polling a simulated Workato workspace");
+    tracing::info!(target: "workato_exporter", workato = %config.base_url, workspace = %config.name, seed, "demo mode: polling a simulated Workato workspace");
     Ok(running)
+}
+
+/// Prod is the simulator's demo workspace with `--demo.seed`, so the
+/// README's incident and alert tables hold for it. Dev, seeded with the
+/// next number, is a third its size, with a sixth of the jobs and no
+/// scripted incidents; its two connections are too few for the one lost
+/// days ago that a larger workspace has. Only its recipe stopped by the
+/// action quota days ago stands out.
+#[cfg(feature = "demo")]
+fn sim_config(dev: bool, seed: u64) -> workato_sim::SimConfig {
+    let prod = workato_sim::SimConfig {
+        seed,
+        ..workato_sim::SimConfig::demo()
+    };
+    if !dev {
+        return prod;
+    }
+    workato_sim::SimConfig {
+        seed: seed.wrapping_add(1),
+        recipes: 12,
+        connections: 2,
+        endpoints: 3,
+        jobs_per_minute: 20.0,
+        incidents: false,
+        ..prod
+    }
 }
 
 #[cfg(not(feature = "demo"))]

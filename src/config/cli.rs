@@ -245,11 +245,11 @@ pub struct Args {
     /// Serve /admin without TLS on a non-loopback address (refused by default).
     #[arg(long = "admin.allow-plaintext", global = true)]
     pub admin_allow_plaintext: bool,
-    /// Run against a built-in simulated workspace: no Workato account needed.
+    /// Run against two built-in simulated workspaces, prod and dev: no Workato account needed.
     #[arg(long = "demo")]
     pub demo: bool,
 
-    /// Seed of the demo workspace; the same seed gives the same history.
+    /// Seed of the demo's prod workspace (dev's is N + 1); the same seed gives the same history.
     #[arg(long = "demo.seed", value_name = "N", default_value = "1")]
     pub demo_seed: u64,
 

@@ -399,6 +399,18 @@ fn a_file_naming_no_workspace_or_not_readable_is_refused() {
 }
 
 #[test]
+fn the_demo_watches_prod_and_dev_each_with_its_own_token_and_the_flag_renames_prod() {
+    let names = |config: &Config| -> Vec<String> { config.workspaces.iter().map(|w| w.name.clone()).collect() };
+    let config = load(&["--demo"], &[]).unwrap();
+    assert_eq!(names(&config), ["prod", "dev"]);
+    assert!(config.workspaces[0].auth != config.workspaces[1].auth);
+    let config = load(&["--demo", "--workato.workspace", "live"], &[]).unwrap();
+    assert_eq!(names(&config), ["live", "dev"]);
+    let e = load(&["--demo", "--workato.workspace", "dev"], &[]).unwrap_err();
+    assert!(e.starts_with("--workato.workspace"), "{e}");
+}
+
+#[test]
 fn per_workspace_flags_and_the_demo_are_refused_beside_a_file() {
     let dir = dir("flags");
     let file = write(&dir, "workspaces:\n  - name: prod\n    token_file: prod.token\n");

@@ -1,10 +1,12 @@
-//! End to end: the exporter on the demo workspace at `--demo.speed 10`,
-//! scraped by a real Prometheus with the rules loaded, for as long as the
-//! demo's incidents take to fire their alerts (three to four minutes).
+//! End to end: the exporter on the demo's two workspaces at `--demo.speed
+//! 10`, scraped by a real Prometheus with the rules loaded, for as long as
+//! the demo's incidents take to fire their alerts (three to four minutes).
 //!
-//! - Every alert of the `workato-workspace` group reaches `firing` with the
-//!   real rules, for the incidents that drive it; outside the scripted
-//!   incidents at most one recipe has WorkatoRecipeJobsFailing firing.
+//! - Every alert of the `workato-workspace` group reaches `firing` in
+//!   `prod` with the real rules, for the incidents that drive it; outside
+//!   the scripted incidents at most one recipe has WorkatoRecipeJobsFailing
+//!   firing. The calm `dev` alerts for nothing but its standing trouble
+//!   (and at most one recipe failing).
 //! - The exporter's own alerts (`workato-exporter` group) stay silent for
 //!   the demo, the real ones and a copy with every `for` cut to 20 s.
 //! - A second exporter, whose Workato is a closed port from start-up, has
@@ -13,9 +15,10 @@
 //!   copies differ from the real rules in `for` only, which is Prometheus's
 //!   own timer: promtool proves the real values on synthetic series, this
 //!   test proves the same expressions on what the exporter really serves.
-//! - Every dashboard panel query and every recording rule returns data,
-//!   every rule evaluates, and no panel counts twice when two jobs scrape
-//!   one exporter (as two exporters polling one workspace would).
+//! - Every dashboard panel query and every recording rule returns data
+//!   (with "All" workspaces and with both chosen), every rule evaluates, no
+//!   panel counts twice when two jobs scrape one exporter (as two exporters
+//!   polling one workspace would), and none adds two workspaces up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -44,17 +47,28 @@ const WARM_UP: f64 = 20.0;
 /// machine; the test ends as soon as they all have.
 const LIMIT: Duration = Duration::from_secs(360);
 
-/// What Grafana would put in place of the template variables: "All" for
-/// the multi-value ones, and intervals for a short, finely scraped range
-/// (`rate_interval`: `1m`, or longer to smooth the bursts of job ingestion
-/// out of a comparison).
-fn substitute(expr: &str, rate_interval: &str) -> String {
+/// The demo's workspaces.
+const DEMO_WORKSPACES: [&str; 2] = ["dev", "prod"];
+
+/// What Grafana would put in place of the template variables: `workspace`
+/// as given ("All" is `.*`; several chosen are Grafana's regex of them,
+/// `(dev|prod)`), "All" for the other multi-value ones, and intervals for a
+/// short, finely scraped range (`rate_interval`: `1m`, or longer to smooth
+/// the bursts of job ingestion out of a comparison).
+fn substitute(expr: &str, workspace: &str, rate_interval: &str) -> String {
     expr.replace("$__rate_interval", rate_interval)
         .replace("$__interval", "5s")
         .replace("$__range", "5m")
-        .replace("$workspace", ".*")
+        .replace("$workspace", workspace)
         .replace("$folder", ".*")
         .replace("$recipe", ".*")
+}
+
+/// Grafana's value of a multi-value variable for a Prometheus query when
+/// several values are chosen: the values, regex-escaped, as alternatives
+/// (the demo's names need no escaping).
+fn chosen(values: &[&str]) -> String {
+    format!("({})", values.join("|"))
 }
 
 /// The same query on the series of one scrape job only: every selector of
@@ -314,6 +328,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
 
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut firing_recipes: Vec<(f64, BTreeSet<String>)> = Vec::new();
+    let mut dev_firing_recipes: Vec<(f64, BTreeSet<String>)> = Vec::new();
     let mut loud: Vec<String> = Vec::new();
     let mut blind_pending_at: BTreeMap<String, f64> = BTreeMap::new();
     let deadline = Instant::now() + LIMIT;
@@ -341,9 +356,25 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
         tokio::time::sleep(Duration::from_secs(2)).await;
         let now = prometheus.now().await;
         let mut recipes = BTreeSet::new();
+        let mut dev_recipes = BTreeSet::new();
         for alert in prometheus.alerts().await.iter().map(Alert::from_api) {
-            let entry = seen.entry(alert.key()).or_default();
             let at = now - offset;
+            if workspace_alerts.contains(&alert.name) && alert.label("workspace") == "dev" {
+                // The calm dev workspace plays no incident: only its recipe
+                // stopped by the action quota days ago, and as in prod at
+                // most one recipe failing at a time, may alert.
+                let standing =
+                    alert.name == "WorkatoRecipeStoppedByWorkato" && alert.label("cause") == "action_quota_limit";
+                if alert.name == "WorkatoRecipeJobsFailing" {
+                    if alert.firing() {
+                        dev_recipes.insert(alert.label("recipe_id").to_string());
+                    }
+                } else if !standing {
+                    loud.push(format!("dev: {} {} at {:.0} s", alert.key(), alert.state, at));
+                }
+                continue;
+            }
+            let entry = seen.entry(alert.key()).or_default();
             entry.pending.get_or_insert(at);
             if alert.firing() {
                 entry.firing.get_or_insert(at);
@@ -369,6 +400,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
             }
         }
         firing_recipes.push((now - offset, recipes));
+        dev_firing_recipes.push((now - offset, dev_recipes));
     }
 
     let mut timeline = String::new();
@@ -390,7 +422,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
     );
     assert!(
         loud.is_empty(),
-        "the exporter's own alerts spoke for the demo, or a workspace alert came once per exporter:\n{}",
+        "the exporter's own alerts spoke for the demo, a workspace alert came once per exporter, or dev was not calm:\n{}",
         loud.join("\n")
     );
 
@@ -430,7 +462,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
     let storm = labels_of(
         prometheus
             .instant(
-                "max_over_time(workato_recipe_stop_cause{job=\"workato\", cause=\"trigger_errors_limit\"}[10m])",
+                "max_over_time(workato_recipe_stop_cause{job=\"workato\", workspace=\"prod\", cause=\"trigger_errors_limit\"}[10m])",
                 now,
             )
             .await,
@@ -440,7 +472,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
         prometheus
             .instant(
                 &format!(
-                    "max_over_time(workato_connection_lost_timestamp_seconds{{job=\"workato\"}}[10m]) > {}",
+                    "max_over_time(workato_connection_lost_timestamp_seconds{{job=\"workato\", workspace=\"prod\"}}[10m]) > {}",
                     wall_start - 60.0
                 ),
                 now,
@@ -453,7 +485,7 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
         prometheus
             .instant(
                 &format!(
-                    "workato_job_errors_total{{job=\"workato\", error_type=\"Authentication error\", adapter=~\"{}\"}}",
+                    "workato_job_errors_total{{job=\"workato\", workspace=\"prod\", error_type=\"Authentication error\", adapter=~\"{}\"}}",
                     cut.iter().cloned().collect::<Vec<_>>().join("|")
                 ),
                 now,
@@ -469,6 +501,12 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
             "at {at:.0} s, WorkatoRecipeJobsFailing fired for {background:?} besides the scripted {scripted:?}"
         );
     }
+    for (at, recipes) in &dev_firing_recipes {
+        assert!(
+            recipes.len() <= 1,
+            "at {at:.0} s, WorkatoRecipeJobsFailing fired for {recipes:?} in the calm dev workspace"
+        );
+    }
 
     let targets = prometheus.get("/api/v1/targets", &[]).await;
     for target in targets["activeTargets"].as_array().unwrap() {
@@ -477,19 +515,23 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
 
     let mut faults = Vec::new();
     let at = prometheus.now().await - 5.0;
+    // "All" workspaces, and the demo's two chosen.
+    let demo_workspaces = chosen(&DEMO_WORKSPACES);
     for (panel, ref_id, query) in dashboard_queries() {
-        let expr = substitute(&query, "1m");
-        if prometheus.range(&expr, started).await == 0 {
-            faults.push(format!("{panel} query {ref_id} returned nothing: {expr}"));
+        for workspace in [".*", demo_workspaces.as_str()] {
+            let expr = substitute(&query, workspace, "1m");
+            if prometheus.range(&expr, started).await == 0 {
+                faults.push(format!("{panel} query {ref_id} returned nothing: {expr}"));
+            }
         }
         // Two jobs scrape the demo, as two exporters would poll one
         // workspace: a panel of workspace data shows it once, without
         // `job` or `instance`, and totals what one exporter shows. (The
         // exporter's own metrics are per exporter by nature.)
-        if EXPORTER_METRICS.iter().any(|m| expr.contains(m)) {
+        if EXPORTER_METRICS.iter().any(|m| query.contains(m)) {
             continue;
         }
-        let expr = substitute(&query, "3m");
+        let expr = substitute(&query, &demo_workspaces, "3m");
         let mut totals = Vec::new();
         for t in [at, at - 7.0, at - 14.0] {
             let both = prometheus.instant(&expr, t).await;
@@ -500,6 +542,12 @@ async fn the_demo_fires_its_alerts_and_the_dashboards_and_rules_work_against_a_r
             {
                 faults.push(format!(
                     "{panel} query {ref_id} shows workspace data per exporter ({labels:?}): {expr}"
+                ));
+            }
+            // Two workspaces are never added up into one series.
+            if let Some((labels, _)) = both.iter().find(|(l, _)| !l.contains_key("workspace")) {
+                faults.push(format!(
+                    "{panel} query {ref_id} shows a series of no workspace ({labels:?}): {expr}"
                 ));
             }
             let total = |samples: &[Sample]| samples.iter().map(|(_, v)| v).sum::<f64>();
@@ -558,4 +606,116 @@ fn the_copy_for_20_s_holds_the_exporters_alerts_only_with_their_expressions() {
             .filter(|l| l.trim_start().starts_with("for:"))
             .all(|l| l.trim() == "for: 20s")
     );
+}
+
+/// What keeps workspaces apart in a panel query: every selector of a
+/// series filters `workspace=~"$workspace"`, and every aggregation that
+/// drops labels keeps `workspace` (`by (..., workspace, ...)`, or
+/// `without (...)` not naming it); `topk`/`bottomk` keep every label unless
+/// grouped, and then by `workspace` too. Empty when nothing is amiss.
+///
+/// A small scan, not a PromQL parser: a selector is a metric name
+/// (`workato_...`, or a recording rule `workato:...`) and the braces after
+/// it, so a name in a label value would be taken for one; an aggregation is
+/// its operator's name as a whole word followed by `by (` or `without (`,
+/// so the postfix form `sum (x) by (workspace)` is reported as an
+/// aggregation of everything (write it prefix-first). `histogram_quantile`
+/// keeps the labels of the aggregation inside it, which is checked itself.
+fn workspace_faults(expr: &str) -> Vec<String> {
+    const FILTER: &str = "workspace=~\"$workspace\"";
+    const DROPPING: [&str; 9] = [
+        "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "quantile",
+    ];
+    let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut faults = Vec::new();
+    for (at, _) in expr.match_indices(|c: char| c.is_ascii_alphabetic()) {
+        if expr[..at].chars().last().is_some_and(identifier) {
+            continue;
+        }
+        let word_len = expr[at..].find(|c: char| !identifier(c)).unwrap_or(expr.len() - at);
+        let word = &expr[at..at + word_len];
+        let rest = expr[at + word_len..].trim_start();
+        if word.starts_with("workato_") || word.starts_with("workato:") {
+            let labels = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(l, _)| l);
+            if !labels.is_some_and(|l| l.contains(FILTER)) {
+                faults.push(format!("{word} is not filtered with {FILTER}"));
+            }
+            continue;
+        }
+        let dropping = DROPPING.contains(&word);
+        if !dropping && !["topk", "bottomk"].contains(&word) {
+            continue;
+        }
+        let grouping = |clause: &str| {
+            rest.strip_prefix(clause)
+                .map(str::trim_start)
+                .and_then(|r| r.strip_prefix('('))
+                .and_then(|r| r.split_once(')'))
+                .map(|(labels, _)| labels.split(',').any(|l| l.trim() == "workspace"))
+        };
+        let keeps = match (grouping("by"), grouping("without")) {
+            (Some(has), _) => has,
+            (None, Some(has)) => !has,
+            (None, None) => !dropping || !rest.starts_with('('),
+        };
+        if !keeps {
+            faults.push(format!("{word} at {at} does not keep workspace"));
+        }
+    }
+    faults
+}
+
+#[test]
+fn every_panel_filters_the_chosen_workspaces_and_never_adds_two_up() {
+    // The scan catches what it is for.
+    for (bad, fault) in [
+        ("sum(workato_x{workspace=~\"$workspace\"})", "sum at 0"),
+        ("sum by (le) (workato_x{workspace=~\"$workspace\"})", "sum at 0"),
+        (
+            "max without (workspace) (workato_x{workspace=~\"$workspace\"})",
+            "max at 0",
+        ),
+        (
+            "topk by (recipe) (3, workato_x{workspace=~\"$workspace\"})",
+            "topk at 0",
+        ),
+        ("count by (workspace) (workato_x)", "workato_x is not"),
+        ("rate(workato_x{workspace=\"prod\"}[5m])", "workato_x is not"),
+    ] {
+        let faults = workspace_faults(bad);
+        assert!(faults.iter().any(|f| f.starts_with(fault)), "{bad}: {faults:?}");
+    }
+    assert_eq!(
+        workspace_faults(
+            "histogram_quantile(0.5, sum by (workspace, le) (max without (instance, job) (rate(workato_x{workspace=~\"$workspace\"}[5m])) and on (workspace) workato:y{workspace=~\"$workspace\"})) or topk(3, max_over_time(workato_z{a=\"b\", workspace=~\"$workspace\"}[1m]))"
+        ),
+        Vec::<String>::new()
+    );
+
+    let faults: Vec<String> = dashboard_queries()
+        .into_iter()
+        .flat_map(|(panel, ref_id, expr)| {
+            workspace_faults(&expr)
+                .into_iter()
+                .map(move |fault| format!("{panel} query {ref_id}: {fault}"))
+        })
+        .collect();
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+
+    // Each dashboard's `workspace` variable takes several workspaces, or all.
+    for file in ["workato-overview.json", "workato-recipe.json"] {
+        let text = std::fs::read_to_string(Path::new(&repo_path("dashboards")).join(file)).unwrap();
+        let dashboard: Value = serde_json::from_str(&text).unwrap();
+        let variable = dashboard["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == "workspace")
+            .unwrap_or_else(|| panic!("{file} has no workspace variable"));
+        assert_eq!(
+            (&variable["multi"], &variable["includeAll"], &variable["allValue"]),
+            (&Value::Bool(true), &Value::Bool(true), &Value::from(".*")),
+            "{file}: {variable}"
+        );
+    }
 }
