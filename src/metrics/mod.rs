@@ -4,7 +4,8 @@
 //!
 //! It has two parts. The large one — the [`inventory`] and the [`jobs`]
 //! families, one series or more per recipe — depends on the snapshots alone
-//! and is rendered once per change of any of them ([`cache`]). The live one —
+//! and is rendered per workspace and family, once per change of that
+//! workspace's snapshot, and assembled by the [`cache`]. The live one —
 //! [`health`], the [`self_metrics`], the process-wide [`exporter`] metrics —
 //! is a few dozen series per workspace written on every scrape. Both are
 //! written family-major: each family for every workspace (sorted by label)
@@ -15,6 +16,7 @@
 
 mod cache;
 mod catalogue;
+mod deflate;
 mod exporter;
 mod family;
 mod format;
@@ -33,6 +35,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use prometheus::process_collector::ProcessCollector;
 
+use cache::{Chunk, Rendered, Stamp};
 use catalogue::*;
 pub use exporter::ExporterMetrics;
 pub use format::Format;
@@ -122,7 +125,7 @@ impl Metrics {
             globals,
             sources: RwLock::default(),
             process: ProcessCollector::for_self(),
-            caches: Default::default(),
+            caches: Format::ALL.map(cache::Cache::new),
         }
     }
 
@@ -132,41 +135,52 @@ impl Metrics {
     }
 
     /// The workspaces to expose, at start and on every configuration
-    /// reload; written in the order of their labels. The next scrape
-    /// renders them all again.
+    /// reload; written in the order of their labels. A workspace that keeps
+    /// its label and snapshot keeps its rendering.
     pub fn set_sources(&self, mut sources: Vec<Source>) {
         sources.sort_by(|a, b| a.workspace.cmp(&b.workspace));
         let mut current = self.sources.write().unwrap_or_else(|p| p.into_inner());
-        let epoch = current.epoch + 1;
-        *current = Arc::new(Sources { epoch, list: sources });
+        *current = Arc::new(Sources { list: sources });
     }
 
     fn sources(&self) -> Arc<Sources> {
         Arc::clone(&self.sources.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// The inventory and job families of every source, family by family.
-    fn large(format: Format, loaded: &Loaded<'_>, capacity: usize) -> Vec<u8> {
-        let mut w = Writer::new(format, capacity);
-        Metrics::large_into(loaded, &mut w);
-        w.finish(false)
-    }
-
-    /// The same, compressed as it is written, never held whole.
-    fn large_deflated(format: Format, loaded: &Loaded<'_>) -> cache::Prefix {
-        let mut w = Writer::deflating(format);
-        Metrics::large_into(loaded, &mut w);
-        w.finish_deflated()
-    }
-
-    fn large_into(loaded: &Loaded<'_>, w: &mut Writer) {
+    /// The inventory and job families of every source, family by family,
+    /// in one go (tests compare the cache's assembly with it).
+    #[cfg(test)]
+    fn large(format: Format, loaded: &Loaded<'_>) -> Vec<u8> {
+        let mut w = Writer::new(format, 64 * 1024);
         let views: Vec<View<'_>> = loaded.iter().map(|(_, snapshot)| View::new(snapshot)).collect();
         for family in inventory::FAMILIES.iter().chain(&jobs::FAMILIES) {
             for ((source, _), view) in loaded.iter().zip(&views) {
                 w.set_workspace(&source.workspace);
-                family(view, w);
+                family(view, &mut w);
             }
         }
+        w.finish(false)
+    }
+
+    /// The pieces of the large part of the sources `which`: each family of
+    /// each, without its metadata, plain or deflated.
+    fn pieces(format: Format, loaded: &Loaded<'_>, which: &[usize], deflate: bool) -> Rendered {
+        let mut w = Writer::pieces(format, deflate);
+        let mut rendered = Vec::with_capacity(which.len());
+        for (source, snapshot) in which.iter().filter_map(|&i| loaded.get(i)) {
+            let view = View::new(snapshot);
+            w.set_workspace(&source.workspace);
+            let families = inventory::FAMILIES.iter().chain(&jobs::FAMILIES).map(|family| {
+                family(&view, &mut w);
+                if deflate {
+                    w.take_deflated().map(|(spec, d)| (spec, Chunk::Deflated(d)))
+                } else {
+                    w.take_text().map(|(spec, t)| (spec, Chunk::Text(t.into())))
+                }
+            });
+            rendered.push(families.collect());
+        }
+        rendered
     }
 
     /// The families written on every scrape, and OpenMetrics' `# EOF`.
@@ -194,27 +208,34 @@ impl Metrics {
         // One snapshot per source for both parts, each generation read
         // before its snapshot: a newer snapshot at worst renders again at
         // the next scrape.
-        let mut key = Vec::with_capacity(sources.list.len() + 1);
-        key.push(sources.epoch);
-        let loaded: Loaded<'_> = sources
-            .list
-            .iter()
+        let mut generations = Vec::with_capacity(sources.list.len());
+        let loaded: Loaded<'_> = (sources.list.iter())
             .map(|source| {
-                key.push(source.snapshot.generation());
+                generations.push(source.snapshot.generation());
                 (source, source.snapshot.load())
             })
             .collect();
+        let stamps: Vec<Stamp<'_>> = (sources.list.iter().zip(generations))
+            .map(|(source, generation)| Stamp {
+                label: &source.workspace,
+                snapshot: &source.snapshot,
+                generation,
+            })
+            .collect();
         let cache = &self.caches[format as usize];
-        let text = |capacity| Metrics::large(format, &loaded, capacity);
+        let render = |which: &[usize], deflate| Metrics::pieces(format, &loaded, which, deflate);
         let chunks = if gzip {
-            let prefix = cache.deflated(&key, || Metrics::large_deflated(format, &loaded));
+            let joined = cache.deflated(&stamps, render);
             let live = self.live(format, &loaded);
-            match (cache::finish(&prefix, &live), prefix.deflate()) {
-                (Some((head, tail)), Some(deflate)) => vec![head, deflate, tail],
-                _ => vec![cache::gzip_whole(&cache.text(&key, text), &live)],
+            if joined.complete {
+                joined.gzip(&live)
+            } else {
+                vec![deflate::gzip_whole(&cache.text(&stamps, render).concat(), &live)]
             }
         } else {
-            vec![cache.text(&key, text), Bytes::from(self.live(format, &loaded))]
+            let mut chunks = cache.text(&stamps, render).to_vec();
+            chunks.push(Bytes::from(self.live(format, &loaded)));
+            chunks
         };
         Scrape { format, chunks }
     }
