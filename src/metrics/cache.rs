@@ -27,12 +27,13 @@ use super::format::Format;
 use super::text;
 use crate::snapshot::SharedSnapshot;
 
-/// A workspace of a scrape: its label and the snapshot (and generation)
-/// its pieces are rendered from.
+/// A workspace of a scrape: its label, the snapshot its pieces are
+/// rendered from, and what they are rendered for: the snapshot's
+/// generation and, for the live families, the self-metrics' version.
 pub struct Stamp<'a> {
     pub label: &'a str,
     pub snapshot: &'a Arc<SharedSnapshot>,
-    pub generation: u64,
+    pub version: (u64, u64),
 }
 
 /// One family of one workspace, in the form asked for.
@@ -60,22 +61,22 @@ struct State {
     headers: Vec<Option<Header>>,
     /// Bumped whenever `entries` changes.
     version: u64,
-    text: Option<(u64, Arc<[Bytes]>)>,
-    deflated: Option<(u64, Arc<Joined>)>,
+    text: Option<(u64, Arc<[Vec<Bytes>]>)>,
+    deflated: Option<(u64, Arc<[Joined]>)>,
 }
 
 struct Entry {
     label: String,
     /// Held so that its address cannot be another snapshot's.
     snapshot: Arc<SharedSnapshot>,
-    generation: u64,
+    version: (u64, u64),
     text: Option<Vec<Option<Bytes>>>,
     deflated: Option<Vec<Option<Deflated>>>,
 }
 
 impl Entry {
     fn is(&self, stamp: &Stamp<'_>) -> bool {
-        self.label == stamp.label && Arc::ptr_eq(&self.snapshot, stamp.snapshot) && self.generation == stamp.generation
+        self.label == stamp.label && Arc::ptr_eq(&self.snapshot, stamp.snapshot) && self.version == stamp.version
     }
 }
 
@@ -117,26 +118,28 @@ impl Cache {
         self.state.lock().map_or(0, |s| s.entries.len())
     }
 
-    /// The large part for `stamps` as plain buffers to send one after the
-    /// other; `render` renders the workspaces whose text is missing.
-    pub fn text(&self, stamps: &[Stamp<'_>], render: impl FnOnce(&[usize], bool) -> Rendered) -> Arc<[Bytes]> {
+    /// Each family (by index, up to the last one seen) for `stamps` as
+    /// plain buffers to send one after the other, none when no workspace
+    /// has a sample of it; `render` renders the workspaces whose text is
+    /// missing.
+    pub fn text(&self, stamps: &[Stamp<'_>], render: impl FnOnce(&[usize], bool) -> Rendered) -> Arc<[Vec<Bytes>]> {
         let mut state = self.current(stamps, false, render);
         if let Some((_, text)) = state.text.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(text);
         }
-        let text: Arc<[Bytes]> = self.assemble_text(&state).into();
+        let text: Arc<[Vec<Bytes>]> = self.assemble_text(&state).into();
         state.text = Some((state.version, Arc::clone(&text)));
         text
     }
 
-    /// The same, deflated: the pieces to send between a gzip header and
-    /// the scrape's final deflate.
-    pub fn deflated(&self, stamps: &[Stamp<'_>], render: impl FnOnce(&[usize], bool) -> Rendered) -> Arc<Joined> {
+    /// The same, deflated: each family's pieces to send between a gzip
+    /// header and the scrape's final deflate.
+    pub fn deflated(&self, stamps: &[Stamp<'_>], render: impl FnOnce(&[usize], bool) -> Rendered) -> Arc<[Joined]> {
         let mut state = self.current(stamps, true, render);
         if let Some((_, joined)) = state.deflated.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(joined);
         }
-        let joined = Arc::new(self.assemble_deflated(&state));
+        let joined: Arc<[Joined]> = self.assemble_deflated(&state).into();
         state.deflated = Some((state.version, Arc::clone(&joined)));
         joined
     }
@@ -197,16 +200,16 @@ impl Cache {
         state
     }
 
-    /// Each family's metadata and pieces, the family skipped when no
-    /// workspace has a sample of it.
-    fn assemble_text(&self, state: &State) -> Vec<Bytes> {
-        let mut out = Vec::new();
-        for (f, header) in state.headers.iter().enumerate() {
+    /// Each family's metadata and pieces, nothing for a family of which
+    /// no workspace has a sample.
+    fn assemble_text(&self, state: &State) -> Vec<Vec<Bytes>> {
+        let family = |f: usize, header: &Option<Header>| {
             let pieces: Vec<&Bytes> = (state.entries.iter())
                 .filter_map(|e| e.text.as_ref()?.get(f)?.as_ref())
                 .collect();
+            let mut out = Vec::new();
             let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) else {
-                continue;
+                return out;
             };
             if self.format == Format::Protobuf {
                 let len = header.head.len() + pieces.iter().map(|p| p.len()).sum::<usize>() + header.tail.len();
@@ -218,20 +221,21 @@ impl Cache {
             if !header.tail.is_empty() {
                 out.push(header.tail.clone());
             }
-        }
-        out
+            out
+        };
+        state.headers.iter().enumerate().map(|(f, h)| family(f, h)).collect()
     }
 
     /// The same from the deflated pieces and headers, protobuf's lengths
     /// in stored blocks.
-    fn assemble_deflated(&self, state: &State) -> Joined {
-        let mut joined = Joined::default();
-        for (f, header) in state.headers.iter().enumerate() {
+    fn assemble_deflated(&self, state: &State) -> Vec<Joined> {
+        let family = |f: usize, header: &Option<Header>| {
             let pieces: Vec<&Deflated> = (state.entries.iter())
                 .filter_map(|e| e.deflated.as_ref()?.get(f)?.as_ref())
                 .collect();
+            let mut joined = Joined::default();
             let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) else {
-                continue;
+                return joined;
             };
             let [head, tail] = &header.deflated;
             if self.format == Format::Protobuf {
@@ -245,8 +249,9 @@ impl Cache {
             if !tail.is_empty() {
                 joined.push(tail);
             }
-        }
-        joined
+            joined
+        };
+        state.headers.iter().enumerate().map(|(f, h)| family(f, h)).collect()
     }
 }
 
@@ -265,7 +270,7 @@ impl State {
                 _ => Entry {
                     label: s.label.to_string(),
                     snapshot: Arc::clone(s.snapshot),
-                    generation: s.generation,
+                    version: s.version,
                     text: None,
                     deflated: None,
                 },

@@ -66,6 +66,13 @@ impl Joined {
         self.crc.combine(&piece.crc);
     }
 
+    /// Everything `other` holds, after what this holds.
+    pub fn append(&mut self, other: &Joined) {
+        self.segments.extend(other.segments.iter().cloned());
+        self.crc.combine(&other.crc);
+        self.complete &= other.complete;
+    }
+
     /// A few bytes as they are: a stored block (byte-aligned, not final).
     pub fn push_stored(&mut self, data: &[u8]) {
         self.segments.push(stored(data));

@@ -37,6 +37,7 @@ use prometheus::process_collector::ProcessCollector;
 
 use cache::{Chunk, Rendered, Stamp};
 use catalogue::*;
+use deflate::{Deflating, Joined};
 pub use exporter::ExporterMetrics;
 pub use format::Format;
 pub use health::BudgetView;
@@ -60,11 +61,15 @@ type LiveFamily = fn(&Source, &Snapshot, &mut Writer);
 
 /// The live part, in name order as Prometheus' client libraries sort
 /// families (a test keeps it so): the process's families once, each
-/// workspace's in turn.
+/// workspace's in turn. A workspace's families are cached like the large
+/// part's, rendered again when its snapshot or self-metrics change; the
+/// others are rendered on every scrape.
 enum Live {
     Process,
     Exporter,
     Workspace(LiveFamily),
+    /// A workspace's family whose values move by themselves.
+    Fresh(LiveFamily),
 }
 
 /// An Embedded customer's count, as a gauge's value.
@@ -75,7 +80,7 @@ fn count(value: Option<u64>) -> Option<f64> {
 const LIVE: [Live; 21] = [
     Live::Process,
     Live::Workspace(|source, _, w| source.self_metrics.render_admin_requests(w)),
-    Live::Workspace(|source, _, w| health::rate_limit_remaining(source.budget.as_deref(), w)),
+    Live::Fresh(|source, _, w| health::rate_limit_remaining(source.budget.as_deref(), w)),
     Live::Workspace(|source, _, w| source.self_metrics.render_api_request_durations(w)),
     Live::Workspace(|source, _, w| source.self_metrics.render_api_requests(w)),
     Live::Workspace(|_, snapshot, w| health::collector_available(snapshot, w)),
@@ -110,8 +115,10 @@ pub struct Metrics {
     globals: Arc<ExporterMetrics>,
     sources: RwLock<Arc<Sources>>,
     process: ProcessCollector,
-    /// One per format, filled when that format is first asked for.
+    /// One per format, filled when that format is first asked for: the
+    /// large part, and the workspaces' live families.
     caches: [cache::Cache; 3],
+    live_caches: [cache::Cache; 3],
 }
 
 /// Each source with the snapshot one scrape reads, for both parts.
@@ -126,6 +133,7 @@ impl Metrics {
             sources: RwLock::default(),
             process: ProcessCollector::for_self(),
             caches: Format::ALL.map(cache::Cache::new),
+            live_caches: Format::ALL.map(cache::Cache::new),
         }
     }
 
@@ -183,14 +191,56 @@ impl Metrics {
         rendered
     }
 
-    /// The families written on every scrape, and OpenMetrics' `# EOF`.
+    /// The pieces of the workspaces' cached live families, as
+    /// [`Metrics::pieces`].
+    fn live_pieces(format: Format, loaded: &Loaded<'_>, which: &[usize], deflate: bool) -> Rendered {
+        let mut w = Writer::pieces(format, deflate);
+        let mut rendered = Vec::with_capacity(which.len());
+        for (source, snapshot) in which.iter().filter_map(|&i| loaded.get(i)) {
+            w.set_workspace(&source.workspace);
+            let families = LIVE.iter().filter_map(|family| match family {
+                Live::Workspace(render) => {
+                    render(source, snapshot, &mut w);
+                    Some(if deflate {
+                        w.take_deflated().map(|(spec, d)| (spec, Chunk::Deflated(d)))
+                    } else {
+                        w.take_text().map(|(spec, t)| (spec, Chunk::Text(t.into())))
+                    })
+                }
+                _ => None,
+            });
+            rendered.push(families.collect());
+        }
+        rendered
+    }
+
+    /// A live family rendered whole; nothing for a cached one.
+    fn fresh(&self, format: Format, family: &Live, loaded: &Loaded<'_>) -> Vec<u8> {
+        let mut w = Writer::new(format, 4 * 1024);
+        match family {
+            Live::Process => exporter::render_process(&self.process, &mut w),
+            Live::Exporter => self.globals.render(loaded.len(), &mut w),
+            Live::Fresh(render) => {
+                for (source, snapshot) in loaded {
+                    w.set_workspace(&source.workspace);
+                    render(source, snapshot, &mut w);
+                }
+            }
+            Live::Workspace(_) => {}
+        }
+        w.finish(false)
+    }
+
+    /// The live part in one go, and OpenMetrics' `# EOF` (tests compare
+    /// the assembly with it).
+    #[cfg(test)]
     fn live(&self, format: Format, loaded: &Loaded<'_>) -> Vec<u8> {
         let mut w = Writer::new(format, 16 * 1024 * loaded.len().max(1));
         for family in &LIVE {
             match family {
                 Live::Process => exporter::render_process(&self.process, &mut w),
                 Live::Exporter => self.globals.render(loaded.len(), &mut w),
-                Live::Workspace(render) => {
+                Live::Workspace(render) | Live::Fresh(render) => {
                     for (source, snapshot) in loaded {
                         w.set_workspace(&source.workspace);
                         render(source, snapshot, &mut w);
@@ -202,40 +252,72 @@ impl Metrics {
     }
 
     /// The whole exposition in `format`, gzipped when asked, as buffers to
-    /// send one after the other: the cached part is shared, not copied.
+    /// send one after the other: the cached pieces are shared, not copied.
     pub fn scrape(&self, format: Format, gzip: bool) -> Scrape {
         let sources = self.sources();
-        // One snapshot per source for both parts, each generation read
-        // before its snapshot: a newer snapshot at worst renders again at
-        // the next scrape.
-        let mut generations = Vec::with_capacity(sources.list.len());
+        // One snapshot per source for both parts, each version read before
+        // what it versions: a newer one at worst renders again at the next
+        // scrape.
+        let mut versions = Vec::with_capacity(sources.list.len());
         let loaded: Loaded<'_> = (sources.list.iter())
             .map(|source| {
-                generations.push(source.snapshot.generation());
+                versions.push((source.snapshot.generation(), source.self_metrics.version()));
                 (source, source.snapshot.load())
             })
             .collect();
-        let stamps: Vec<Stamp<'_>> = (sources.list.iter().zip(generations))
-            .map(|(source, generation)| Stamp {
-                label: &source.workspace,
-                snapshot: &source.snapshot,
-                generation,
-            })
-            .collect();
-        let cache = &self.caches[format as usize];
+        let stamps = |live: bool| -> Vec<Stamp<'_>> {
+            (sources.list.iter().zip(&versions))
+                .map(|(source, &(generation, recorded))| Stamp {
+                    label: &source.workspace,
+                    snapshot: &source.snapshot,
+                    version: (generation, if live { recorded } else { 0 }),
+                })
+                .collect()
+        };
+        let (large, live) = (stamps(false), stamps(true));
+        let (cache, live_cache) = (&self.caches[format as usize], &self.live_caches[format as usize]);
         let render = |which: &[usize], deflate| Metrics::pieces(format, &loaded, which, deflate);
-        let chunks = if gzip {
-            let joined = cache.deflated(&stamps, render);
-            let live = self.live(format, &loaded);
-            if joined.complete {
-                joined.gzip(&live)
-            } else {
-                vec![deflate::gzip_whole(&cache.text(&stamps, render).concat(), &live)]
+        let render_live = |which: &[usize], deflate| Metrics::live_pieces(format, &loaded, which, deflate);
+        let eof: &'static [u8] = if format == Format::OpenMetrics { b"# EOF\n" } else { b"" };
+        let plain = || {
+            let (large, live) = (cache.text(&large, render), live_cache.text(&live, render_live));
+            let mut chunks: Vec<Bytes> = large.iter().flatten().cloned().collect();
+            let mut cached = live.iter();
+            for family in &LIVE {
+                match family {
+                    Live::Workspace(_) => chunks.extend(cached.next().into_iter().flatten().cloned()),
+                    fresh => chunks.push(self.fresh(format, fresh, &loaded).into()),
+                }
             }
-        } else {
-            let mut chunks = cache.text(&stamps, render).to_vec();
-            chunks.push(Bytes::from(self.live(format, &loaded)));
+            chunks.push(Bytes::from_static(eof));
             chunks
+        };
+        if !gzip {
+            return Scrape {
+                format,
+                chunks: plain(),
+            };
+        }
+        let mut joined = Joined::default();
+        for family in cache.deflated(&large, render).iter() {
+            joined.append(family);
+        }
+        let live_families = live_cache.deflated(&live, render_live);
+        let mut cached = live_families.iter();
+        let mut deflating = Deflating::new();
+        for family in &LIVE {
+            match family {
+                Live::Workspace(_) => joined.append(cached.next().unwrap_or(&Joined::default())),
+                fresh => {
+                    deflating.feed(&self.fresh(format, fresh, &loaded));
+                    joined.push(&deflating.finish_piece());
+                }
+            }
+        }
+        let chunks = if joined.complete {
+            joined.gzip(eof)
+        } else {
+            vec![deflate::gzip_whole(&plain().concat(), b"")]
         };
         Scrape { format, chunks }
     }

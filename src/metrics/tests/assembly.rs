@@ -82,7 +82,7 @@ fn load(sources: &Sources) -> Load<'_> {
         .map(|s| Stamp {
             label: &s.workspace,
             snapshot: &s.snapshot,
-            generation: s.snapshot.generation(),
+            version: (s.snapshot.generation(), 0),
         })
         .collect();
     let loaded = sources.list.iter().map(|s| (s, s.snapshot.load())).collect();
@@ -105,8 +105,17 @@ fn assembled(metrics: &Metrics, format: Format) -> (Vec<u8>, Vec<u8>, Vec<String
         Metrics::pieces(format, &loaded, which, deflate)
     };
     let cache = &metrics.caches[format as usize];
-    let text = cache.text(&stamps, render).concat();
-    let joined = cache.deflated(&stamps, render);
+    let text = cache
+        .text(&stamps, render)
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .concat();
+    let mut joined = deflate::Joined::default();
+    for family in cache.deflated(&stamps, render).iter() {
+        joined.append(family);
+    }
     assert!(joined.complete);
     let mut inflated = Vec::new();
     // The single-member decoder: it would stop after a first member.
@@ -208,4 +217,60 @@ fn concurrent_scrapes_of_a_new_generation_wait_for_one_rendering() {
         }
     });
     assert_eq!(renders.load(Ordering::SeqCst), 3);
+}
+
+/// `body` without the process's families, whose values move by themselves.
+fn without_process(format: Format, body: &[u8]) -> Vec<u8> {
+    use prost::Message;
+    if format != Format::Protobuf {
+        let text = String::from_utf8_lossy(body);
+        let kept = text.split_inclusive('\n').filter(|l| {
+            !["process_", "# HELP process_", "# TYPE process_", "# UNIT process_"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        });
+        return kept.collect::<String>().into_bytes();
+    }
+    let mut rest = body;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let family = proto::MetricFamily::decode_length_delimited(&mut rest).expect("a delimited family");
+        if !family.name.starts_with("process_") {
+            family.encode_length_delimited(&mut out).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn the_live_part_assembled_is_the_live_part_rendered_whole() {
+    let metrics = varied();
+    let sources = metrics.sources();
+    for format in Format::ALL {
+        for round in 0..3 {
+            if round == 2 {
+                sources.list[2].self_metrics.observe_admin("stop_recipe", 403);
+            }
+            let large = whole(&metrics, format).len();
+            let mut body = metrics.scrape(format, round == 1).chunks.concat();
+            if round == 1 {
+                let mut inflated = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut inflated)
+                    .unwrap();
+                body = inflated;
+            }
+            let live = metrics.live(format, &load(&sources).loaded);
+            assert_eq!(
+                without_process(format, &body[large..]),
+                without_process(format, &live),
+                "{format:?}, round {round}"
+            );
+        }
+    }
+    let text = String::from_utf8(metrics.scrape(Format::Text, false).chunks.concat()).unwrap();
+    assert!(
+        text.contains("workato_admin_requests_total{action=\"stop_recipe\",code=\"403\",workspace=\"c\"} 3"),
+        "{text}"
+    );
 }
