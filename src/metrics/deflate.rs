@@ -160,8 +160,10 @@ impl Deflating {
             if consumed == data.len() {
                 return;
             }
-            self.out.reserve(STEP);
             let end = (consumed + STEP).min(data.len());
+            // Room for the slice stored, at worst: flate2 zero-fills what
+            // it is given, and a piece is often a few kilobytes.
+            self.out.reserve(end - consumed + 1024);
             let before = self.compress.total_in();
             let stuck = self
                 .compress
@@ -176,7 +178,9 @@ impl Deflating {
     /// with the same compressor (no allocation of its tables).
     pub fn finish_piece(&mut self) -> Deflated {
         let len = self.crc.total_len();
-        self.out.reserve(FLUSH_ROOM);
+        // All that can be held back is part of the piece (stored, at worst).
+        let held_back = usize::try_from(len).map_or(FLUSH_ROOM, |len| len + len / 8 + 1024);
+        self.out.reserve(held_back.min(FLUSH_ROOM));
         let flushed = !self.failed
             && self
                 .compress
