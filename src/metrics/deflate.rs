@@ -17,20 +17,23 @@ use bytes::Bytes;
 use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::{Compress, Compression, FlushCompress};
 
+mod crc;
+use crc::Crc;
+
 /// A piece of text deflated on its own, ending at a sync point.
 #[derive(Clone)]
 pub struct Deflated {
     /// `None` when the deflate could not be ended at a sync point (never
     /// seen): the scrape then compresses the whole text instead.
     deflate: Option<Bytes>,
-    /// The text's CRC, and its length (`crc.total_len()`).
-    crc: crc32fast::Hasher,
+    /// The text's CRC and length.
+    crc: Crc,
 }
 
 impl Deflated {
     /// Bytes of text in it.
     pub fn len(&self) -> usize {
-        self.crc.total_len() as usize
+        self.crc.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -42,7 +45,7 @@ impl Deflated {
 #[derive(Clone)]
 pub struct Joined {
     pub segments: Vec<Bytes>,
-    pub crc: crc32fast::Hasher,
+    pub crc: Crc,
     /// False when a piece had no deflate to go on from.
     pub complete: bool,
 }
@@ -51,7 +54,7 @@ impl Default for Joined {
     fn default() -> Joined {
         Joined {
             segments: Vec::new(),
-            crc: crc32fast::Hasher::new(),
+            crc: Crc::default(),
             complete: true,
         }
     }
@@ -63,20 +66,20 @@ impl Joined {
             Some(deflate) => self.segments.push(deflate.clone()),
             None => self.complete = false,
         }
-        self.crc.combine(&piece.crc);
+        self.crc = self.crc.then(&piece.crc);
     }
 
     /// Everything `other` holds, after what this holds.
     pub fn append(&mut self, other: &Joined) {
         self.segments.extend(other.segments.iter().cloned());
-        self.crc.combine(&other.crc);
+        self.crc = self.crc.then(&other.crc);
         self.complete &= other.complete;
     }
 
     /// A few bytes as they are: a stored block (byte-aligned, not final).
     pub fn push_stored(&mut self, data: &[u8]) {
         self.segments.push(stored(data));
-        self.crc.update(data);
+        self.crc = self.crc.then(&Crc::of(data));
     }
 
     /// The gzip member of everything pushed, then `tail` as the final
@@ -86,11 +89,10 @@ impl Joined {
         let mut encoder = DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
         let _ = encoder.write_all(tail);
         let mut end = encoder.finish().unwrap_or_default();
-        let mut crc = self.crc.clone();
-        crc.update(tail);
-        end.extend_from_slice(&crc.clone().finalize().to_le_bytes());
+        let crc = self.crc.then(&Crc::of(tail));
+        end.extend_from_slice(&crc.value.to_le_bytes());
         // ISIZE is the length modulo 2^32.
-        end.extend_from_slice(&(crc.total_len() as u32).to_le_bytes());
+        end.extend_from_slice(&(crc.len as u32).to_le_bytes());
         let mut out = Vec::with_capacity(self.segments.len() + 2);
         out.push(Bytes::from_static(&HEADER));
         out.extend(self.segments.iter().cloned());
@@ -198,8 +200,9 @@ impl Deflating {
         out.shrink_to_fit();
         let piece = Deflated {
             deflate: complete.then(|| Bytes::from(out)),
-            crc: std::mem::replace(&mut self.crc, crc32fast::Hasher::new()),
+            crc: Crc::new(self.crc.clone().finalize(), len),
         };
+        self.crc.reset();
         self.compress.reset();
         self.failed = false;
         piece
