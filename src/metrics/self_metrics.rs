@@ -40,6 +40,9 @@ struct Recorded {
     api_request_durations: BTreeMap<&'static str, Created<Histogram<{ REQUEST_BUCKETS.len() + 1 }>>>,
     /// By collector.
     poll_durations: BTreeMap<&'static str, Created<Histogram<{ POLL_BUCKETS.len() + 1 }>>>,
+    /// Records so far: the version the render cache keys this workspace's
+    /// rendering of them by.
+    changes: u64,
 }
 
 /// A series' value and when it was created.
@@ -62,9 +65,16 @@ impl SelfMetrics {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Changes so far: equal versions render equal.
+    pub(super) fn version(&self) -> u64 {
+        self.recorded().changes
+    }
+
     /// Counts one admin request by action and HTTP status.
     pub fn observe_admin(&self, action: &str, code: u16) {
-        self.recorded()
+        let mut recorded = self.recorded();
+        recorded.changes += 1;
+        recorded
             .admin_requests
             .entry((action.to_string(), code))
             .or_default()
@@ -73,7 +83,9 @@ impl SelfMetrics {
 
     /// Records how long one poll of a collector took.
     pub fn observe_poll(&self, collector: Collector, elapsed: Duration) {
-        self.recorded()
+        let mut recorded = self.recorded();
+        recorded.changes += 1;
+        recorded
             .poll_durations
             .entry(collector.name())
             .or_default()
@@ -130,6 +142,7 @@ impl SelfMetrics {
 impl Observer for SelfMetrics {
     fn request_finished(&self, route: &Route, code: &str, elapsed: Duration) {
         let mut recorded = self.recorded();
+        recorded.changes += 1;
         recorded
             .api_requests
             .entry((code.to_string(), route.label))

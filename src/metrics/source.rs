@@ -18,14 +18,8 @@ pub struct Source {
     pub budget: Option<Arc<dyn BudgetView>>,
 }
 
-/// The sources of the exposition, sorted by workspace label, and the epoch
-/// of the [`Metrics::set_sources`] call that set them (part of the render
-/// cache's key: a workspace removed and added again starts its snapshot
-/// generations anew).
-///
-/// [`Metrics::set_sources`]: super::Metrics::set_sources
+/// The sources of the exposition, sorted by workspace label.
 #[derive(Default)]
 pub struct Sources {
-    pub epoch: u64,
     pub list: Vec<Source>,
 }

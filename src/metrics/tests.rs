@@ -1,5 +1,7 @@
-//! The scrape's tests: the large part rendered once and deflated as written,
-//! the live part in name order, and many workspaces in one family.
+//! The scrape's tests: the large part rendered once per workspace and
+//! deflated as written, the live part in name order, and many workspaces in
+//! one family; the assembly of pieces against the whole rendering
+//! (`assembly`).
 
 use std::time::Duration;
 
@@ -101,19 +103,20 @@ fn the_large_part_deflated_as_written_inflates_to_the_text() {
         });
     }
     for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
-        let plain = metrics.scrape(format, false).chunks;
-        assert!(
-            plain[0].len() > 4 * text::SPILL_BYTES,
-            "{format:?}: {} bytes",
-            plain[0].len()
-        );
+        let chunks = metrics.scrape(format, false).chunks;
+        let sources = metrics.sources();
+        let loaded: Loaded<'_> = sources.list.iter().map(|s| (s, s.snapshot.load())).collect();
+        let plain = Metrics::large(format, &loaded);
+        assert_eq!(&chunks.concat()[..plain.len()], &plain[..], "{format:?}");
+        let largest = chunks.iter().map(Bytes::len).max().unwrap_or(0);
+        assert!(largest > text::SPILL_BYTES, "{format:?}: {largest} bytes");
         let mut inflated = Vec::new();
         flate2::read::GzDecoder::new(&metrics.scrape(format, true).chunks.concat()[..])
             .read_to_end(&mut inflated)
             .expect("valid gzip");
         // The live part (process metrics) may differ from one scrape
         // to the next: compare the large part.
-        assert_eq!(&inflated[..plain[0].len()], &plain[0][..], "{format:?}");
+        assert_eq!(&inflated[..plain.len()], &plain[..], "{format:?}");
     }
 }
 
@@ -164,12 +167,15 @@ fn scraping_changes_nothing_and_renders_the_large_part_once() {
         Arc::ptr_eq(&jobs, &snapshot.load().jobs),
         "the job stats are as published"
     );
-    assert_eq!(
-        first[0].as_ptr(),
-        again[0].as_ptr(),
-        "the cached text, not a new rendering"
-    );
-    let text = String::from_utf8_lossy(&again[0]);
+    let large = |chunks: &[Bytes]| {
+        (chunks.iter())
+            .filter(|c| c.starts_with(b"workato_recipe"))
+            .map(|c| c.as_ptr())
+            .collect::<Vec<_>>()
+    };
+    assert!(!large(&first).is_empty());
+    assert_eq!(large(&first), large(&again), "the cached text, not a new rendering");
+    let text = text(&again);
     assert!(
         text.contains("workato_recipe_job_failure_ratio{recipe=\"r\",recipe_id=\"1\",workspace=\"w\"} 0.5"),
         "{text}"
@@ -177,20 +183,34 @@ fn scraping_changes_nothing_and_renders_the_large_part_once() {
 }
 
 #[test]
-fn a_change_in_any_source_or_in_the_sources_renders_the_large_part_again() {
+fn a_change_in_a_source_renders_its_pieces_again_and_no_other() {
     let metrics = everything(&["a", "b"]);
-    let cached = metrics.scrape(Format::Text, false).chunks[0].clone();
-    assert_eq!(metrics.scrape(Format::Text, false).chunks[0].as_ptr(), cached.as_ptr());
+    // The pieces held, so that no new one can take an old one's address.
+    let mut held = Vec::new();
+    let mut pieces = |metrics: &Metrics| {
+        let chunks = metrics.scrape(Format::Text, false).chunks;
+        let of = |w: &str| {
+            let label = format!("workspace=\"{w}\"");
+            (chunks.iter())
+                .filter(|c| !c.starts_with(b"#") && String::from_utf8_lossy(c).contains(&label))
+                .map(|c| c.as_ptr())
+                .collect::<Vec<_>>()
+        };
+        let pieces = (of("a"), of("b"));
+        held.push(chunks);
+        pieces
+    };
+    let (a, b) = pieces(&metrics);
+    assert!(!a.is_empty() && !b.is_empty());
+    assert_eq!(pieces(&metrics), (a.clone(), b.clone()));
     metrics.sources().list[1].snapshot.update(|_| {});
-    let after_update = metrics.scrape(Format::Text, false).chunks[0].clone();
-    assert_ne!(after_update.as_ptr(), cached.as_ptr(), "b's new snapshot is rendered");
-    // The same snapshots under a new set of sources: rendered again.
+    let (a_after, b_after) = pieces(&metrics);
+    assert_eq!(a_after, a, "a's pieces are kept");
+    assert!(b_after.iter().all(|p| !b.contains(p)), "b's new snapshot is rendered");
+    // The same snapshots under a new set of sources: kept.
     let same = metrics.sources().list.clone();
     metrics.set_sources(same);
-    assert_ne!(
-        metrics.scrape(Format::Text, false).chunks[0].as_ptr(),
-        after_update.as_ptr()
-    );
+    assert_eq!(pieces(&metrics), (a, b_after));
     metrics.set_sources(Vec::new());
     let empty = text(&metrics.scrape(Format::Text, false).chunks);
     assert!(!empty.contains("workspace="), "{empty}");
@@ -235,3 +255,5 @@ fn many_workspaces_write_each_family_once_with_every_workspace_in_label_order() 
     }
     assert!(body.contains("workato_exporter_workspaces 2\n"), "{body}");
 }
+
+mod assembly;

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use prost::Message;
 
-use super::cache::Deflating;
+use super::deflate::Deflating;
 use super::family::{Extras, Kind, Spec, WORKSPACE};
 use super::format::Format;
 use super::proto;
@@ -50,6 +50,8 @@ pub struct Writer {
     family: Option<proto::MetricFamily>,
     /// Takes what was written a quarter of a megabyte at a time (`spill`).
     sink: Option<Deflating>,
+    /// Writes samples without their family's metadata (`chunks`).
+    bare: bool,
 }
 
 impl Writer {
@@ -66,6 +68,7 @@ impl Writer {
             le: Vec::new(),
             family: None,
             sink: None,
+            bare: false,
         }
     }
 
@@ -208,29 +211,9 @@ impl Writer {
         debug_assert!(!self.done.contains(&spec.name), "{} written in two places", spec.name);
         self.done.extend(self.current.replace(spec).map(|s| s.name));
         match self.format {
+            _ if self.bare => {}
             Format::Protobuf => self.family = Some(protobuf::family(spec)),
-            Format::Text | Format::OpenMetrics => {
-                let open_metrics = self.format == Format::OpenMetrics;
-                let name = if open_metrics { family_name(spec) } else { spec.name };
-                self.out.extend_from_slice(b"# HELP ");
-                self.out.extend_from_slice(name.as_bytes());
-                self.out.push(b' ');
-                for c in spec.help.chars() {
-                    match c {
-                        '\\' => self.out.extend_from_slice(b"\\\\"),
-                        '\n' => self.out.extend_from_slice(b"\\n"),
-                        '"' if open_metrics => self.out.extend_from_slice(b"\\\""),
-                        c => {
-                            let mut buf = [0; 4];
-                            self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                        }
-                    }
-                }
-                let _ = write!(self.out, "\n# TYPE {name} {}\n", spec.kind.name());
-                if let (true, Some(unit)) = (open_metrics, spec.unit()) {
-                    let _ = writeln!(self.out, "# UNIT {name} {unit}");
-                }
-            }
+            Format::Text | Format::OpenMetrics => metadata(self.format, spec, &mut self.out),
         }
     }
 
@@ -243,7 +226,10 @@ impl Writer {
     }
 
     fn push(&mut self, metric: proto::Metric) {
-        if let Some(family) = &mut self.family {
+        if self.bare {
+            // As the family's repeated field `metric` (4) encodes it.
+            prost::encoding::message::encode(4, &metric, &mut self.out);
+        } else if let Some(family) = &mut self.family {
             family.metric.push(metric);
         }
     }
@@ -320,6 +306,30 @@ impl Writer {
     }
 }
 
+/// A text family's `# HELP` and `# TYPE` lines (and OpenMetrics' `# UNIT`).
+fn metadata(format: Format, spec: &Spec, out: &mut Vec<u8>) {
+    let open_metrics = format == Format::OpenMetrics;
+    let name = if open_metrics { family_name(spec) } else { spec.name };
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    for c in spec.help.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '"' if open_metrics => out.extend_from_slice(b"\\\""),
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    let _ = write!(out, "\n# TYPE {name} {}\n", spec.kind.name());
+    if let (true, Some(unit)) = (open_metrics, spec.unit()) {
+        let _ = writeln!(out, "# UNIT {name} {unit}");
+    }
+}
+
 /// The name of a family in OpenMetrics: a counter's without `_total`.
 fn family_name(spec: &Spec) -> &'static str {
     match spec.kind {
@@ -350,8 +360,10 @@ fn write_value(out: &mut String, value: f64) {
     }
 }
 
+mod chunks;
 mod labels;
 mod spill;
+pub use chunks::{Header, header};
 pub use labels::cap_label;
 use labels::escape_into;
 #[cfg(test)]
