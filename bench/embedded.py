@@ -27,7 +27,7 @@ import run as bench
 SERIES = re.compile(
     r'workato_recipe_(jobs_succeeded_total|jobs_failed_total|last_run_timestamp_seconds|last_job_started_timestamp_seconds)'
     r'\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)",workspace="([^"]+)"\} (\S+)')
-HISTOGRAM = re.compile(r'workato_job_duration_seconds_count\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)",workspace="([^"]+)"\} (\S+)')
+HISTOGRAM = re.compile(r'workato_job_duration_seconds_count\{recipe="(?:[^"\\]|\\.)*",recipe_id="(\d+)",status="[a-z]+",workspace="([^"]+)"\} (\S+)')
 RECIPES = re.compile(r'workato_recipe_running\{recipe="(?:[^"\\]|\\.)*",recipe_id="\d+",workspace="([^"]+)"\}')
 ENDPOINTS = re.compile(r'workato_api_endpoint_active\{[^}]*workspace="([^"]+)"\}')
 
@@ -60,7 +60,8 @@ def phase_e(args, procs, tmp, report):
     procs.start([bench.BIN, "simulate", "--listen", f"127.0.0.1:{sim_port}", "--token", bench.TOKEN,
                  "--recipes", "10", "--connections", "2", "--endpoints", "2",
                  "--embedded-customers", str(args.customers), "--customer-recipes", str(args.customer_recipes),
-                 "--customer-jobs-per-minute", str(args.customer_jobs_per_minute), "--rate-limit", "60"],
+                 "--customer-jobs-per-minute", str(args.customer_jobs_per_minute),
+                 "--rate-limit", "60000" if args.embedded_lifted else "60"],
                 log=os.path.join(tmp, "sim-e.log"))
     bench.wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
     interval = args.embedded_interval
@@ -69,7 +70,7 @@ def phase_e(args, procs, tmp, report):
     config = os.path.join(tmp, "embedded.yml")
     with open(config, "w") as f:
         f.write(f"embedded:\n  - name: partner\n    base_url: http://127.0.0.1:{sim_port}\n"
-                f"    token_file: token\n    requests_per_minute: 1000\n"
+                f"    token_file: token\n    requests_per_minute: {60000 if args.embedded_lifted else 1000}\n"
                 f"    poll_interval: {interval}s\n    jobs_interval: {interval}s\n")
     started = time.time()
     exp = procs.start([bench.BIN, "--config.file", config, "--web.listen-address", f"127.0.0.1:{exp_port}",
@@ -139,7 +140,7 @@ def phase_e(args, procs, tmp, report):
             key = f"{name} c={concurrency} gzip"
             load[key] = bench.hey(target, concurrency, args.load_seconds, False, extra=raw)
             print(f"  {key:24} {load[key]['rps']:8.1f} req/s", flush=True)
-    report["embedded"] = {"customers": args.customers, "customer_recipes": args.customer_recipes,
+    report["embedded"] = {"lifted_budget": args.embedded_lifted, "customers": args.customers, "customer_recipes": args.customer_recipes,
                           "interval_s": interval, "startup": startup, "steady": steady, "first_activity": first,
                           "peak_rss_kib": bench.rss_kib(exp.pid, "VmHWM"), "rss_kib": bench.rss_kib(exp.pid, "VmRSS"),
                           "exposition_gzip_bytes": len(gz), "load": load}
