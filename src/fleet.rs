@@ -213,8 +213,7 @@ impl Fleet {
             .collect();
         for name in &gone {
             if let Some(mut running) = state.running.remove(name) {
-                running.stop.take().inspect(CancellationToken::cancel);
-                running.join(name).await;
+                running.stop(name).await;
             }
             if !wanted.contains_key(name) {
                 changes.removed.push(name.clone());
@@ -260,19 +259,10 @@ impl Fleet {
             .collect();
         for name in gone {
             if let Some(mut running) = state.partners.remove(&name) {
-                running.stop.take().inspect(CancellationToken::cancel);
-                running.join().await;
-                let prefix = format!("{name}/");
-                let customers: Vec<String> = state
-                    .running
-                    .keys()
-                    .filter(|label| label.starts_with(&prefix))
-                    .cloned()
-                    .collect();
-                for label in customers {
+                running.stop().await;
+                for label in customers_of(&state.running, &name) {
                     if let Some(mut customer) = state.running.remove(&label) {
-                        customer.stop.take().inspect(CancellationToken::cancel);
-                        customer.join(&label).await;
+                        customer.stop(&label).await;
                     }
                 }
                 if let Some(exporter) = &self.exporter {
@@ -308,13 +298,7 @@ impl Fleet {
             return;
         };
         self.unlisted_names().remove(name);
-        let prefix = format!("{name}/");
-        let watched: Vec<String> = state
-            .running
-            .keys()
-            .filter(|label| label.starts_with(&prefix))
-            .cloned()
-            .collect();
+        let watched = customers_of(&state.running, name);
         let listed = match outcome {
             Ok(listed) => listed,
             Err(error) => {
@@ -334,8 +318,7 @@ impl Fleet {
                 if let Some(id) = customer.workspace.snapshot.load().workspace.as_ref().map(|w| w.id) {
                     partner.forget(id);
                 }
-                customer.stop.take().inspect(CancellationToken::cancel);
-                customer.join(label).await;
+                customer.stop(label).await;
             }
         }
         let shutdown = state.shutdown.clone();
@@ -347,12 +330,7 @@ impl Fleet {
             let quiet = partner.quiet(details.id);
             match Workspace::customer(&partner.config, &partner.admin, details, quiet, (self.self_metrics)()) {
                 Ok(workspace) => {
-                    let mut running = Running {
-                        config: None,
-                        workspace: Arc::new(workspace),
-                        stop: None,
-                        task: None,
-                    };
+                    let mut running = Running::new(None, workspace);
                     if let Some(shutdown) = &shutdown {
                         running.spawn(shutdown);
                     }
@@ -383,12 +361,8 @@ impl Fleet {
     }
 
     fn wire(&self, config: &WorkspaceConfig) -> Result<Running> {
-        Ok(Running {
-            config: Some(config.clone()),
-            workspace: Arc::new(Workspace::new(config, self.options.clone(), (self.self_metrics)())?),
-            stop: None,
-            task: None,
-        })
+        let workspace = Workspace::new(config, self.options.clone(), (self.self_metrics)())?;
+        Ok(Running::new(Some(config.clone()), workspace))
     }
 
     fn publish(&self, running: &BTreeMap<String, Running>) {
@@ -396,4 +370,14 @@ impl Fleet {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(list);
         (self.on_change)(&self.workspaces());
     }
+}
+
+/// The labels of the Embed admin workspace `name`'s customers among `running`.
+fn customers_of(running: &BTreeMap<String, Running>, name: &str) -> Vec<String> {
+    let prefix = format!("{name}/");
+    running
+        .keys()
+        .filter(|label| label.starts_with(&prefix))
+        .cloned()
+        .collect()
 }

@@ -57,9 +57,26 @@ impl PartnerRunning {
             tracing::error!(embedded = self.partner.config.name, %error, "listing the customers stopped abnormally");
         }
     }
+
+    /// Stops listing the customers and waits for the task to end.
+    pub async fn stop(&mut self) {
+        self.stop.take().inspect(CancellationToken::cancel);
+        self.join().await;
+    }
 }
 
 impl Running {
+    /// `workspace`, not running yet; `config` is `None` for an Embedded
+    /// customer.
+    pub fn new(config: Option<WorkspaceConfig>, workspace: Workspace) -> Running {
+        Running {
+            config,
+            workspace: Arc::new(workspace),
+            stop: None,
+            task: None,
+        }
+    }
+
     /// Runs the pollers until the process shuts down or this workspace is
     /// removed.
     pub fn spawn(&mut self, shutdown: &CancellationToken) {
@@ -74,6 +91,12 @@ impl Running {
         {
             tracing::error!(workspace = name, %error, "a workspace's pollers stopped abnormally");
         }
+    }
+
+    /// Stops this workspace's pollers alone and waits for them.
+    pub async fn stop(&mut self, name: &str) {
+        self.stop.take().inspect(CancellationToken::cancel);
+        self.join(name).await;
     }
 }
 
