@@ -14,7 +14,7 @@ use workato_sim::{self as sim, SimConfig};
 
 use crate::exposition::promtool_check;
 use crate::formats::parse_openmetrics;
-use crate::helpers::{Samples, TOKEN};
+use crate::helpers::{Samples, TOKEN, sim_get};
 use crate::many::{Files, counted, run, samples, since, totals, until};
 
 /// An Embed admin workspace of `customers` customers of 6 recipes, whose
@@ -51,12 +51,8 @@ fn write_config(files: &Files, base_url: &str, customers: &str) {
 
 /// The simulator's own records of its customers, by id.
 async fn records(running: &sim::Running) -> HashMap<u64, Value> {
-    let reply: Value = reqwest::Client::new()
-        .get(format!("{}/api/managed_users?per_page=100", running.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
+    let reply: Value = sim_get(running, "/api/managed_users?per_page=100")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

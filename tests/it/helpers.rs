@@ -523,3 +523,13 @@ pub fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+/// `GET path` from a simulator, with the test token.
+pub async fn sim_get(running: &workato_sim::Running, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}{path}", running.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("simulator answers")
+}

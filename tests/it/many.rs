@@ -14,7 +14,7 @@ use workato_exporter::App;
 use workato_exporter::config::{ADMIN_TOKEN_ENV, Config, parse_cli};
 use workato_sim as sim;
 
-use crate::helpers::{ADMIN_TOKEN, Samples, SimSize, TOKEN, fast_options, simulated};
+use crate::helpers::{ADMIN_TOKEN, Samples, SimSize, TOKEN, fast_options, sim_get, simulated};
 
 /// The size of each workspace's simulator.
 const SIZE: SimSize = SimSize {
@@ -452,21 +452,13 @@ async fn admin_acts_on_the_workspace_named_and_asks_which_when_there_are_several
         .unwrap();
     assert_eq!(unauthorized.status(), 401, "authentication first, names after");
 
-    let running = |w: &sim::Running| {
-        let url = format!("{}/api/recipes/{recipe}", w.base_url());
-        let http = http.clone();
-        async move {
-            let recipe: serde_json::Value = http
-                .get(url)
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            recipe["running"].as_bool()
-        }
+    let running = async |w: &sim::Running| {
+        let recipe: serde_json::Value = sim_get(w, &format!("/api/recipes/{recipe}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        recipe["running"].as_bool()
     };
     let dev_before = running(&dev).await;
     let stopped = post("?workspace=prod").await.unwrap();

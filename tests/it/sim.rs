@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use workato_exporter::client::{Client, NoObserver};
 use workato_sim::{self as sim, SimConfig};
 
-use crate::helpers::{TOKEN, TestApp, config_with, fast_options, fixture};
+use crate::helpers::{TOKEN, TestApp, config_with, fast_options, fixture, sim_get as get};
 
 fn config(recipes: usize, connections: usize, endpoints: usize) -> SimConfig {
     SimConfig {
@@ -31,15 +31,6 @@ fn client(base_url: &str) -> Client {
         Arc::new(NoObserver),
     )
     .expect("client builds")
-}
-
-async fn get(running: &sim::Running, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}{path}", running.base_url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("simulator answers")
 }
 
 async fn put(running: &sim::Running, path: &str) -> (u16, Value) {
