@@ -86,7 +86,7 @@ impl Workspace {
         };
         let workspace = Workspace::assemble(
             label,
-            format!("{}api/managed_users/{}", partner.base_url, details.id),
+            client.api_root().to_string(),
             client,
             &jobs_config,
             poller,

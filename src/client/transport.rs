@@ -104,6 +104,12 @@ impl Client {
         })
     }
 
+    /// Where the API's routes start (`…/api/`, or a customer's
+    /// `…/api/managed_users/:id/`).
+    pub fn api_root(&self) -> &Url {
+        &self.inner.api_root
+    }
+
     /// The shared per-group budget.
     pub fn budget(&self) -> &Budget {
         &self.inner.budget

@@ -101,6 +101,9 @@ async fn an_embed_admin_workspaces_customers_are_watched_counted_and_dropped_whe
     };
     let s = until(&base, "every customer's first jobs cycle", calibrated).await;
     assert_eq!(reqwest::get(format!("{base}/readyz")).await.unwrap().status(), 200);
+    let landing = reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap();
+    let polled = format!("{}/api/managed_users/{}/", running.base_url(), ids[0]);
+    assert!(landing.contains(&polled), "the status page names {polled}");
 
     // Each customer's record: info labels and the billing gauges.
     let records = records(&running).await;
