@@ -13,9 +13,12 @@
 //!   before them), only when the recipe's counters moved: a single one is
 //!   read by id; several cost one `status=pending` read, and each tracked
 //!   job no longer listed has completed (or expired) and is read once by id.
-//! - **Calibrate**: a recipe seen for the first time costs one read of its
-//!   newest page, plus, when that page is full, the `status=pending` list
-//!   (every page of it: a pending job left out would never be counted).
+//! - **First read**: a recipe seen for the first time costs nothing (its
+//!   counts are its baseline); once they move, one read of its newest page
+//!   (older pages too while all their jobs started after the baseline),
+//!   plus, when the pages read are not its whole history, the
+//!   `status=pending` list (every page of it: a pending job left out would
+//!   never be counted).
 //! - **Caps**: a recipe's walk reads at most [`MAX_WALK_PAGES`] in a cycle,
 //!   its pending list at most [`MAX_PENDING_PAGES`]; past them the recipe's
 //!   share ends with an error (what was read is kept) and the others go on.
@@ -23,7 +26,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{Counts, JobsTracker, Planned, Walk};
+use super::{Counts, JobsTracker, Planned, Walk, baseline};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
 use crate::snapshot::{Job, Recipe};
@@ -33,10 +36,9 @@ use crate::snapshot::{Job, Recipe};
 /// recipe's share and are reported after the rest are done.
 ///
 /// A cycle spends what the jobs budget has left and no more: when it runs
-/// dry, the rest of the plan (calibrations of recipes seen for the first
-/// time come last) waits for the next cycle, whose plan still holds it.
-/// So 5,000 new recipes calibrate at the budget's pace without one cycle
-/// blocking for an hour and a half.
+/// dry, the rest of the plan (first reads of baselined recipes come last)
+/// waits for the next cycle, whose plan still holds it. Recipes that never
+/// move never cost a call.
 pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe]) -> Result<()> {
     let mut first_error = None;
     let plan = tracker.plan(recipes);
@@ -97,28 +99,100 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     Ok(())
 }
 
-/// Learns the watermark from the newest page. When that page may not be the
-/// recipe's whole history, one `status=pending` read also finds the
-/// long-running jobs started before it, which will complete (and count in
-/// Workato's counters) later.
+/// Learns the watermark from the newest page, and for a recipe with a
+/// baseline counts the jobs completed since (see [`baseline`]). When the
+/// pages read may not be the recipe's whole history, one `status=pending`
+/// read also finds the long-running jobs started before them, which will
+/// complete (and count in Workato's counters) later.
 async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Counts) -> Result<()> {
-    let (page, raw_len) = match client.jobs(id, JobsQuery::default()).await {
-        Ok(page) => page,
+    let since = tracker.baseline(id);
+    let (pages, whole_history) = match newest_pages(client, tracker, id, since.as_ref()).await {
+        Ok(read) => read,
         Err(error) if is_not_found(&error) => {
             tracker.forget_recipe(id);
             return Ok(());
         }
         Err(error) => return Err(error),
     };
-    tracker.learn_page_size(raw_len);
     let mut older_pending = Vec::new();
-    if !tracker.is_last_page(raw_len) {
-        let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
+    if !whole_history {
+        let listed: HashSet<&str> = pages.iter().map(|j| j.id.as_str()).collect();
         let pending = all_pending(client, tracker, id).await?;
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
-    tracker.calibrate(id, counts, &page, &older_pending);
+    let new = match since {
+        Some(since) => {
+            let decision = baseline::decide(&since, &counts, &pages);
+            if decision.missing > 0 {
+                tracing::warn!(
+                    recipe_id = id,
+                    missing = decision.missing,
+                    "jobs completed since the recipe's baseline are not among those read; not counted"
+                );
+            }
+            if decision.doubtful > 0 {
+                tracing::info!(
+                    recipe_id = id,
+                    doubtful = decision.doubtful,
+                    "jobs completed within a second of the recipe's baseline, beyond what its counters show; not counted"
+                );
+            }
+            decision.new
+        }
+        None => HashSet::new(),
+    };
+    tracker.calibrate(id, counts, &pages, &older_pending, &new);
     Ok(())
+}
+
+/// The newest page, and for a recipe with a baseline the older pages while
+/// every job on them may be new: up to a page holding a job that surely
+/// existed at the baseline. True when they hold the whole history (a short
+/// page). A 404 on the newest page is the recipe's: it is gone.
+async fn newest_pages(
+    client: &Client,
+    tracker: &JobsTracker,
+    id: u64,
+    since: Option<&Counts>,
+) -> Result<(Vec<Job>, bool)> {
+    let mut all: Vec<Job> = Vec::new();
+    let mut met = HashSet::new();
+    for page_number in 1..=MAX_WALK_PAGES {
+        let offset = all.last().map(|j| j.id.clone());
+        let query = JobsQuery {
+            offset_job_id: offset.as_deref(),
+            newer: false,
+            status: None,
+        };
+        let (page, raw_len) = match client.jobs(id, query).await {
+            Err(error) if page_number > 1 && is_not_found(&error) => {
+                return Err(Error::Decode {
+                    endpoint: LIST_JOBS.label,
+                    reason: format!("recipe {id}: a job gone while reading the newest pages; retrying"),
+                });
+            }
+            read => read?,
+        };
+        tracker.learn_page_size(raw_len);
+        if !page.is_empty() && page.iter().all(|j| met.contains(&j.id)) {
+            return Err(Error::PaginationStuck {
+                endpoint: LIST_JOBS.label,
+                page: page_number,
+            });
+        }
+        let reached = since.is_none_or(|since| page.iter().any(|j| baseline::before_baseline(since, j)));
+        met.extend(page.iter().map(|j| j.id.clone()));
+        all.extend(page);
+        if tracker.is_last_page(raw_len) {
+            return Ok((all, true));
+        }
+        if reached {
+            return Ok((all, false));
+        }
+    }
+    // More pages than the cap since the baseline: the decision counts what
+    // was read and reports the rest missing.
+    Ok((all, false))
 }
 
 /// Walks forward page by page; each page is applied (and moves the

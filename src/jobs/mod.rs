@@ -12,10 +12,13 @@
 //! the snapshot, which is all `metrics` reads. [`state_file`] keeps
 //! watermarks and pending jobs across restarts.
 //!
-//! A recipe seen for the first time is calibrated (its newest job becomes
-//! the watermark, its pending jobs are tracked) without backfilling history:
-//! a job counts iff it completes after calibration.
+//! A recipe seen for the first time costs no call: its counts become its
+//! [`baseline`], and a job counts iff it completes after it. When the counts
+//! move, its first read both calibrates it (the newest job becomes the
+//! watermark, pending jobs are tracked) and counts the jobs that completed
+//! since the baseline, without backfilling older history.
 
+mod baseline;
 pub mod ingest;
 pub mod state_file;
 mod tracker;
@@ -105,6 +108,9 @@ pub struct RecipeJobs {
     pub name: String,
     /// False until the recipe's newest job is known.
     pub calibrated: bool,
+    /// Its counts when first seen, until its first read (uncalibrated
+    /// recipes only).
+    pub baseline: Option<Counts>,
     /// The newest job already read; `None` when the recipe had none.
     pub watermark: Option<Mark>,
     /// Jobs seen pending, by id.
@@ -152,7 +158,7 @@ impl RecipeJobs {
     }
 
     /// Whether the recipe has job series: recipes with no job seen since
-    /// calibration get none (at 5,000 mostly idle recipes, zero-filled
+    /// their baseline get none (at 5,000 mostly idle recipes, zero-filled
     /// histograms would be most of the exposition); once one ran, both
     /// statuses appear, so `increase()` sees its first failure.
     fn active(&self) -> bool {
@@ -203,7 +209,8 @@ impl RecipeJobs {
 pub struct Planned {
     pub recipe_id: u64,
     pub counts: Counts,
-    /// Read the newest page to learn the watermark.
+    /// A baselined recipe that moved: its first read (the newest pages)
+    /// learns the watermark and counts what completed since the baseline.
     pub calibrate: bool,
     /// Walk forward (its counters moved and new jobs may have started).
     pub walk: bool,

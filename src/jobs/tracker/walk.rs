@@ -1,7 +1,8 @@
 //! A recipe's walk through its jobs pages, as the tracker applies it:
-//! calibrating on the newest page, where a forward walk starts, each page
+//! calibrating on the newest pages, where a forward walk starts, each page
 //! it reads, how long a page is, and a walk that misses the watermark.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use super::JobsTracker;
@@ -18,18 +19,22 @@ impl JobsTracker {
         len == 0 || len < self.page_size.load(Ordering::Relaxed)
     }
 
-    /// Takes the newest page as the starting point: its newest job is the
-    /// watermark, its pending jobs (and `older_pending`, started before the
-    /// page) are tracked, its completed jobs are history.
+    /// Takes the newest pages (newest first) as the starting point: the
+    /// newest job is the watermark, pending jobs (and `older_pending`,
+    /// started before the pages) are tracked, completed jobs are history
+    /// but for those in `new`, which are observed (completed since the
+    /// recipe's baseline).
     pub(in crate::jobs) fn calibrate(
         &self,
         recipe_id: u64,
         counts: Counts,
         newest_page: &[Job],
         older_pending: &[Job],
+        new: &HashSet<String>,
     ) {
-        self.change(recipe_id, |jobs, _| {
+        self.change(recipe_id, |jobs, config| {
             jobs.calibrated = true;
+            jobs.baseline = None;
             jobs.pending.clear();
             for job in older_pending {
                 jobs.pending.insert(
@@ -52,6 +57,9 @@ impl JobsTracker {
                         after: after.clone(),
                     };
                     jobs.pending.insert(job.id.clone(), pending);
+                } else if new.contains(&job.id) {
+                    jobs.observe(job, config);
+                    self.record_delay(job);
                 }
                 jobs.watermark = Some(Mark {
                     id: job.id.clone(),
