@@ -17,8 +17,10 @@
 //!    (perhaps cut to the second), a job completed within that second is in
 //!    doubt; without `last_run_at` every such job is.
 //! 4. Jobs in doubt are settled by Workato's counters: of the Δ completions
-//!    they moved by since the baseline, those not already placed by 1–3 are
-//!    the latest-completed jobs in doubt; the rest are not counted.
+//!    they moved by between the baseline and the sweep that saw them move,
+//!    those not accounted for by jobs placed new by 1–3 (and completed by
+//!    that sweep's `last_run_at`) are the latest-completed jobs in doubt;
+//!    the rest are not counted.
 //!
 //! Rules 1–3 use only stamps Workato wrote before the baseline was taken,
 //! so a job that completes between the recipes sweep and the jobs read is
@@ -105,7 +107,8 @@ pub fn before_baseline(baseline: &Counts, job: &Job) -> bool {
 pub fn decide(baseline: &Counts, now: &Counts, jobs: &[Job]) -> Decision {
     let mut decision = Decision::default();
     let mut doubt: Vec<&Job> = Vec::new();
-    for job in jobs.iter().filter(|j| j.status != JobStatus::Pending) {
+    let completed: Vec<&Job> = jobs.iter().filter(|j| j.status != JobStatus::Pending).collect();
+    for &job in &completed {
         match place(baseline, job) {
             Place::New => {
                 decision.new.insert(job.id.clone());
@@ -120,12 +123,26 @@ pub fn decide(baseline: &Counts, now: &Counts, jobs: &[Job]) -> Decision {
         let at = |j: &Job| j.completed_at.unwrap_or(f64::NEG_INFINITY);
         at(b).total_cmp(&at(a))
     });
-    let wanted = delta.saturating_sub(decision.new.len() as u64);
+    // Of the new jobs, those Δ counts: completed by the sweep's newest
+    // completion (the others completed between the sweep and the read).
+    let by_the_sweep = |jobs: &HashSet<String>| {
+        let counted = |j: &&Job| match (now.last_run_at, j.completed_at) {
+            (Some(last), Some(completed)) => completed <= last,
+            _ => true,
+        };
+        jobs_read(jobs, &completed).filter(counted).count() as u64
+    };
+    let wanted = delta.saturating_sub(by_the_sweep(&decision.new));
     let taken = (wanted as usize).min(doubt.len());
     decision.new.extend(doubt[..taken].iter().map(|j| j.id.clone()));
     decision.doubtful = (doubt.len() - taken) as u64;
-    decision.missing = delta.saturating_sub(decision.new.len() as u64);
+    decision.missing = delta.saturating_sub(by_the_sweep(&decision.new));
     decision
+}
+
+/// The jobs of `completed` whose ids are in `ids`.
+fn jobs_read<'a>(ids: &'a HashSet<String>, completed: &'a [&'a Job]) -> impl Iterator<Item = &'a Job> + 'a {
+    completed.iter().copied().filter(|j| ids.contains(&j.id))
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
 /// complete (and count in Workato's counters) later.
 async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Counts) -> Result<()> {
     let since = tracker.baseline(id);
-    let (pages, whole_history) = match newest_pages(client, tracker, id, since.as_ref()).await {
+    let (pages, whole_history) = match newest_pages(client, tracker, id, since.as_ref(), counts).await {
         Ok(read) => read,
         Err(error) if is_not_found(&error) => {
             tracker.forget_recipe(id);
@@ -146,17 +146,21 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
 }
 
 /// The newest page, and for a recipe with a baseline the older pages while
-/// every job on them may be new: up to a page holding a job that surely
-/// existed at the baseline. True when they hold the whole history (a short
-/// page). A 404 on the newest page is the recipe's: it is gone.
+/// every job on them may be new (up to a page holding a job that surely
+/// existed at the baseline) or while Workato's counters show more
+/// completions since the baseline than the jobs read account for (a job
+/// that ran across it, started pages earlier). True when they hold the
+/// whole history (a short page). A 404 on the newest page is the recipe's: it is gone.
 async fn newest_pages(
     client: &Client,
     tracker: &JobsTracker,
     id: u64,
     since: Option<&Counts>,
+    counts: Counts,
 ) -> Result<(Vec<Job>, bool)> {
     let mut all: Vec<Job> = Vec::new();
     let mut met = HashSet::new();
+    let mut past_baseline = false;
     for page_number in 1..=MAX_WALK_PAGES {
         let offset = all.last().map(|j| j.id.clone());
         let query = JobsQuery {
@@ -186,13 +190,23 @@ async fn newest_pages(
         if tracker.is_last_page(raw_len) {
             return Ok((all, true));
         }
-        if reached {
+        // Past the baseline, on only while the counters show completions
+        // no job read accounts for (jobs that ran across the baseline).
+        if reached && since.is_none_or(|since| baseline::decide(since, &counts, &all).missing == 0) {
             return Ok((all, false));
         }
+        past_baseline |= reached;
     }
-    // More pages than the cap since the baseline: the decision counts what
-    // was read and reports the rest missing.
-    Ok((all, false))
+    // The cap while looking for jobs that ran across the baseline: decided
+    // on what was read (the rest logged missing). Before reaching the
+    // baseline: nothing is decided, and the next cycle reads again.
+    if past_baseline {
+        return Ok((all, false));
+    }
+    Err(Error::PageLimit {
+        endpoint: LIST_JOBS.label,
+        pages: MAX_WALK_PAGES,
+    })
 }
 
 /// Walks forward page by page; each page is applied (and moves the

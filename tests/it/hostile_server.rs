@@ -177,6 +177,17 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
     Mock::given(method("GET"))
         .and(path("/api/recipes"))
         .respond_with(ListPages::new(recipes, 100))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    // First sight baselines both recipes; then both move.
+    let moved = json!({"items": [
+        {"id": 2, "name": "endless", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
+        {"id": 1, "name": "calm", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(moved, 100))
         .mount(&server)
         .await;
     // Recipe 2 has no job at calibration, then an endless history: every
@@ -205,7 +216,9 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
     let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
     let app = TestApp::spawn_with(config, fast_options()).await;
     app.poller.poll_once(Collector::Recipes).await.unwrap();
-    // Calibration reads its pending jobs (at most 20 pages); a forward walk
+    app.poller.poll_once(Collector::Jobs).await.unwrap();
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    // The first read of a moved recipe stops at 100 pages; its pending jobs (at most 20 pages); a forward walk
     // at most 100 pages. Either way the walk ends, with an error.
     let error = app.poll_once_failing(Collector::Jobs).await;
     assert!(error.contains("went on for more than"), "{error}");
