@@ -26,7 +26,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{Counts, JobsTracker, Planned, Walk, baseline};
+use super::baseline::FirstRead;
+use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
 use crate::snapshot::{Job, Recipe};
@@ -93,120 +94,123 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     if !planned.pending.is_empty() {
         check_pending(client, tracker, id, &planned.pending).await?;
     }
+    if planned.first_read {
+        first_read(client, tracker, id).await?;
+    }
     if planned.settle {
         tracker.finish_walk(id, planned.counts);
     }
     Ok(())
 }
 
-/// Learns the watermark from the newest page, and for a recipe with a
-/// baseline counts the jobs completed since (see [`baseline`]). When the
-/// pages read may not be the recipe's whole history, one `status=pending`
-/// read also finds the long-running jobs started before them, which will
-/// complete (and count in Workato's counters) later.
+/// Learns the watermark from the newest page. When that page may not be the
+/// recipe's whole history, one `status=pending` read also finds the
+/// long-running jobs started before it, which will complete (and count in
+/// Workato's counters) later. A recipe with a baseline goes on with its
+/// [`first_read`].
 async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Counts) -> Result<()> {
     let since = tracker.baseline(id);
-    let (pages, whole_history) = match newest_pages(client, tracker, id, since.as_ref(), counts).await {
-        Ok(read) => read,
+    let (page, raw_len) = match client.jobs(id, JobsQuery::default()).await {
+        Ok(page) => page,
         Err(error) if is_not_found(&error) => {
             tracker.forget_recipe(id);
             return Ok(());
         }
         Err(error) => return Err(error),
     };
+    tracker.learn_page_size(raw_len);
+    let short = tracker.is_last_page(raw_len);
     let mut older_pending = Vec::new();
-    if !whole_history {
-        let listed: HashSet<&str> = pages.iter().map(|j| j.id.as_str()).collect();
+    if !short {
+        let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
         let pending = all_pending(client, tracker, id).await?;
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
-    let new = match since {
-        Some(since) => {
-            let decision = baseline::decide(&since, &counts, &pages);
-            if decision.missing > 0 {
-                tracing::warn!(
-                    recipe_id = id,
-                    missing = decision.missing,
-                    "jobs completed since the recipe's baseline are not among those read; not counted"
-                );
-            }
-            if decision.doubtful > 0 {
-                tracing::info!(
-                    recipe_id = id,
-                    doubtful = decision.doubtful,
-                    "jobs completed within a second of the recipe's baseline, beyond what its counters show; not counted"
-                );
-            }
-            decision.new
-        }
-        None => HashSet::new(),
+    let Some(since) = since else {
+        tracker.calibrate(id, counts, &page, &older_pending, &HashSet::new(), None);
+        return Ok(());
     };
-    tracker.calibrate(id, counts, &pages, &older_pending, &new);
-    Ok(())
+    let mut read = FirstRead::new(since, counts);
+    read.tracked = older_pending.iter().map(|j| j.id.clone()).collect();
+    let new = ids(&read.read(&page, short));
+    tracker.calibrate(id, counts, &page, &older_pending, &new, Some(read));
+    first_read(client, tracker, id).await
 }
 
-/// The newest page, and for a recipe with a baseline the older pages while
-/// every job on them may be new (up to a page holding a job that surely
-/// existed at the baseline) or while Workato's counters show more
-/// completions since the baseline than the jobs read account for (a job
-/// that ran across it, started pages earlier). True when they hold the
-/// whole history (a short page). A 404 on the newest page is the recipe's: it is gone.
-async fn newest_pages(
-    client: &Client,
-    tracker: &JobsTracker,
-    id: u64,
-    since: Option<&Counts>,
-    counts: Counts,
-) -> Result<(Vec<Job>, bool)> {
-    let mut all: Vec<Job> = Vec::new();
+fn ids(jobs: &[&Job]) -> HashSet<String> {
+    jobs.iter().map(|j| j.id.clone()).collect()
+}
+
+/// Goes on with a recipe's first read (see [`baseline`](super::baseline)): older pages, one
+/// at a time, each applied before the next is asked for, while every job
+/// on them may be new or while Workato's counters show more completions
+/// since the baseline than the jobs read account for (a job that ran
+/// across the baseline, started pages earlier). [`MAX_WALK_PAGES`] a
+/// cycle; the next cycle, or the next life, resumes after the last page
+/// applied. Then the jobs in doubt are settled. (The jobs running since
+/// before the pages were listed with the newest page, in [`calibrate`]: a
+/// job running across the baseline completes either before that list,
+/// and is on the pages, or after it, and is tracked.)
+async fn first_read(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
+    let Some(mut read) = tracker.first_read(id) else {
+        return Ok(());
+    };
     let mut met = HashSet::new();
-    let mut past_baseline = false;
     for page_number in 1..=MAX_WALK_PAGES {
-        let offset = all.last().map(|j| j.id.clone());
+        if read.is_done() || read.pages >= MAX_FIRST_READ_PAGES {
+            break;
+        }
         let query = JobsQuery {
-            offset_job_id: offset.as_deref(),
+            offset_job_id: read.cursor.as_deref(),
             newer: false,
             status: None,
         };
         let (page, raw_len) = match client.jobs(id, query).await {
-            Err(error) if page_number > 1 && is_not_found(&error) => {
-                return Err(Error::Decode {
-                    endpoint: LIST_JOBS.label,
-                    reason: format!("recipe {id}: a job gone while reading the newest pages; retrying"),
-                });
+            // The job the read stopped at is gone (Workato's retention):
+            // so are the older ones.
+            Err(error) if is_not_found(&error) => {
+                read.whole_history = true;
+                break;
             }
             read => read?,
         };
         tracker.learn_page_size(raw_len);
-        if !page.is_empty() && page.iter().all(|j| met.contains(&j.id)) {
+        // A page that holds the job it was to be older than, or only jobs
+        // met already, is a server ignoring the offset: taking it would
+        // count its jobs again.
+        let repeats = page.iter().any(|j| read.cursor.as_ref() == Some(&j.id));
+        if repeats || (!page.is_empty() && page.iter().all(|j| met.contains(&j.id))) {
             return Err(Error::PaginationStuck {
                 endpoint: LIST_JOBS.label,
                 page: page_number,
             });
         }
-        let reached = since.is_none_or(|since| page.iter().any(|j| baseline::before_baseline(since, j)));
         met.extend(page.iter().map(|j| j.id.clone()));
-        all.extend(page);
-        if tracker.is_last_page(raw_len) {
-            return Ok((all, true));
-        }
-        // Past the baseline, on only while the counters show completions
-        // no job read accounts for (jobs that ran across the baseline).
-        if reached && since.is_none_or(|since| baseline::decide(since, &counts, &all).missing == 0) {
-            return Ok((all, false));
-        }
-        past_baseline |= reached;
+        let new = ids(&read.read(&page, tracker.is_last_page(raw_len)));
+        tracker.first_read_page(id, &page, &new, read.clone());
     }
-    // The cap while looking for jobs that ran across the baseline: decided
-    // on what was read (the rest logged missing). Before reaching the
-    // baseline: nothing is decided, and the next cycle reads again.
-    if past_baseline {
-        return Ok((all, false));
+    if !read.is_done() && read.pages < MAX_FIRST_READ_PAGES {
+        // This cycle's share is read; the next goes on.
+        return Ok(());
     }
-    Err(Error::PageLimit {
-        endpoint: LIST_JOBS.label,
-        pages: MAX_WALK_PAGES,
-    })
+    let settled = read.settle();
+    if settled.missing > 0 {
+        tracing::warn!(
+            recipe_id = id,
+            missing = settled.missing,
+            pages = read.pages,
+            "jobs completed since the recipe's baseline are not among those read; not counted"
+        );
+    }
+    if settled.doubtful > 0 {
+        tracing::info!(
+            recipe_id = id,
+            doubtful = settled.doubtful,
+            "jobs completed within a second of the recipe's baseline, beyond what its counters show; not counted"
+        );
+    }
+    tracker.finish_first_read(id, &settled.new);
+    Ok(())
 }
 
 /// Walks forward page by page; each page is applied (and moves the
@@ -271,6 +275,11 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
 /// never ends a list) stops with an error: what it read is kept, the other
 /// recipes are read, and the next cycle resumes from there.
 pub const MAX_WALK_PAGES: u32 = 100;
+
+/// The most pages a recipe's first read goes back (100,000 jobs at 100 a
+/// page): past them the jobs in doubt are settled on what was read and the
+/// rest is logged as missing. A bound on a server that never ends a list.
+pub const MAX_FIRST_READ_PAGES: u32 = 10 * MAX_WALK_PAGES;
 
 /// The most pages of pending jobs read for one recipe (50 a page in
 /// Workato's observed page size: 1,000 jobs running at once).

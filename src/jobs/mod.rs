@@ -19,11 +19,13 @@
 //! since the baseline, without backfilling older history.
 
 mod baseline;
+mod counts;
 pub mod ingest;
 pub mod state_file;
 mod tracker;
 mod window;
 
+pub use counts::Counts;
 pub use tracker::JobsTracker;
 
 use std::collections::{BTreeMap, HashSet};
@@ -34,56 +36,12 @@ use serde::{Deserialize, Serialize};
 
 use self::window::Window;
 use crate::clock::unix_now;
-use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, Recipe, RecipeJobStats};
+use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
 
 pub use crate::config::JobsConfig;
-
-/// What the recipes list says about a recipe's jobs; a change means new
-/// activity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Counts {
-    pub succeeded: Option<u64>,
-    pub failed: Option<u64>,
-    pub last_run_at: Option<f64>,
-    /// Moves when a job starts, while the counters and `last_run_at` stand
-    /// still until it completes. Absent from state files written before it.
-    #[serde(default)]
-    pub last_job_started_at: Option<f64>,
-}
-
-impl Counts {
-    pub fn of(recipe: &Recipe) -> Counts {
-        Counts {
-            succeeded: recipe.jobs_succeeded,
-            failed: recipe.jobs_failed,
-            last_run_at: recipe.last_run_at,
-            last_job_started_at: recipe.last_job_started_at,
-        }
-    }
-
-    /// A recipe that never ran has no history to skip.
-    fn never_ran(&self) -> bool {
-        self.succeeded == Some(0)
-            && self.failed == Some(0)
-            && self.last_run_at.is_none()
-            && self.last_job_started_at.is_none()
-    }
-
-    /// Whether a job may have started since `seen`: either start time moved.
-    fn started_since(&self, seen: &Counts) -> bool {
-        seen.last_run_at != self.last_run_at || seen.last_job_started_at != self.last_job_started_at
-    }
-
-    /// The most recent sign of activity, for reading busy recipes first.
-    fn latest(&self) -> f64 {
-        self.last_run_at
-            .unwrap_or(0.0)
-            .max(self.last_job_started_at.unwrap_or(0.0))
-    }
-}
 
 /// A job and its place in the recipe's history as the tracker met it
 /// (ordinals grow in the order jobs started; Workato's ids do not sort).
@@ -111,6 +69,9 @@ pub struct RecipeJobs {
     /// Its counts when first seen, until its first read (uncalibrated
     /// recipes only).
     pub baseline: Option<Counts>,
+    /// A first read whose older pages are still to be read (calibrated
+    /// recipes only): it resumes where it stopped.
+    pub first_read: Option<baseline::FirstRead>,
     /// The newest job already read; `None` when the recipe had none.
     pub watermark: Option<Mark>,
     /// Jobs seen pending, by id.
@@ -214,6 +175,8 @@ pub struct Planned {
     pub calibrate: bool,
     /// Walk forward (its counters moved and new jobs may have started).
     pub walk: bool,
+    /// Go on with its first read's older pages.
+    pub first_read: bool,
     /// Its counters moved: record them once this cycle's reads succeed.
     pub settle: bool,
     /// Pending jobs too old for the walk to pass by, to re-check by id.

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::baseline::FirstRead;
 use super::{Counts, Mark, PendingJob, RecipeJobs};
 use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NATIVE_MAX_BUCKETS, NativeHistogram};
 
@@ -55,6 +56,9 @@ struct RecipeState {
     /// files, which held read recipes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     baseline: Option<Counts>,
+    /// A first read with older pages still to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_read: Option<FirstRead>,
 }
 
 /// The counters of one recipe: durations by status, errors by type.
@@ -138,6 +142,7 @@ impl RecipeState {
             next_ordinal: jobs.next_ordinal,
             seen: jobs.seen,
             baseline: jobs.baseline.filter(|_| !jobs.calibrated),
+            first_read: jobs.first_read.clone().filter(|_| jobs.calibrated),
             observed: jobs.calibrated.then(|| Observed {
                 succeeded: (&jobs.durations[0]).into(),
                 failed: (&jobs.durations[1]).into(),
@@ -152,9 +157,11 @@ impl RecipeState {
     }
 
     fn restore(self) -> RecipeJobs {
+        let calibrated = self.baseline.is_none();
         let mut jobs = RecipeJobs {
-            calibrated: self.baseline.is_none(),
+            calibrated,
             baseline: self.baseline,
+            first_read: self.first_read.filter(|_| calibrated),
             watermark: self.watermark,
             pending: self.pending,
             next_ordinal: self.next_ordinal,

@@ -165,6 +165,7 @@ impl JobsTracker {
                         counts,
                         calibrate: true,
                         walk: false,
+                        first_read: false,
                         settle: false,
                         pending: Vec::new(),
                     }),
@@ -197,10 +198,11 @@ impl JobsTracker {
                 counts,
                 calibrate: !jobs.calibrated,
                 walk: moved && (started_new || young || old_pending.is_empty() || !explained),
+                first_read: jobs.first_read.is_some(),
                 settle: moved,
                 pending: old_pending,
             };
-            if planned.settle {
+            if planned.settle || planned.first_read {
                 plan.push(planned);
             }
         }
@@ -208,8 +210,8 @@ impl JobsTracker {
         self.publish_from(&state, unix_now());
         drop(state);
         plan.sort_by(|a, b| {
-            a.calibrate
-                .cmp(&b.calibrate)
+            (a.calibrate, a.first_read)
+                .cmp(&(b.calibrate, b.first_read))
                 .then(b.counts.latest().total_cmp(&a.counts.latest()))
         });
         plan

@@ -165,3 +165,80 @@ fn the_read_stops_at_a_job_that_surely_existed_at_the_baseline() {
     assert!(!before_baseline(&base, &running("q", T - 5.5)), "within a second of it");
     assert!(!before_baseline(&base, &done("r", T - 5.5, T + 3.0)));
 }
+
+#[test]
+fn a_first_read_page_by_page_decides_as_one_read_of_every_page() {
+    // A busy recipe: eight new jobs over four pages of two, one in doubt
+    // (a whole-second last_run_at), then the page with the baseline's jobs.
+    let base = counts(Some(10), Some(0), Some(T.floor()), Some(T - 5.0));
+    let now = counts(Some(18), Some(0), Some(T + 100.0), Some(T + 95.0));
+    let pages = [
+        vec![done("h", T + 90.0, T + 91.0), done("g", T + 80.0, T + 81.0)],
+        vec![done("f", T + 70.0, T + 71.0), done("e", T + 60.0, T + 61.0)],
+        vec![done("d", T + 50.0, T + 51.0), done("c", T + 40.0, T + 41.0)],
+        vec![done("b", T + 30.0, T + 31.0), done("a", T - 4.5, T.floor() + 0.5)],
+        vec![done("z", T - 6.0, T.floor() - 0.5), done("y", T - 9.0, T - 8.0)],
+    ];
+    let every: Vec<Job> = pages.iter().flatten().cloned().collect();
+    let whole = decide(&base, &now, &every);
+
+    let mut read = FirstRead::new(base, now);
+    let mut new = HashSet::new();
+    for (i, page) in pages.iter().enumerate() {
+        assert!(!read.is_done(), "done before page {i}");
+        // Kept as a restart would keep it: through the state file's JSON.
+        let json = serde_json::to_string(&read).unwrap();
+        read = serde_json::from_str(&json).unwrap();
+        new.extend(read.read(page, false).into_iter().map(|j| j.id.clone()));
+        assert_eq!(read.cursor.as_deref(), page.last().map(|j| j.id.as_str()));
+    }
+    assert!(read.is_done(), "the page with the baseline's jobs ends the read");
+    let settled = read.settle();
+    new.extend(settled.new.into_iter().map(|j| j.id));
+    let mut got: Vec<&str> = new.iter().map(String::as_str).collect();
+    got.sort_unstable();
+    assert_eq!(got, ids(&whole));
+    assert_eq!(got, ["a", "b", "c", "d", "e", "f", "g", "h"], "Δ = 8 settles the doubt");
+    assert_eq!((settled.doubtful, settled.missing), (whole.doubtful, whole.missing));
+    assert_eq!((settled.doubtful, settled.missing), (0, 0));
+}
+
+#[test]
+fn a_first_read_goes_on_while_the_counters_show_a_job_not_yet_found() {
+    // "r" ran across the baseline and started pages before it.
+    let page_one = [done("n", T + 50.0, T + 51.0), done("z", T - 30.0, T - 29.0)];
+    let mut read = FirstRead::new(baseline(), moved(2));
+    read.read(&page_one, false);
+    assert!(read.reached);
+    assert!(!read.is_done(), "Δ = 2, one job found");
+    let older = [done("y", T - 40.0, T - 39.0), done("r", T - 50.0, T + 10.0)];
+    let new: Vec<&str> = read.read(&older, false).iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(new, ["r"]);
+    assert!(read.is_done());
+    assert_eq!(read.settle(), Settled::default());
+}
+
+#[test]
+fn jobs_tracked_pending_when_the_read_began_are_left_to_their_own_reads() {
+    let mut read = FirstRead::new(baseline(), moved(2));
+    read.tracked.insert("r".into());
+    let page = [done("n", T + 50.0, T + 51.0), done("r", T - 50.0, T + 60.0)];
+    let new: Vec<&str> = read.read(&page, true).iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(new, ["n"], "r completed after the read began: its own read counts it");
+    assert!(read.is_done(), "a short page is the whole history");
+}
+
+#[test]
+fn jobs_in_doubt_past_the_bound_are_left_uncounted() {
+    // No last_run_at: every job not started after the newest start is in doubt.
+    let base = counts(Some(5), Some(0), None, Some(T));
+    let page: Vec<Job> = (0..MAX_DOUBTS + 3)
+        .map(|i| done(&format!("j{i}"), T - 1.0 - i as f64, T + 1.0))
+        .collect();
+    let mut read = FirstRead::new(base, counts(Some(7), Some(0), None, Some(T)));
+    assert!(read.read(&page, true).is_empty());
+    assert_eq!((read.doubts.len(), read.doubts_over), (MAX_DOUBTS, 3));
+    let settled = read.settle();
+    assert_eq!(settled.new.len(), 2, "Δ = 2");
+    assert_eq!(settled.doubtful, (MAX_DOUBTS - 2 + 3) as u64);
+}
