@@ -13,9 +13,12 @@
 //!   before them), only when the recipe's counters moved: a single one is
 //!   read by id; several cost one `status=pending` read, and each tracked
 //!   job no longer listed has completed (or expired) and is read once by id.
-//! - **Calibrate**: a recipe seen for the first time costs one read of its
-//!   newest page, plus, when that page is full, the `status=pending` list
-//!   (every page of it: a pending job left out would never be counted).
+//! - **First read**: a recipe seen for the first time costs nothing (its
+//!   counts are its baseline); once they move, one read of its newest page
+//!   (older pages too while all their jobs started after the baseline),
+//!   plus, when the pages read are not its whole history, the
+//!   `status=pending` list (every page of it: a pending job left out would
+//!   never be counted).
 //! - **Caps**: a recipe's walk reads at most [`MAX_WALK_PAGES`] in a cycle,
 //!   its pending list at most [`MAX_PENDING_PAGES`]; past them the recipe's
 //!   share ends with an error (what was read is kept) and the others go on.
@@ -23,6 +26,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::baseline::FirstRead;
 use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
@@ -33,10 +37,9 @@ use crate::snapshot::{Job, Recipe};
 /// recipe's share and are reported after the rest are done.
 ///
 /// A cycle spends what the jobs budget has left and no more: when it runs
-/// dry, the rest of the plan (calibrations of recipes seen for the first
-/// time come last) waits for the next cycle, whose plan still holds it.
-/// So 5,000 new recipes calibrate at the budget's pace without one cycle
-/// blocking for an hour and a half.
+/// dry, the rest of the plan (first reads of baselined recipes come last)
+/// waits for the next cycle, whose plan still holds it. Recipes that never
+/// move never cost a call.
 pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe]) -> Result<()> {
     let mut first_error = None;
     let plan = tracker.plan(recipes);
@@ -91,6 +94,9 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
     if !planned.pending.is_empty() {
         check_pending(client, tracker, id, &planned.pending).await?;
     }
+    if planned.first_read {
+        first_read(client, tracker, id).await?;
+    }
     if planned.settle {
         tracker.finish_walk(id, planned.counts);
     }
@@ -100,8 +106,10 @@ async fn recipe(client: &Client, tracker: &JobsTracker, planned: &Planned) -> Re
 /// Learns the watermark from the newest page. When that page may not be the
 /// recipe's whole history, one `status=pending` read also finds the
 /// long-running jobs started before it, which will complete (and count in
-/// Workato's counters) later.
+/// Workato's counters) later. A recipe with a baseline goes on with its
+/// [`first_read`].
 async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Counts) -> Result<()> {
+    let since = tracker.baseline(id);
     let (page, raw_len) = match client.jobs(id, JobsQuery::default()).await {
         Ok(page) => page,
         Err(error) if is_not_found(&error) => {
@@ -111,13 +119,97 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
         Err(error) => return Err(error),
     };
     tracker.learn_page_size(raw_len);
+    let short = tracker.is_last_page(raw_len);
     let mut older_pending = Vec::new();
-    if !tracker.is_last_page(raw_len) {
+    if !short {
         let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
         let pending = all_pending(client, tracker, id).await?;
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
-    tracker.calibrate(id, counts, &page, &older_pending);
+    let Some(since) = since else {
+        tracker.calibrate(id, counts, &page, &older_pending, &HashSet::new(), None);
+        return Ok(());
+    };
+    let mut read = FirstRead::new(since, counts);
+    read.tracked = older_pending.iter().map(|j| j.id.clone()).collect();
+    let new = ids(&read.read(&page, short));
+    tracker.calibrate(id, counts, &page, &older_pending, &new, Some(read));
+    first_read(client, tracker, id).await
+}
+
+fn ids(jobs: &[&Job]) -> HashSet<String> {
+    jobs.iter().map(|j| j.id.clone()).collect()
+}
+
+/// Goes on with a recipe's first read (see [`baseline`](super::baseline)): older pages, one
+/// at a time, each applied before the next is asked for, while every job
+/// on them may be new or while Workato's counters show more completions
+/// since the baseline than the jobs read account for (a job that ran
+/// across the baseline, started pages earlier). [`MAX_WALK_PAGES`] a
+/// cycle; the next cycle, or the next life, resumes after the last page
+/// applied. Then the jobs in doubt are settled. (The jobs running since
+/// before the pages were listed with the newest page, in [`calibrate`]: a
+/// job running across the baseline completes either before that list,
+/// and is on the pages, or after it, and is tracked.)
+async fn first_read(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
+    let Some(mut read) = tracker.first_read(id) else {
+        return Ok(());
+    };
+    let mut met = HashSet::new();
+    for page_number in 1..=MAX_WALK_PAGES {
+        if read.is_done() || read.pages >= MAX_FIRST_READ_PAGES {
+            break;
+        }
+        let query = JobsQuery {
+            offset_job_id: read.cursor.as_deref(),
+            newer: false,
+            status: None,
+        };
+        let (page, raw_len) = match client.jobs(id, query).await {
+            // The job the read stopped at is gone (Workato's retention):
+            // so are the older ones.
+            Err(error) if is_not_found(&error) => {
+                read.whole_history = true;
+                break;
+            }
+            read => read?,
+        };
+        tracker.learn_page_size(raw_len);
+        // A page that holds the job it was to be older than, or only jobs
+        // met already, is a server ignoring the offset: taking it would
+        // count its jobs again.
+        let repeats = page.iter().any(|j| read.cursor.as_ref() == Some(&j.id));
+        if repeats || (!page.is_empty() && page.iter().all(|j| met.contains(&j.id))) {
+            return Err(Error::PaginationStuck {
+                endpoint: LIST_JOBS.label,
+                page: page_number,
+            });
+        }
+        met.extend(page.iter().map(|j| j.id.clone()));
+        let new = ids(&read.read(&page, tracker.is_last_page(raw_len)));
+        tracker.first_read_page(id, &page, &new, read.clone());
+    }
+    if !read.is_done() && read.pages < MAX_FIRST_READ_PAGES {
+        // This cycle's share is read; the next goes on.
+        return Ok(());
+    }
+    let settled = read.settle();
+    if settled.missing > 0 {
+        tracing::warn!(
+            recipe_id = id,
+            missing = settled.missing,
+            pages = read.pages,
+            "jobs completed since the recipe's baseline are not among those read; not counted"
+        );
+    }
+    if settled.doubtful > 0 {
+        tracing::info!(
+            recipe_id = id,
+            doubtful = settled.doubtful,
+            "jobs completed within a second of the recipe's baseline, beyond what its counters show; not counted"
+        );
+    }
+    tracker.finish_first_read(id, &settled.new);
     Ok(())
 }
 
@@ -183,6 +275,11 @@ async fn walk_everything(client: &Client, tracker: &JobsTracker, id: u64) -> Res
 /// never ends a list) stops with an error: what it read is kept, the other
 /// recipes are read, and the next cycle resumes from there.
 pub const MAX_WALK_PAGES: u32 = 100;
+
+/// The most pages a recipe's first read goes back (100,000 jobs at 100 a
+/// page): past them the jobs in doubt are settled on what was read and the
+/// rest is logged as missing. A bound on a server that never ends a list.
+pub const MAX_FIRST_READ_PAGES: u32 = 10 * MAX_WALK_PAGES;
 
 /// The most pages of pending jobs read for one recipe (50 a page in
 /// Workato's observed page size: 1,000 jobs running at once).

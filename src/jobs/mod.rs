@@ -12,15 +12,20 @@
 //! the snapshot, which is all `metrics` reads. [`state_file`] keeps
 //! watermarks and pending jobs across restarts.
 //!
-//! A recipe seen for the first time is calibrated (its newest job becomes
-//! the watermark, its pending jobs are tracked) without backfilling history:
-//! a job counts iff it completes after calibration.
+//! A recipe seen for the first time costs no call: its counts become its
+//! [`baseline`], and a job counts iff it completes after it. When the counts
+//! move, its first read both calibrates it (the newest job becomes the
+//! watermark, pending jobs are tracked) and counts the jobs that completed
+//! since the baseline, without backfilling older history.
 
+mod baseline;
+mod counts;
 pub mod ingest;
 pub mod state_file;
 mod tracker;
 mod window;
 
+pub use counts::Counts;
 pub use tracker::JobsTracker;
 
 use std::collections::{BTreeMap, HashSet};
@@ -31,56 +36,12 @@ use serde::{Deserialize, Serialize};
 
 use self::window::Window;
 use crate::clock::unix_now;
-use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, Recipe, RecipeJobStats};
+use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
 
 pub use crate::config::JobsConfig;
-
-/// What the recipes list says about a recipe's jobs; a change means new
-/// activity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Counts {
-    pub succeeded: Option<u64>,
-    pub failed: Option<u64>,
-    pub last_run_at: Option<f64>,
-    /// Moves when a job starts, while the counters and `last_run_at` stand
-    /// still until it completes. Absent from state files written before it.
-    #[serde(default)]
-    pub last_job_started_at: Option<f64>,
-}
-
-impl Counts {
-    pub fn of(recipe: &Recipe) -> Counts {
-        Counts {
-            succeeded: recipe.jobs_succeeded,
-            failed: recipe.jobs_failed,
-            last_run_at: recipe.last_run_at,
-            last_job_started_at: recipe.last_job_started_at,
-        }
-    }
-
-    /// A recipe that never ran has no history to skip.
-    fn never_ran(&self) -> bool {
-        self.succeeded == Some(0)
-            && self.failed == Some(0)
-            && self.last_run_at.is_none()
-            && self.last_job_started_at.is_none()
-    }
-
-    /// Whether a job may have started since `seen`: either start time moved.
-    fn started_since(&self, seen: &Counts) -> bool {
-        seen.last_run_at != self.last_run_at || seen.last_job_started_at != self.last_job_started_at
-    }
-
-    /// The most recent sign of activity, for reading busy recipes first.
-    fn latest(&self) -> f64 {
-        self.last_run_at
-            .unwrap_or(0.0)
-            .max(self.last_job_started_at.unwrap_or(0.0))
-    }
-}
 
 /// A job and its place in the recipe's history as the tracker met it
 /// (ordinals grow in the order jobs started; Workato's ids do not sort).
@@ -105,6 +66,12 @@ pub struct RecipeJobs {
     pub name: String,
     /// False until the recipe's newest job is known.
     pub calibrated: bool,
+    /// Its counts when first seen, until its first read (uncalibrated
+    /// recipes only).
+    pub baseline: Option<Counts>,
+    /// A first read whose older pages are still to be read (calibrated
+    /// recipes only): it resumes where it stopped.
+    pub first_read: Option<baseline::FirstRead>,
     /// The newest job already read; `None` when the recipe had none.
     pub watermark: Option<Mark>,
     /// Jobs seen pending, by id.
@@ -152,7 +119,7 @@ impl RecipeJobs {
     }
 
     /// Whether the recipe has job series: recipes with no job seen since
-    /// calibration get none (at 5,000 mostly idle recipes, zero-filled
+    /// their baseline get none (at 5,000 mostly idle recipes, zero-filled
     /// histograms would be most of the exposition); once one ran, both
     /// statuses appear, so `increase()` sees its first failure.
     fn active(&self) -> bool {
@@ -203,10 +170,13 @@ impl RecipeJobs {
 pub struct Planned {
     pub recipe_id: u64,
     pub counts: Counts,
-    /// Read the newest page to learn the watermark.
+    /// A baselined recipe that moved: its first read (the newest pages)
+    /// learns the watermark and counts what completed since the baseline.
     pub calibrate: bool,
     /// Walk forward (its counters moved and new jobs may have started).
     pub walk: bool,
+    /// Go on with its first read's older pages.
+    pub first_read: bool,
     /// Its counters moved: record them once this cycle's reads succeed.
     pub settle: bool,
     /// Pending jobs too old for the walk to pass by, to re-check by id.

@@ -3,7 +3,8 @@
 //! page stopped, counts what completed in between, and counts nothing twice.
 //!
 //! Per recipe the file keeps the watermark, the pending jobs, the counters
-//! last read and what was observed (duration histograms, errors by type), so
+//! last read and what was observed (or, for a recipe not read yet, its
+//! baseline) (duration histograms, errors by type), so
 //! counters continue across restarts instead of starting again from zero.
 //! Two files:
 //!
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::baseline::FirstRead;
 use super::{Counts, Mark, PendingJob, RecipeJobs};
 use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NATIVE_MAX_BUCKETS, NativeHistogram};
 
@@ -46,9 +48,17 @@ struct RecipeState {
     pending: BTreeMap<String, PendingJob>,
     next_ordinal: u64,
     seen: Option<Counts>,
-    /// What was counted; absent from older files (counters start at zero).
+    /// What was counted; absent from older files (counters start at zero)
+    /// and for a recipe not yet read.
     #[serde(default)]
     observed: Option<Observed>,
+    /// A recipe not yet read: its counts when first seen (absent from older
+    /// files, which held read recipes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    baseline: Option<Counts>,
+    /// A first read with older pages still to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_read: Option<FirstRead>,
 }
 
 /// The counters of one recipe: durations by status, errors by type.
@@ -131,7 +141,9 @@ impl RecipeState {
             pending: jobs.pending.clone(),
             next_ordinal: jobs.next_ordinal,
             seen: jobs.seen,
-            observed: Some(Observed {
+            baseline: jobs.baseline.filter(|_| !jobs.calibrated),
+            first_read: jobs.first_read.clone().filter(|_| jobs.calibrated),
+            observed: jobs.calibrated.then(|| Observed {
                 succeeded: (&jobs.durations[0]).into(),
                 failed: (&jobs.durations[1]).into(),
                 native: Some([(&jobs.detail[0].native).into(), (&jobs.detail[1].native).into()]),
@@ -145,8 +157,11 @@ impl RecipeState {
     }
 
     fn restore(self) -> RecipeJobs {
+        let calibrated = self.baseline.is_none();
         let mut jobs = RecipeJobs {
-            calibrated: true,
+            calibrated,
+            baseline: self.baseline,
+            first_read: self.first_read.filter(|_| calibrated),
             watermark: self.watermark,
             pending: self.pending,
             next_ordinal: self.next_ordinal,
@@ -278,6 +293,11 @@ fn replay(path: &Path, loaded: &mut Loaded) {
     }
 }
 
+/// Whether a recipe's state goes to disk: once read, or baselined.
+fn is_kept(jobs: &RecipeJobs) -> bool {
+    jobs.calibrated || jobs.baseline.is_some()
+}
+
 /// The state file and its journal, open for appending.
 pub struct Store {
     path: PathBuf,
@@ -295,7 +315,7 @@ impl Store {
     /// Appends one recipe's state after a change; the whole line goes in one
     /// write, so a kill leaves it whole or (rarely) cut, never interleaved.
     pub fn append(&mut self, recipe_id: u64, jobs: &RecipeJobs, delays: &Delays) -> std::io::Result<()> {
-        if !jobs.calibrated {
+        if !is_kept(jobs) {
             return Ok(());
         }
         let line = JournalLine {
@@ -323,7 +343,7 @@ impl Store {
             version: VERSION,
             recipes: state
                 .iter()
-                .filter(|(_, jobs)| jobs.calibrated)
+                .filter(|(_, jobs)| is_kept(jobs))
                 .map(|(id, jobs)| (*id, RecipeState::of(jobs)))
                 .collect(),
             delays: Some(delays.into()),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::snapshot::SharedSnapshot;
+use crate::snapshot::{Recipe, SharedSnapshot};
 
 fn job(id: &str, status: JobStatus, start: f64, end: Option<f64>, error: Option<(&str, &str)>) -> Job {
     Job {
@@ -80,11 +80,21 @@ fn recipe(id: u64, succeeded: u64, last_run_at: Option<f64>) -> Recipe {
 fn plans_read_only_what_moved() {
     let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
     let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
-    assert_eq!(first.len(), 1, "a recipe that never ran needs no calibration call");
+    assert!(first.is_empty(), "recipes seen for the first time cost no call");
+    let first = tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]);
+    assert!(first.is_empty(), "a baselined recipe that did not move costs no call");
+    let first = tracker.plan(&[recipe(1, 5, Some(10.5)), recipe(2, 0, None)]);
+    assert_eq!(first.len(), 1, "a baselined recipe that moved is read");
     assert!(first[0].calibrate);
-    tracker.calibrate(1, first[0].counts, &[], &[]);
+    assert_eq!(
+        tracker.baseline(1).and_then(|b| b.last_run_at),
+        Some(10.0),
+        "the baseline stays until the read"
+    );
+    tracker.calibrate(1, first[0].counts, &[], &[], &Default::default(), None);
+    assert_eq!(tracker.baseline(1), None);
     assert!(
-        tracker.plan(&[recipe(1, 5, Some(10.0)), recipe(2, 0, None)]).is_empty(),
+        tracker.plan(&[recipe(1, 5, Some(10.5)), recipe(2, 0, None)]).is_empty(),
         "nothing moved"
     );
     let moved = tracker.plan(&[recipe(1, 6, Some(11.0)), recipe(2, 0, None)]);

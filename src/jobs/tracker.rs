@@ -131,14 +131,16 @@ impl JobsTracker {
                 .is_some_and(|w| page > 0 && w.ordinal.saturating_sub(pending.ordinal) < page)
     }
 
-    /// Follows the recipes list (new recipes appear, deleted ones and their
-    /// job state go, names follow renames) and decides what this cycle reads:
-    /// calibrated recipes first, most recently run first.
+    /// Follows the recipes list (new recipes appear, baselined at no call;
+    /// deleted ones and their job state go; names follow renames) and
+    /// decides what this cycle reads: calibrated recipes first, then first
+    /// reads of baselined recipes that moved, most recently run first.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
         let mut state = self.lock();
         let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
         state.retain(|id, _| present.contains(id));
         let mut plan = Vec::new();
+        let mut baselined = Vec::new();
         for recipe in recipes {
             let counts = Counts::of(recipe);
             let jobs = state.entry(recipe.id).or_default();
@@ -146,7 +148,29 @@ impl JobsTracker {
             if !jobs.calibrated && counts.never_ran() {
                 // Nothing to skip: every job it ever runs is new.
                 jobs.calibrated = true;
+                jobs.baseline = None;
                 jobs.seen = Some(counts);
+                continue;
+            }
+            if !jobs.calibrated {
+                // First sight: the counts are the baseline, at no call; a
+                // first read once they move.
+                match jobs.baseline {
+                    None => {
+                        jobs.baseline = Some(counts);
+                        baselined.push(recipe.id);
+                    }
+                    Some(baseline) if baseline != counts => plan.push(Planned {
+                        recipe_id: recipe.id,
+                        counts,
+                        calibrate: true,
+                        walk: false,
+                        first_read: false,
+                        settle: false,
+                        pending: Vec::new(),
+                    }),
+                    Some(_) => {}
+                }
                 continue;
             }
             // A pending job that completes moves the recipe's counters, so a
@@ -174,21 +198,39 @@ impl JobsTracker {
                 counts,
                 calibrate: !jobs.calibrated,
                 walk: moved && (started_new || young || old_pending.is_empty() || !explained),
+                first_read: jobs.first_read.is_some(),
                 settle: moved,
                 pending: old_pending,
             };
-            if planned.calibrate || planned.settle {
+            if planned.settle || planned.first_read {
                 plan.push(planned);
             }
         }
+        self.journal(&state, &baselined);
         self.publish_from(&state, unix_now());
         drop(state);
         plan.sort_by(|a, b| {
-            a.calibrate
-                .cmp(&b.calibrate)
+            (a.calibrate, a.first_read)
+                .cmp(&(b.calibrate, b.first_read))
                 .then(b.counts.latest().total_cmp(&a.counts.latest()))
         });
         plan
+    }
+
+    /// Appends these recipes' state to the state file's journal, so that a
+    /// baseline survives a kill before the end of the cycle.
+    fn journal(&self, state: &BTreeMap<u64, RecipeJobs>, ids: &[u64]) {
+        let Some(store) = &self.store else { return };
+        let delays = self.delays.lock().unwrap_or_else(|p| p.into_inner());
+        let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            if let Some(jobs) = state.get(id)
+                && let Err(error) = store.append(*id, jobs, &delays)
+            {
+                self.store_failed(&error);
+                return;
+            }
+        }
     }
 
     /// Changes one recipe's state, when it is tracked and `f` says it
@@ -214,6 +256,11 @@ impl JobsTracker {
             }
         }
         self.publish_from(&state, unix_now());
+    }
+
+    /// A baselined recipe's baseline (`None` once calibrated).
+    pub(super) fn baseline(&self, recipe_id: u64) -> Option<Counts> {
+        self.read(recipe_id, |jobs| jobs.baseline).flatten()
     }
 
     /// Reads one recipe's state.

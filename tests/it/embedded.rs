@@ -256,13 +256,15 @@ async fn customers_chosen_by_id_and_external_id_and_split_across_shards() {
     for index in 0..3 {
         let shard = index.to_string();
         let exporter = run(&files.config_file(), &["--shard.count", "3", "--shard.index", &shard]).await;
-        let s = until(&exporter.base, "the shard's first listing", |s| {
+        // The listing's count is published before its customers' series
+        // (each customer's workspace starts after the listing): wait for both.
+        let s = until(&exporter.base, "the shard's first listing and its customers", |s| {
             s.has("workato_exporter_embedded_up", &[("embedded", "partner")])
+                && s.value("workato_exporter_embedded_customers", &[("embedded", "partner")])
+                    == customers_in(s).len() as f64
         })
         .await;
         let mine = customers_in(&s);
-        let count = s.value("workato_exporter_embedded_customers", &[("embedded", "partner")]);
-        assert_eq!(count, mine.len() as f64, "shard {index}");
         watched += mine.len();
         union.extend(mine);
         exporter.stop().await;

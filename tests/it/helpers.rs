@@ -329,7 +329,26 @@ impl TestApp {
     pub async fn polled_fixture() -> (MockServer, TestApp) {
         let server = MockServer::start().await;
         mount_workspace(&server).await;
+        // The recipes list an hour before, when the busiest recipe's newest
+        // job had not started: the exporter's baseline, at no jobs call.
+        // The poll that follows sees it moved and reads its jobs.
+        let mut earlier = fixture("recipes.json");
+        for recipe in earlier["items"].as_array_mut().expect("a recipes page") {
+            if recipe["id"] == 1913515 {
+                recipe["last_job_started_at"] = "2026-11-22T22:40:12.500Z".into();
+            }
+        }
+        Mock::given(method("GET"))
+            .and(path("/api/recipes"))
+            .respond_with(ListPages::new(earlier, 100))
+            .with_priority(1)
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
         let app = TestApp::spawn(&server).await;
+        for collector in [Collector::Recipes, Collector::Jobs] {
+            app.poller.poll_once(collector).await.expect("the earlier poll");
+        }
         let failed = app.poll_all().await;
         assert!(failed.is_empty(), "polling the fixture workspace failed: {failed:?}");
         (server, app)

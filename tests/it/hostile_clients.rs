@@ -74,7 +74,20 @@ async fn megabyte_names_from_workato_cost_at_most_256_bytes_per_label() {
         recipe["trigger_application"] = json!("t".repeat(MIB));
         recipes.push(recipe);
     }
-    // One recipe a page: no reply is much over a mebibyte.
+    // The list an hour earlier, before their newest jobs started: the
+    // recipes' baselines. One recipe a page (and the empty page after):
+    // no reply is much over a mebibyte.
+    let mut earlier = recipes.clone();
+    for recipe in &mut earlier {
+        recipe["last_job_started_at"] = json!("2026-11-22T22:40:12.500Z");
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(json!({ "items": earlier }), 1))
+        .with_priority(1)
+        .up_to_n_times(5)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/recipes"))
         .respond_with(ListPages::new(json!({ "items": recipes }), 1))
@@ -90,8 +103,10 @@ async fn megabyte_names_from_workato_cost_at_most_256_bytes_per_label() {
     mount_workspace(&server).await;
     let app = TestApp::spawn(&server).await;
     assert!(app.poll_all().await.is_empty());
-    // A second jobs cycle observes the jobs the first one calibrated on.
-    app.poller.poll_once(Collector::Jobs).await.expect("jobs poll");
+    // The recipes moved: their jobs are read, and they get job series.
+    for collector in [Collector::Recipes, Collector::Jobs] {
+        app.poller.poll_once(collector).await.expect("the second poll");
+    }
 
     let bytes = app.get("/metrics").await.bytes().await.unwrap();
     assert!(

@@ -177,6 +177,17 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
     Mock::given(method("GET"))
         .and(path("/api/recipes"))
         .respond_with(ListPages::new(recipes, 100))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    // First sight baselines both recipes; then both move.
+    let moved = json!({"items": [
+        {"id": 2, "name": "endless", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
+        {"id": 1, "name": "calm", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(moved, 100))
         .mount(&server)
         .await;
     // Recipe 2 has no job at calibration, then an endless history: every
@@ -205,8 +216,11 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
     let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
     let app = TestApp::spawn_with(config, fast_options()).await;
     app.poller.poll_once(Collector::Recipes).await.unwrap();
-    // Calibration reads its pending jobs (at most 20 pages); a forward walk
-    // at most 100 pages. Either way the walk ends, with an error.
+    app.poller.poll_once(Collector::Jobs).await.unwrap();
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    // The moved endless recipe's first read lists its running jobs: at
+    // most 20 pages (older pages would stop at 100 a cycle, a forward walk
+    // at 100). Either way the read ends, with an error.
     let error = app.poll_once_failing(Collector::Jobs).await;
     assert!(error.contains("went on for more than"), "{error}");
     let calls = counter.load(std::sync::atomic::Ordering::Relaxed);
@@ -219,6 +233,60 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
         .filter(|r| r.url.path() == "/api/recipes/1/jobs")
         .count();
     assert!(to_calm >= 1, "the other recipe was starved");
+}
+
+#[tokio::test]
+async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once() {
+    let server = MockServer::start().await;
+    let recipe = |succeeded: u64, last: &str| {
+        json!({"items": [{"id": 5, "name": "r", "running": true, "job_succeeded_count": succeeded,
+                          "job_failed_count": 0, "last_run_at": last, "last_job_started_at": last}]})
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(recipe(10, "2026-01-01T00:00:00.250Z"), 100))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(recipe(13, "2026-01-01T00:10:00.250Z"), 100))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes/5/jobs"))
+        .and(query_param("status", "pending"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    // Three jobs started after the baseline, whatever the offset asked.
+    let jobs: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"id": format!("j-{i}"), "status": "succeeded",
+                   "started_at": format!("2026-01-01T00:0{}:00Z", 7 + i),
+                   "completed_at": format!("2026-01-01T00:0{}:01Z", 7 + i)})
+        })
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/recipes/5/jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": jobs})))
+        .mount(&server)
+        .await;
+    let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
+    let app = TestApp::spawn_with(config, fast_options()).await;
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    app.poller.poll_once(Collector::Jobs).await.unwrap();
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    for _ in 0..3 {
+        let error = app.poll_once_failing(Collector::Jobs).await;
+        assert!(error.contains("does not advance"), "{error}");
+    }
+    let counted = app.samples().await.value(
+        "workato_job_duration_seconds_count",
+        &[("recipe_id", "5"), ("status", "succeeded")],
+    );
+    assert_eq!(counted, 3.0, "the page's three jobs, once, however often it comes back");
 }
 
 fn recipe_with_counts(succeeded: u64, failed: u64) -> Value {

@@ -58,15 +58,41 @@ fn page(jobs: &[Value]) -> Value {
 
 /// The recipes list, each `(id, completed jobs so far)`.
 fn recipes(list: &[(u64, u64)]) -> Value {
+    recipes_at(list, None)
+}
+
+/// The recipes list, with every `last_run_at` at `last_run_at` when given.
+fn recipes_at(list: &[(u64, u64)], last_run_at: Option<f64>) -> Value {
     let items: Vec<Value> = list
         .iter()
         .map(|(id, done)| {
             json!({"id": id, "name": format!("recipe {id}"), "running": true,
                    "job_succeeded_count": done, "job_failed_count": 0,
-                   "last_run_at": time((done % 60) as f64)})
+                   "last_run_at": time(last_run_at.unwrap_or((done % 60) as f64))})
         })
         .collect();
     json!({ "items": items })
+}
+
+/// A first cycle that baselines these recipes (at no jobs call), their
+/// last completion after every job the tests show: the jobs their first
+/// read finds are history (the next `scene` moves `last_run_at` only).
+async fn baselined(server: &MockServer, app: &TestApp, list: &[(u64, u64)]) {
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(recipes_at(list, Some(2999.5)), 100))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/jobs"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .named("a jobs call at first sight")
+        .mount(server)
+        .await;
+    cycle(app).await.expect("baseline");
+    server.verify().await;
 }
 
 /// Resets the mock Workato to a workspace with these recipes. Each test
@@ -128,6 +154,7 @@ fn observed(s: &Samples, recipe: &str, status: &str) -> (f64, f64) {
 
 /// A recipe calibrated on `j-0`, whose newest page held one job.
 async fn calibrated(server: &MockServer, app: &TestApp) {
+    baselined(server, app, &[(1, 10)]).await;
     scene(server, &[(1, 10)]).await;
     jobs_mock(1, None, page(&[job("j-0", 0.0, Some(1.0), false)]))
         .expect(1)
@@ -223,6 +250,7 @@ async fn an_error_mid_walk_keeps_what_was_read_and_resumes_there() {
 async fn a_pending_job_counts_when_it_completes_and_is_pending_meanwhile() {
     let server = MockServer::start().await;
     let app = TestApp::spawn(&server).await;
+    baselined(&server, &app, &[(1, 10)]).await;
     scene(&server, &[(1, 10)]).await;
     jobs_mock(
         1,
@@ -294,6 +322,7 @@ async fn a_long_running_job_is_found_by_a_pending_read_and_read_once_by_id() {
     let app = TestApp::spawn(&server).await;
     // The newest page is full, so the job that started before it and still
     // runs is found by one status=pending read.
+    baselined(&server, &app, &[(1, 10)]).await;
     scene(&server, &[(1, 10)]).await;
     let newest = [
         job("j-3", 30.0, Some(31.0), false),
@@ -335,6 +364,7 @@ async fn a_long_running_job_is_found_by_a_pending_read_and_read_once_by_id() {
 async fn a_deleted_recipe_takes_its_job_series_along() {
     let server = MockServer::start().await;
     let app = TestApp::spawn(&server).await;
+    baselined(&server, &app, &[(1, 10), (2, 10)]).await;
     scene(&server, &[(1, 10), (2, 10)]).await;
     jobs_mock(1, None, page(&[job("a-0", 0.0, Some(1.0), false)]))
         .mount(&server)
@@ -371,6 +401,7 @@ async fn a_deleted_recipe_takes_its_job_series_along() {
 async fn a_steady_cycle_reads_only_recipes_that_moved_plus_pending_rechecks() {
     let server = MockServer::start().await;
     let app = TestApp::spawn(&server).await;
+    baselined(&server, &app, &[(1, 10), (2, 10), (3, 10), (4, 10)]).await;
     scene(&server, &[(1, 10), (2, 10), (3, 10), (4, 10)]).await;
     jobs_mock(1, None, page(&[job("a-0", 0.0, Some(1.0), false)]))
         .mount(&server)
@@ -458,6 +489,7 @@ async fn a_restart_with_the_state_file_ingests_what_completed_while_down() {
     let flags = ["--jobs.state-file", state.to_str().unwrap()];
     {
         let app = TestApp::spawn_with(config_with(&server.uri(), &flags), fast_options()).await;
+        baselined(&server, &app, &[(1, 10)]).await;
         scene(&server, &[(1, 10)]).await;
         jobs_mock(
             1,
@@ -499,10 +531,12 @@ async fn a_restart_with_the_state_file_ingests_what_completed_while_down() {
     let app = TestApp::spawn_with(config_with(&server.uri(), &flags), fast_options()).await;
     scene(&server, &[(1, 13)]).await;
     jobs_mock(1, None, page(&[job("j-3", 30.0, Some(31.0), false)]))
-        .expect(1)
+        .expect(0)
         .mount(&server)
         .await;
-    cycle(&app).await.expect("a corrupt state file is a fresh start");
+    cycle(&app)
+        .await
+        .expect("a corrupt state file is a fresh start: the recipe is baselined, at no call");
     server.verify().await;
 }
 
@@ -690,4 +724,72 @@ async fn across_a_restart_with_the_state_file_no_job_is_lost_or_counted_twice() 
         total += workato;
     }
     assert!(total > 1_000, "only {total} jobs");
+}
+
+/// Issue #15: at first sight a recipe costs no jobs call, however many
+/// there are; the one that moves is read once and its job metrics exist
+/// after that cycle, counting exactly the jobs completed since.
+#[tokio::test]
+async fn at_first_start_only_the_recipes_that_move_cost_a_jobs_call() {
+    let server = MockServer::start().await;
+    let app = TestApp::spawn(&server).await;
+    let idle: Vec<(u64, u64)> = (1..=300).map(|id| (id, 10)).collect();
+    scene(&server, &idle).await;
+    cycle(&app).await.expect("first cycle");
+    let jobs_calls =
+        |requests: Vec<wiremock::Request>| requests.iter().filter(|r| r.url.path().contains("/jobs")).count();
+    assert_eq!(
+        jobs_calls(server.received_requests().await.unwrap()),
+        0,
+        "300 recipes with history, none moved: no jobs call (one each before #15)"
+    );
+    assert!(!app.samples().await.has("workato_job_duration_seconds_count", &[]));
+
+    // Recipe 7 ran two jobs (one more still runs); the others stand still.
+    let mut moved = idle.clone();
+    moved[6].1 = 12;
+    scene(&server, &moved).await;
+    let newest = [
+        job("j-3", 25.0, None, false),
+        job("j-2", 11.0, Some(11.5), true),
+        job("j-1", 10.0, Some(11.0), false),
+        job("j-0", 0.0, Some(1.0), false),
+    ];
+    jobs_mock(7, None, page(&newest)).expect(1).mount(&server).await;
+    cycle(&app).await.expect("first read");
+    server.verify().await;
+    assert!(
+        jobs_calls(server.received_requests().await.unwrap()) <= 2,
+        "the newest page, and at most the pending list"
+    );
+    let s = app.samples().await;
+    assert_eq!(
+        observed(&s, "7", "succeeded"),
+        (1.0, 1.0),
+        "j-1; j-0 completed before the baseline"
+    );
+    assert_eq!(observed(&s, "7", "failed"), (1.0, 0.5), "j-2");
+    assert_eq!(s.value("workato_recipe_jobs_pending", &[("recipe_id", "7")]), 1.0);
+    assert!(!s.has("workato_job_duration_seconds_count", &[("recipe_id", "8")]));
+
+    // From there on, an ordinary forward walk: j-3 completed, j-4 ran.
+    moved[6].1 = 14;
+    scene(&server, &moved).await;
+    jobs_mock(
+        7,
+        Some("j-2"),
+        page(&[job("j-4", 30.0, Some(31.0), false), job("j-3", 25.0, Some(29.0), false)]),
+    )
+    .expect(1)
+    .mount(&server)
+    .await;
+    cycle(&app).await.expect("walk");
+    server.verify().await;
+    let s = app.samples().await;
+    assert_eq!(
+        observed(&s, "7", "succeeded").0 + observed(&s, "7", "failed").0,
+        4.0,
+        "14 - 10 completed since the baseline, each once"
+    );
+    assert_eq!(s.value("workato_recipe_jobs_pending", &[("recipe_id", "7")]), 0.0);
 }

@@ -197,9 +197,11 @@ fn jobs_page(jobs: &[Value]) -> Value {
     json!({"job_succeeded_count": 0, "job_failed_count": 0, "job_count": jobs.len(), "items": jobs})
 }
 
-/// The recorded recipe with its job start time and completed count set.
-fn running_recipe(last_job_started_at: &str, succeeded: u64) -> Value {
+/// The recorded recipe with its last completion, its job start time and
+/// its completed count set (Workato moves `last_run_at` as a job completes).
+fn running_recipe(last_run_at: &str, last_job_started_at: &str, succeeded: u64) -> Value {
     let mut recipe = fixture("recorded/recipe_job_running.json");
+    recipe["last_run_at"] = json!(last_run_at);
     recipe["last_job_started_at"] = json!(last_job_started_at);
     recipe["job_succeeded_count"] = json!(succeeded);
     json!({ "items": [recipe] })
@@ -234,25 +236,36 @@ async fn a_job_that_starts_while_last_run_at_and_the_counters_stand_still_is_see
     let (old_start, old_end) = (at(-86_400.0), at(-86_000.0));
     let (new_start, new_end) = (at(-600.0), at(-5.0));
 
-    // Calibration: the newest job is yesterday's, and none is pending.
-    scene(&server, running_recipe(&old_start, 811)).await;
+    // First sight: the recipes list is the baseline (the newest job is
+    // yesterday's, and none is pending), at no jobs call.
+    scene(&server, running_recipe(&old_end, &old_start, 811)).await;
+    {
+        let _no_call = Mock::given(method("GET"))
+            .and(path(jobs_path))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount_as_scoped(&server)
+            .await;
+        sweep(&app).await;
+    }
+
+    // A job starts: only last_job_started_at moves. The first read (the
+    // newest page, and the running jobs since it is full) sees it pending.
+    scene(&server, running_recipe(&old_end, &new_start, 811)).await;
     Mock::given(method("GET"))
         .and(path(jobs_path))
         .and(query_param_is_missing("offset_job_id"))
         .and(query_param_is_missing("status"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(jobs_page(&[job("j-old", &old_start, Some(&old_end))])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jobs_page(&[
+            job("j-new", &new_start, None),
+            job("j-old", &old_start, Some(&old_end)),
+        ])))
         .expect(1)
         .mount(&server)
         .await;
-    sweep(&app).await;
-    server.verify().await;
-
-    // A job starts: only last_job_started_at moves. One walk sees it pending.
-    scene(&server, running_recipe(&new_start, 811)).await;
     Mock::given(method("GET"))
         .and(path(jobs_path))
-        .and(query_param("offset_job_id", "j-old"))
-        .and(query_param("prev", "true"))
+        .and(query_param("status", "pending"))
         .respond_with(ResponseTemplate::new(200).set_body_json(jobs_page(&[job("j-new", &new_start, None)])))
         .expect(1)
         .mount(&server)
@@ -263,7 +276,7 @@ async fn a_job_that_starts_while_last_run_at_and_the_counters_stand_still_is_see
     assert_eq!(pending(&app.samples().await), 1.0, "seen pending within one jobs cycle");
 
     // It runs for minutes; nothing moves: no call, still pending.
-    scene(&server, running_recipe(&new_start, 811)).await;
+    scene(&server, running_recipe(&old_end, &new_start, 811)).await;
     Mock::given(method("GET"))
         .and(path(jobs_path))
         .respond_with(ResponseTemplate::new(500))
@@ -272,11 +285,21 @@ async fn a_job_that_starts_while_last_run_at_and_the_counters_stand_still_is_see
         .await;
     sweep(&app).await;
     server.verify().await;
-    assert_eq!(pending(&app.samples().await), 1.0);
+    let s = app.samples().await;
+    assert_eq!(pending(&s), 1.0);
+    let started = s.value(
+        "workato_recipe_last_job_started_timestamp_seconds",
+        &[("recipe_id", "2201876")],
+    );
+    let last_run = s.value("workato_recipe_last_run_timestamp_seconds", &[("recipe_id", "2201876")]);
+    assert!(
+        started > last_run + 80_000.0,
+        "the job start is a day newer than last_run_at"
+    );
 
     // It completes: the counters move, and the walk from just before it sees it done.
     for _ in 0..2 {
-        scene(&server, running_recipe(&new_start, 812)).await;
+        scene(&server, running_recipe(&new_end, &new_start, 812)).await;
         Mock::given(method("GET"))
             .and(path(jobs_path))
             .and(query_param("offset_job_id", "j-old"))
@@ -298,15 +321,6 @@ async fn a_job_that_starts_while_last_run_at_and_the_counters_stand_still_is_see
         "counted once, though read after two sweeps"
     );
     assert!((s.value("workato_job_duration_seconds_sum", &labels) - 595.0).abs() < 0.01);
-    let started = s.value(
-        "workato_recipe_last_job_started_timestamp_seconds",
-        &[("recipe_id", "2201876")],
-    );
-    let last_run = s.value("workato_recipe_last_run_timestamp_seconds", &[("recipe_id", "2201876")]);
-    assert!(
-        started > last_run + 80_000.0,
-        "the job start is a day newer than last_run_at"
-    );
 }
 
 async fn admin_app(server: &MockServer) -> TestApp {

@@ -1,10 +1,13 @@
 //! A recipe's walk through its jobs pages, as the tracker applies it:
-//! calibrating on the newest page, where a forward walk starts, each page
-//! it reads, how long a page is, and a walk that misses the watermark.
+//! calibrating on the newest page, a first read's older pages, where a
+//! forward walk starts, each page it reads, how long a page is, and a walk
+//! that misses the watermark.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use super::JobsTracker;
+use crate::jobs::baseline::FirstRead;
 use crate::jobs::{Counts, Mark, PendingJob, Walk};
 use crate::snapshot::{Job, JobStatus};
 
@@ -20,16 +23,22 @@ impl JobsTracker {
 
     /// Takes the newest page as the starting point: its newest job is the
     /// watermark, its pending jobs (and `older_pending`, started before the
-    /// page) are tracked, its completed jobs are history.
+    /// page) are tracked, its completed jobs are history but for those in
+    /// `new`, which are observed (completed since the recipe's baseline).
+    /// A first read with older pages to go is kept to resume.
     pub(in crate::jobs) fn calibrate(
         &self,
         recipe_id: u64,
         counts: Counts,
         newest_page: &[Job],
         older_pending: &[Job],
+        new: &HashSet<String>,
+        first_read: Option<FirstRead>,
     ) {
-        self.change(recipe_id, |jobs, _| {
+        self.change(recipe_id, |jobs, config| {
             jobs.calibrated = true;
+            jobs.baseline = None;
+            jobs.first_read = first_read;
             jobs.pending.clear();
             for job in older_pending {
                 jobs.pending.insert(
@@ -52,6 +61,9 @@ impl JobsTracker {
                         after: after.clone(),
                     };
                     jobs.pending.insert(job.id.clone(), pending);
+                } else if new.contains(&job.id) {
+                    jobs.observe(job, config);
+                    self.record_delay(job);
                 }
                 jobs.watermark = Some(Mark {
                     id: job.id.clone(),
@@ -62,6 +74,56 @@ impl JobsTracker {
             jobs.seen = Some(counts);
             true
         });
+    }
+
+    /// One older page of a first read (newest first): its pending jobs
+    /// are tracked, its completed jobs in `new` observed, and the read
+    /// moves on to `first_read`, in one change, so that a restart resumes
+    /// after this page and counts none of it twice.
+    pub(in crate::jobs) fn first_read_page(
+        &self,
+        recipe_id: u64,
+        page: &[Job],
+        new: &HashSet<String>,
+        first_read: FirstRead,
+    ) {
+        self.change(recipe_id, |jobs, config| {
+            for job in page.iter().filter(|j| !first_read.tracked.contains(&j.id)) {
+                if job.status == JobStatus::Pending {
+                    jobs.pending.entry(job.id.clone()).or_insert(PendingJob {
+                        ordinal: 0,
+                        after: None,
+                    });
+                } else if new.contains(&job.id) && !jobs.pending.contains_key(&job.id) {
+                    jobs.observe(job, config);
+                    self.record_delay(job);
+                }
+            }
+            jobs.first_read = Some(first_read);
+            true
+        });
+    }
+
+    /// Ends a first read: the jobs in doubt that its counters settle
+    /// (`new`) are observed, but for those tracked pending (the pending
+    /// jobs' reads count them).
+    pub(in crate::jobs) fn finish_first_read(&self, recipe_id: u64, new: &[Job]) {
+        self.change(recipe_id, |jobs, config| {
+            for job in new {
+                if jobs.pending.contains_key(&job.id) {
+                    continue;
+                }
+                jobs.observe(job, config);
+                self.record_delay(job);
+            }
+            jobs.first_read = None;
+            true
+        });
+    }
+
+    /// A first read still to finish.
+    pub(in crate::jobs) fn first_read(&self, recipe_id: u64) -> Option<FirstRead> {
+        self.read(recipe_id, |jobs| jobs.first_read.clone()).flatten()
     }
 
     /// Where this recipe's forward walk starts: at its oldest young pending
