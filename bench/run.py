@@ -23,6 +23,7 @@ import gzip
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -38,10 +39,30 @@ BIN = os.path.join(ROOT, "target", "release", "workato_exporter")
 TOKEN = "bench-token"
 
 
+def ephemeral_start():
+    """The first port the kernel hands out to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the ephemeral range: a port the kernel
+    chose (bind to 0) may be taken by an outgoing connection before the
+    process meant to listen on it does (a phase F exporter met "address
+    already in use" under load)."""
+    high = ephemeral_start() - 1
+    for _ in range(1000):
+        port = random.randint(10000, max(high, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit("bench: no free loopback port below the ephemeral range")
 
 
 def get(url, headers=None, timeout=30):

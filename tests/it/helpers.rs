@@ -83,11 +83,19 @@ pub fn admin_config(base_url: &str, extra: &[&str]) -> Config {
 }
 
 /// A loopback port nothing listens on right now.
+/// A free loopback port below the kernel's ephemeral range: one the kernel
+/// chose (bind to port 0) may be taken by an outgoing connection before the
+/// child process meant to listen on it binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let high = ephemeral.saturating_sub(1).max(10_001);
+    (0..1000)
+        .map(|_| fastrand::u16(10_000..=high))
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
 }
 
 /// Waits until `url` answers 2xx; panics naming `what` after `limit`.
