@@ -136,7 +136,7 @@ impl Client {
             .map_err(|e| Error::Config(format!("bad API path {path}: {e}")))?;
         let mut attempt = 1;
         loop {
-            match self.patience {
+            let slot = match self.patience {
                 None => inner.budget.acquire(route.group).await,
                 Some(patience) => inner
                     .budget
@@ -146,9 +146,10 @@ impl Client {
                         group: route.group,
                         retry_after: wait,
                     })?,
-            }
+            };
             let started = Instant::now();
             let outcome = self.attempt(route, url.clone(), query, body).await;
+            inner.budget.settle(route.group, slot);
             let code = match &outcome {
                 Ok((status, _, _)) => status.as_str().to_string(),
                 Err(_) => "error".to_string(),

@@ -4,6 +4,14 @@
 //! enforces Workato's limit with the same window, answering 429 when
 //! [`Budget::try_acquire`] has no room.
 //!
+//! A request counts in the client's window from when it is sent until its
+//! answer is in ([`Budget::settle`]), then from the answer: Workato counts
+//! it when it arrives, somewhere in between, so the window of the server
+//! never holds more than the client's, however the time on the wire varies
+//! (counted from the send alone, a request slow to arrive followed by one
+//! quick to arrive a minute later made two in one of Workato's minutes, and
+//! a 429, at a budget spent to the last request).
+//!
 //! Why not a token bucket (e.g. `governor`'s GCRA)? Workato counts requests
 //! per minute. A bucket that allows a burst of N and refills N a minute lets
 //! almost 2N through in the first minute; one that stays under N in every
@@ -39,7 +47,8 @@ pub struct Budget {
 
 #[derive(Debug, Default)]
 struct GroupState {
-    /// Send times of the requests still inside the window, oldest first.
+    /// When the requests still inside the window were sent, or answered
+    /// once they were, oldest first.
     sent: VecDeque<Instant>,
     /// No request before this instant (Workato's `Retry-After`).
     hold_until: Option<Instant>,
@@ -98,11 +107,13 @@ impl Budget {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes one request from the group's budget, waiting as long as needed.
-    pub async fn acquire(&self, group: Group) {
+    /// Takes one request from the group's budget, waiting as long as
+    /// needed; returns the slot, to [`settle`](Budget::settle) when the
+    /// answer is in.
+    pub async fn acquire(&self, group: Group) -> Instant {
         loop {
             match self.try_acquire(group) {
-                Ok(()) => return,
+                Ok(slot) => return slot,
                 Err(at) => tokio::time::sleep_until(at).await,
             }
         }
@@ -110,10 +121,10 @@ impl Budget {
 
     /// Takes one request, waiting at most `patience`; when the budget (or a
     /// hold) has no room for longer, returns how long it would take.
-    pub async fn acquire_within(&self, group: Group, patience: Duration) -> Result<(), Duration> {
+    pub async fn acquire_within(&self, group: Group, patience: Duration) -> Result<Instant, Duration> {
         loop {
             match self.try_acquire(group) {
-                Ok(()) => return Ok(()),
+                Ok(slot) => return Ok(slot),
                 Err(at) => {
                     let wait = at.saturating_duration_since(Instant::now());
                     if wait > patience {
@@ -125,19 +136,32 @@ impl Budget {
         }
     }
 
-    /// Takes one request if the budget has room now; otherwise returns the
-    /// instant at which it will (for callers that prefer to answer 429 than
-    /// to wait, such as the admin route).
-    pub fn try_acquire(&self, group: Group) -> Result<(), Instant> {
+    /// Takes one request if the budget has room now (and returns its slot);
+    /// otherwise returns the instant at which it will (for callers that
+    /// prefer to answer 429 than to wait, such as the admin route).
+    pub fn try_acquire(&self, group: Group) -> Result<Instant, Instant> {
         let now = Instant::now();
         let mut state = self.state(group);
         match state.next_slot(now, self.per_minute(group)) {
             Some(at) => Err(at),
             None => {
                 state.sent.push_back(now);
-                Ok(())
+                Ok(now)
             }
         }
+    }
+
+    /// The answer to the request of `slot` is in (or it failed): it counts
+    /// from now, the latest Workato can have received it.
+    pub fn settle(&self, group: Group, slot: Instant) {
+        let now = Instant::now();
+        let mut state = self.state(group);
+        if let Some(at) = state.sent.iter().rposition(|t| *t == slot) {
+            state.sent.remove(at);
+        }
+        // Kept in order: others may have been answered later still.
+        let at = state.sent.partition_point(|t| *t <= now);
+        state.sent.insert(at, now);
     }
 
     /// Holds every request of the group for `wait` (a 429's Retry-After),
@@ -177,6 +201,42 @@ mod tests {
 
     fn budget(n: u32) -> Budget {
         Budget::new(NonZeroU32::new(n).unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_counts_until_a_minute_after_its_answer() {
+        let budget = budget(2);
+        let start = Instant::now();
+        let slow = budget.acquire(Group::Jobs).await;
+        let quick = budget.acquire(Group::Jobs).await;
+        tokio::time::advance(Duration::from_millis(100)).await;
+        budget.settle(Group::Jobs, quick);
+        // The first answer takes 30 s: Workato may have counted it as late.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        budget.settle(Group::Jobs, slow);
+        budget.acquire(Group::Jobs).await;
+        assert_eq!(
+            Instant::now() - start,
+            WINDOW + Duration::from_millis(100),
+            "the quick one's answer leaves the window first"
+        );
+        budget.acquire(Group::Jobs).await;
+        assert_eq!(
+            Instant::now() - start,
+            WINDOW + Duration::from_millis(30_100),
+            "the slow one counts from its answer, not from its send"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_answered_after_its_minute_still_counts_from_its_answer() {
+        let budget = budget(1);
+        let start = Instant::now();
+        let slot = budget.acquire(Group::Jobs).await;
+        tokio::time::advance(Duration::from_secs(90)).await;
+        budget.settle(Group::Jobs, slot);
+        budget.acquire(Group::Jobs).await;
+        assert_eq!(Instant::now() - start, Duration::from_secs(150));
     }
 
     #[tokio::test(start_paused = true)]
@@ -226,7 +286,7 @@ mod tests {
         budget.hold(Group::Recipes, Duration::from_secs(2));
         assert_eq!(
             budget.acquire_within(Group::Recipes, Duration::from_secs(3)).await,
-            Ok(())
+            Ok(start + Duration::from_secs(2))
         );
         assert_eq!(
             Instant::now() - start,

@@ -94,7 +94,7 @@ impl Simulator {
     /// `Retry-After` of a 429.
     pub(crate) fn admit(&self, group: Group) -> Result<(), u64> {
         self.requests[group as usize].fetch_add(1, Ordering::Relaxed);
-        self.limits.try_acquire(group).map_err(|at| {
+        self.limits.try_acquire(group).map(drop).map_err(|at| {
             self.throttled[group as usize].fetch_add(1, Ordering::Relaxed);
             at.saturating_duration_since(Instant::now())
                 .as_secs_f64()

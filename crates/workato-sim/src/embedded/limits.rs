@@ -105,7 +105,7 @@ impl Limits {
     /// `Retry-After` of a 429.
     pub fn admit(&self, group: EmbeddedGroup) -> Result<(), u64> {
         self.requests[group as usize].fetch_add(1, Ordering::Relaxed);
-        self.budgets[group as usize].try_acquire(SLOT).map_err(|at| {
+        self.budgets[group as usize].try_acquire(SLOT).map(drop).map_err(|at| {
             self.throttled[group as usize].fetch_add(1, Ordering::Relaxed);
             at.saturating_duration_since(Instant::now())
                 .as_secs_f64()
