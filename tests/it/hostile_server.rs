@@ -167,6 +167,22 @@ async fn endless_api_endpoint_pages_stop_at_the_cap_and_mark_the_collector_down(
     assert_eq!(s.value("workato_collector_up", &[("collector", "api_platform")]), 0.0);
 }
 
+/// Serves `first` to the first recipes call (the sweep that baselines the
+/// recipes), then `then` (the sweeps that see them moved).
+async fn recipes_then(server: &MockServer, first: Value, then: Value) {
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(first, 100))
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes"))
+        .respond_with(ListPages::new(then, 100))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_read() {
     let server = MockServer::start().await;
@@ -174,22 +190,12 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
         {"id": 2, "name": "endless", "running": true, "job_succeeded_count": 1, "job_failed_count": 0},
         {"id": 1, "name": "calm", "running": true, "job_succeeded_count": 1, "job_failed_count": 0},
     ]});
-    Mock::given(method("GET"))
-        .and(path("/api/recipes"))
-        .respond_with(ListPages::new(recipes, 100))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
     // First sight baselines both recipes; then both move.
     let moved = json!({"items": [
         {"id": 2, "name": "endless", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
         {"id": 1, "name": "calm", "running": true, "job_succeeded_count": 2, "job_failed_count": 0},
     ]});
-    Mock::given(method("GET"))
-        .and(path("/api/recipes"))
-        .respond_with(ListPages::new(moved, 100))
-        .mount(&server)
-        .await;
+    recipes_then(&server, recipes, moved).await;
     // Recipe 2 has no job at calibration, then an endless history: every
     // page, whatever its offset, holds 50 jobs never seen before.
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -242,17 +248,12 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
         json!({"items": [{"id": 5, "name": "r", "running": true, "job_succeeded_count": succeeded,
                           "job_failed_count": 0, "last_run_at": last, "last_job_started_at": last}]})
     };
-    Mock::given(method("GET"))
-        .and(path("/api/recipes"))
-        .respond_with(ListPages::new(recipe(10, "2026-01-01T00:00:00.250Z"), 100))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/recipes"))
-        .respond_with(ListPages::new(recipe(13, "2026-01-01T00:10:00.250Z"), 100))
-        .mount(&server)
-        .await;
+    recipes_then(
+        &server,
+        recipe(10, "2026-01-01T00:00:00.250Z"),
+        recipe(13, "2026-01-01T00:10:00.250Z"),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/api/recipes/5/jobs"))
         .and(query_param("status", "pending"))
