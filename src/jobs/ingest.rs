@@ -120,8 +120,12 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
     };
     tracker.learn_page_size(raw_len);
     let short = tracker.is_last_page(raw_len);
+    let mut counts = counts;
     let mut older_pending = Vec::new();
     if !short {
+        if since.is_some() {
+            counts = counts_now(client, id).await.unwrap_or(counts);
+        }
         let listed: HashSet<&str> = page.iter().map(|j| j.id.as_str()).collect();
         let pending = all_pending(client, tracker, id).await?;
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
@@ -135,6 +139,23 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
     let new = ids(&read.read(&page, short));
     tracker.calibrate(id, counts, &page, &older_pending, &new, Some(read));
     first_read(client, tracker, id).await
+}
+
+/// A baselined recipe's counts read again just before its running jobs
+/// are listed. A job that ran across the baseline and completed before the
+/// list is then in the counters' rise the first read accounts for (it goes
+/// back until it finds it); with the sweep's counts, one that completed
+/// between the sweep (up to a jobs interval earlier) and the list was in
+/// neither, and was lost. `None` (the sweep's counts serve) when the read
+/// fails: the recipes group has its own budget and errors.
+async fn counts_now(client: &Client, id: u64) -> Option<Counts> {
+    match client.recipe(id).await {
+        Ok(recipe) => Some(Counts::of(&recipe)),
+        Err(error) => {
+            tracing::debug!(recipe_id = id, %error, "reading the recipe's counts again failed; the sweep's serve");
+            None
+        }
+    }
 }
 
 fn ids(jobs: &[&Job]) -> HashSet<String> {
