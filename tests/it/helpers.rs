@@ -353,6 +353,16 @@ impl TestApp {
             .up_to_n_times(2)
             .mount(&server)
             .await;
+        // Its first read reads its counters again before listing its running jobs.
+        let recipe = fixture("recipes.json")["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|r| r["id"] == 1913515).cloned())
+            .expect("the fixture's busiest recipe");
+        Mock::given(method("GET"))
+            .and(path("/api/recipes/1913515"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(recipe))
+            .mount(&server)
+            .await;
         let app = TestApp::spawn(&server).await;
         for collector in [Collector::Recipes, Collector::Jobs] {
             app.poller.poll_once(collector).await.expect("the earlier poll");
