@@ -14,11 +14,11 @@
 //!   read by id; several cost one `status=pending` read, and each tracked
 //!   job no longer listed has completed (or expired) and is read once by id.
 //! - **First read**: a recipe seen for the first time costs nothing (its
-//!   counts are its baseline); once they move, one read of its newest page
-//!   (older pages too while all their jobs started after the baseline),
-//!   plus, when the pages read are not its whole history, the
-//!   `status=pending` list (every page of it: a pending job left out would
-//!   never be counted).
+//!   counts are its baseline); once they move, one read of its newest page,
+//!   plus, when that page is not its whole history, its counts again and
+//!   the `status=pending` list (every page of it: a pending job left out
+//!   would never be counted), then older pages while their jobs may be new
+//!   (see [`first_read`]).
 //! - **Caps**: a recipe's walk reads at most [`MAX_WALK_PAGES`] in a cycle,
 //!   its pending list at most [`MAX_PENDING_PAGES`]; past them the recipe's
 //!   share ends with an error (what was read is kept) and the others go on.

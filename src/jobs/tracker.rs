@@ -268,7 +268,10 @@ impl JobsTracker {
         self.lock().get(&recipe_id).map(f)
     }
 
-    pub(super) fn record_delay(&self, job: &Job) {
+    /// Counts a completed job in its recipe's `jobs`, and the delay from its
+    /// completion to now.
+    pub(super) fn observe(&self, jobs: &mut RecipeJobs, job: &Job, config: &JobsConfig) {
+        jobs.observe(job, config);
         if let Some(completed) = job.completed_at {
             let delay = (unix_now() - completed).max(0.0);
             self.delays
@@ -293,8 +296,7 @@ impl JobsTracker {
         self.change(recipe_id, |jobs, config| {
             let completed = job.status != JobStatus::Pending && jobs.pending.remove(&job.id).is_some();
             if completed {
-                jobs.observe(job, config);
-                self.record_delay(job);
+                self.observe(jobs, job, config);
             }
             completed
         });

@@ -62,8 +62,7 @@ impl JobsTracker {
                     };
                     jobs.pending.insert(job.id.clone(), pending);
                 } else if new.contains(&job.id) {
-                    jobs.observe(job, config);
-                    self.record_delay(job);
+                    self.observe(jobs, job, config);
                 }
                 jobs.watermark = Some(Mark {
                     id: job.id.clone(),
@@ -95,8 +94,7 @@ impl JobsTracker {
                         after: None,
                     });
                 } else if new.contains(&job.id) && !jobs.pending.contains_key(&job.id) {
-                    jobs.observe(job, config);
-                    self.record_delay(job);
+                    self.observe(jobs, job, config);
                 }
             }
             jobs.first_read = Some(first_read);
@@ -113,8 +111,7 @@ impl JobsTracker {
                 if jobs.pending.contains_key(&job.id) {
                     continue;
                 }
-                jobs.observe(job, config);
-                self.record_delay(job);
+                self.observe(jobs, job, config);
             }
             jobs.first_read = None;
             true
@@ -172,8 +169,7 @@ impl JobsTracker {
                 if jobs.pending.contains_key(&job.id) {
                     if job.status != JobStatus::Pending {
                         jobs.pending.remove(&job.id);
-                        jobs.observe(job, config);
-                        self.record_delay(job);
+                        self.observe(jobs, job, config);
                     }
                 } else if walk.past_watermark {
                     let ordinal = jobs.next_ordinal;
@@ -181,8 +177,7 @@ impl JobsTracker {
                     if job.status == JobStatus::Pending {
                         jobs.pending.insert(job.id.clone(), PendingJob { ordinal, after });
                     } else {
-                        jobs.observe(job, config);
-                        self.record_delay(job);
+                        self.observe(jobs, job, config);
                     }
                     jobs.watermark = Some(Mark {
                         id: job.id.clone(),
