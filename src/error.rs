@@ -66,8 +66,10 @@ pub enum Error {
     #[error("{endpoint} went on for more than {pages} pages; stopped there")]
     PageLimit { endpoint: &'static str, pages: u32 },
 
-    /// A paginated walk returned the same page twice and would loop forever.
-    #[error("pagination of {endpoint} does not advance (page {page} repeats the previous one)")]
+    /// A paginated walk returned a page it had listed already (or, for a
+    /// job history read backwards, one not older than the pages before it):
+    /// following it would loop forever or count a job twice.
+    #[error("pagination of {endpoint} does not advance (page {page} lists again what earlier pages did)")]
     PaginationStuck { endpoint: &'static str, page: u32 },
 
     /// A poll panicked (a bug): caught, reported, and polling goes on.

@@ -29,9 +29,7 @@
 //! lower bound on the new ones: it may miss a job in doubt when jobs also
 //! completed between the sweep and the read, never count one twice.
 
-use std::collections::BTreeSet;
-#[cfg(test)]
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -142,7 +140,25 @@ pub struct FirstRead {
     /// complete, so not where the older pages list them.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tracked: BTreeSet<String>,
+    /// When the job at `cursor` started: an older page lists only jobs
+    /// started before it (within [`TIE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<f64>,
+    /// The jobs read that an older page may list again without being at
+    /// fault — started within [`TIE`] of `edge`, or with no start — and
+    /// when they started: skipped when they come again, so that a page
+    /// overlapping the one before counts none of its jobs twice. At most
+    /// [`MAX_DOUBTS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub near_edge: BTreeMap<String, Option<f64>>,
 }
+
+/// A page that is not older than the pages a first read took before it:
+/// it lists only jobs read already, or a job started after them, or more
+/// jobs started within a second of each other than a read keeps apart.
+/// Taking it could count a job twice.
+#[derive(Debug, PartialEq)]
+pub struct NotOlder;
 
 /// A completed job in doubt, as much of it as counting it later needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +224,8 @@ impl FirstRead {
             reached: false,
             whole_history: false,
             tracked: BTreeSet::new(),
+            edge: None,
+            near_edge: BTreeMap::new(),
         }
     }
 
@@ -221,10 +239,30 @@ impl FirstRead {
     }
 
     /// Takes in one page (newest first, each older than the last): returns
-    /// its completed jobs that rules 1–3 place new, to be counted now.
-    pub fn read<'a>(&mut self, page: &'a [Job], short: bool) -> Vec<&'a Job> {
+    /// its completed jobs that rules 1–3 place new, to be counted now, each
+    /// once. Jobs the pages before listed already are passed over; a page
+    /// that is [`NotOlder`] is refused, and the read stays as it was.
+    pub fn read<'a>(&mut self, page: &'a [Job], short: bool) -> Result<Vec<&'a Job>, NotOlder> {
+        let mut listed = HashSet::new();
+        let fresh: Vec<&Job> = page
+            .iter()
+            .filter(|j| !self.near_edge.contains_key(&j.id) && listed.insert(j.id.as_str()))
+            .collect();
+        let newer = |job: &&Job| matches!((self.edge, job.started_at), (Some(edge), Some(s)) if s > edge + TIE);
+        if (fresh.is_empty() && !page.is_empty()) || fresh.iter().any(newer) {
+            return Err(NotOlder);
+        }
+        let edge = page.last().and_then(|j| j.started_at).or(self.edge);
+        let mut near_edge = self.near_edge.clone();
+        near_edge.extend(fresh.iter().map(|j| (j.id.clone(), j.started_at)));
+        if let Some(edge) = edge {
+            near_edge.retain(|_, started| started.is_none_or(|s| s <= edge + TIE));
+        }
+        if near_edge.len() > MAX_DOUBTS {
+            return Err(NotOlder);
+        }
         let mut new = Vec::new();
-        for job in page {
+        for job in fresh {
             self.reached |= before_baseline(&self.baseline, job);
             if job.status == JobStatus::Pending || self.tracked.contains(&job.id) {
                 continue;
@@ -244,9 +282,11 @@ impl FirstRead {
         if let Some(last) = page.last() {
             self.cursor = Some(last.id.clone());
         }
+        self.edge = edge;
+        self.near_edge = near_edge;
         self.pages += 1;
         self.whole_history |= short;
-        new
+        Ok(new)
     }
 
     /// Rule 4: the latest-completed jobs in doubt, as many as Δ leaves
@@ -292,7 +332,12 @@ impl FirstRead {
 #[cfg(test)]
 pub fn decide(baseline: &Counts, now: &Counts, jobs: &[Job]) -> Decision {
     let mut read = FirstRead::new(*baseline, *now);
-    let mut new: HashSet<String> = read.read(jobs, false).into_iter().map(|j| j.id.clone()).collect();
+    let mut new: HashSet<String> = read
+        .read(jobs, false)
+        .expect("a first page is older than nothing")
+        .into_iter()
+        .map(|j| j.id.clone())
+        .collect();
     let settled = read.settle();
     new.extend(settled.new.into_iter().map(|j| j.id));
     Decision {

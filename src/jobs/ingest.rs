@@ -25,8 +25,11 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::baseline::FirstRead;
+use tokio::time::Instant;
+
+use super::baseline::{FirstRead, NotOlder};
 use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
@@ -37,15 +40,17 @@ use crate::snapshot::{Job, Recipe};
 /// recipe's share and are reported after the rest are done.
 ///
 /// A cycle spends what the jobs budget has left and no more: when it runs
-/// dry, the rest of the plan (first reads of baselined recipes come last)
-/// waits for the next cycle, whose plan still holds it. Recipes that never
-/// move never cost a call.
-pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe]) -> Result<()> {
+/// dry, the cycle waits for room as long as `patience` (the time until the
+/// next cycle would start anyway), then the rest of the plan (first reads
+/// of baselined recipes come last) waits for the next cycle, whose plan
+/// still holds it. Recipes that never move never cost a call.
+pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe], patience: Duration) -> Result<()> {
+    let deadline = Instant::now() + patience;
     let mut first_error = None;
     let plan = tracker.plan(recipes);
     let planned_recipes = plan.len();
     for (done, planned) in plan.into_iter().enumerate() {
-        if client.budget().left_this_minute(Group::Jobs) == 0 {
+        if !client.budget().room_by(Group::Jobs, deadline).await {
             tracing::debug!(
                 done,
                 deferred = planned_recipes - done,
@@ -131,13 +136,13 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
         older_pending.extend(pending.into_iter().filter(|j| !listed.contains(j.id.as_str())));
     }
     let Some(since) = since else {
-        tracker.calibrate(id, counts, &page, &older_pending, &HashSet::new(), None);
+        tracker.calibrate(id, counts, &page, &older_pending, HashSet::new(), None);
         return Ok(());
     };
     let mut read = FirstRead::new(since, counts);
     read.tracked = older_pending.iter().map(|j| j.id.clone()).collect();
-    let new = ids(&read.read(&page, short));
-    tracker.calibrate(id, counts, &page, &older_pending, &new, Some(read));
+    let new = ids(&read.read(&page, short).map_err(|NotOlder| stuck(1))?);
+    tracker.calibrate(id, counts, &page, &older_pending, new, Some(read));
     first_read(client, tracker, id).await
 }
 
@@ -155,6 +160,14 @@ async fn counts_now(client: &Client, id: u64) -> Option<Counts> {
             tracing::debug!(recipe_id = id, %error, "reading the recipe's counts again failed; the sweep's serve");
             None
         }
+    }
+}
+
+/// A jobs list whose page `page` does not advance.
+fn stuck(page: u32) -> Error {
+    Error::PaginationStuck {
+        endpoint: LIST_JOBS.label,
+        page,
     }
 }
 
@@ -176,7 +189,6 @@ async fn first_read(client: &Client, tracker: &JobsTracker, id: u64) -> Result<(
     let Some(mut read) = tracker.first_read(id) else {
         return Ok(());
     };
-    let mut met = HashSet::new();
     for page_number in 1..=MAX_WALK_PAGES {
         if read.is_done() || read.pages >= MAX_FIRST_READ_PAGES {
             break;
@@ -196,19 +208,14 @@ async fn first_read(client: &Client, tracker: &JobsTracker, id: u64) -> Result<(
             read => read?,
         };
         tracker.learn_page_size(raw_len);
-        // A page that holds the job it was to be older than, or only jobs
-        // met already, is a server ignoring the offset: taking it would
-        // count its jobs again.
-        let repeats = page.iter().any(|j| read.cursor.as_ref() == Some(&j.id));
-        if repeats || (!page.is_empty() && page.iter().all(|j| met.contains(&j.id))) {
-            return Err(Error::PaginationStuck {
-                endpoint: LIST_JOBS.label,
-                page: page_number,
-            });
-        }
-        met.extend(page.iter().map(|j| j.id.clone()));
-        let new = ids(&read.read(&page, tracker.is_last_page(raw_len)));
-        tracker.first_read_page(id, &page, &new, read.clone());
+        // A page listing again what the pages before did (a server
+        // ignoring the offset, or pages overlapping by more than ties
+        // explain) is refused: taking it would count its jobs again.
+        let new = read
+            .read(&page, tracker.is_last_page(raw_len))
+            .map_err(|NotOlder| stuck(page_number))?;
+        let new = ids(&new);
+        tracker.first_read_page(id, &page, new, read.clone());
     }
     if !read.is_done() && read.pages < MAX_FIRST_READ_PAGES {
         // This cycle's share is read; the next goes on.
@@ -254,10 +261,7 @@ async fn walk(client: &Client, tracker: &JobsTracker, id: u64) -> Result<()> {
             break;
         }
         if page.iter().all(|j| walk.met.contains(&j.id)) {
-            return Err(Error::PaginationStuck {
-                endpoint: LIST_JOBS.label,
-                page: page_number,
-            });
+            return Err(stuck(page_number));
         }
         tracker.apply_page(id, &page, &mut walk);
         cursor = page[0].id.clone();
@@ -338,10 +342,7 @@ async fn walk_back(
             return Ok(all);
         }
         if page.iter().all(|j| met.contains(&j.id)) {
-            return Err(Error::PaginationStuck {
-                endpoint: LIST_JOBS.label,
-                page: page_number,
-            });
+            return Err(stuck(page_number));
         }
         met.extend(page.iter().map(|j| j.id.clone()));
         all.extend(page);

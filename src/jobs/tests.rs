@@ -91,7 +91,7 @@ fn plans_read_only_what_moved() {
         Some(10.0),
         "the baseline stays until the read"
     );
-    tracker.calibrate(1, first[0].counts, &[], &[], &Default::default(), None);
+    tracker.calibrate(1, first[0].counts, &[], &[], Default::default(), None);
     assert_eq!(tracker.baseline(1), None);
     assert!(
         tracker.plan(&[recipe(1, 5, Some(10.5)), recipe(2, 0, None)]).is_empty(),

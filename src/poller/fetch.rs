@@ -100,7 +100,9 @@ impl Poller {
             }
             Collector::Jobs => {
                 let recipes = Arc::clone(&self.snapshot.load().recipes);
-                crate::jobs::ingest::cycle(&self.client, &self.jobs, &recipes).await?;
+                // Until the next cycle would start anyway: the next sweep's.
+                let patience = self.intervals.jobs.min(self.intervals.resources);
+                crate::jobs::ingest::cycle(&self.client, &self.jobs, &recipes, patience).await?;
                 Fetched::Jobs(self.jobs.stats(unix_now()))
             }
             Collector::Connections => {

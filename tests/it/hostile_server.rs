@@ -290,6 +290,80 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
     assert_eq!(counted, 3.0, "the page's three jobs, once, however often it comes back");
 }
 
+#[tokio::test]
+async fn a_first_read_takes_pages_that_overlap_by_a_tie_and_refuses_one_that_goes_back() {
+    let server = MockServer::start().await;
+    let recipe = |succeeded: u64, last: &str| {
+        json!({"items": [{"id": 5, "name": "r", "running": true, "job_succeeded_count": succeeded,
+                          "job_failed_count": 0, "last_run_at": last, "last_job_started_at": last}]})
+    };
+    recipes_then(
+        &server,
+        recipe(10, "2026-01-01T00:00:00.250Z"),
+        recipe(15, "2026-01-01T00:10:00.250Z"),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/recipes/5/jobs"))
+        .and(query_param("status", "pending"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let job = |id: &str, started: &str| json!({"id": id, "status": "succeeded", "started_at": started, "completed_at": "2026-01-01T00:09:30Z"});
+    // Every job started after the baseline: each is new, once.
+    let pages = [
+        (
+            None,
+            vec![
+                job("j-5", "2026-01-01T00:09:00Z"),
+                job("j-4", "2026-01-01T00:08:00.500Z"),
+            ],
+        ),
+        // Started in the same second as the cursor, "j-3" may list it again.
+        (
+            Some("j-4"),
+            vec![
+                job("j-4", "2026-01-01T00:08:00.500Z"),
+                job("j-3", "2026-01-01T00:08:00.200Z"),
+            ],
+        ),
+        // "j-5" again, a minute after the cursor: counting "j-2" would
+        // mean taking the page, and "j-5" with it.
+        (
+            Some("j-3"),
+            vec![job("j-5", "2026-01-01T00:09:00Z"), job("j-2", "2026-01-01T00:07:00Z")],
+        ),
+    ];
+    for (offset, items) in pages {
+        let mock = Mock::given(method("GET")).and(path("/api/recipes/5/jobs"));
+        let reply = ResponseTemplate::new(200).set_body_json(json!({"items": items}));
+        match offset {
+            Some(offset) => mock
+                .and(query_param("offset_job_id", offset))
+                .respond_with(reply)
+                .with_priority(2),
+            None => mock.respond_with(reply).with_priority(3),
+        }
+        .mount(&server)
+        .await;
+    }
+    let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
+    let app = TestApp::spawn_with(config, fast_options()).await;
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    app.poller.poll_once(Collector::Jobs).await.unwrap();
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    for _ in 0..2 {
+        let error = app.poll_once_failing(Collector::Jobs).await;
+        assert!(error.contains("does not advance"), "{error}");
+    }
+    let counted = app.samples().await.value(
+        "workato_job_duration_seconds_count",
+        &[("recipe_id", "5"), ("status", "succeeded")],
+    );
+    assert_eq!(counted, 3.0, "j-5, j-4 and j-3, each once");
+}
+
 fn recipe_with_counts(succeeded: u64, failed: u64) -> Value {
     json!({"items": [{"id": 7, "name": "r", "running": true, "job_succeeded_count": succeeded,
                       "job_failed_count": failed, "lifetime_task_count": 100}]})

@@ -193,6 +193,27 @@ impl Budget {
         state.forget_old(Instant::now());
         self.per_minute(group).saturating_sub(state.sent.len() as u32)
     }
+
+    /// Waits until the group's minute has a request left (ignoring any
+    /// hold, as [`left_this_minute`](Budget::left_this_minute)), unless that
+    /// is later than `deadline`: true if it has. For a batch of work that
+    /// would rather go on in a few seconds than wait for its next turn.
+    pub async fn room_by(&self, group: Group, deadline: Instant) -> bool {
+        loop {
+            let free_at = {
+                let mut state = self.state(group);
+                state.forget_old(Instant::now());
+                if state.sent.len() < self.per_minute(group) as usize {
+                    return true;
+                }
+                state.sent.front().map(|oldest| *oldest + WINDOW)
+            };
+            match free_at {
+                Some(at) if at <= deadline => tokio::time::sleep_until(at).await,
+                _ => return false,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +247,38 @@ mod tests {
             WINDOW + Duration::from_millis(30_100),
             "the slow one counts from its answer, not from its send"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn room_is_waited_for_until_a_deadline_and_no_longer() {
+        let budget = budget(2);
+        let start = Instant::now();
+        budget.acquire(Group::Jobs).await;
+        tokio::time::advance(Duration::from_secs(20)).await;
+        budget.acquire(Group::Jobs).await;
+        assert!(!budget.room_by(Group::Jobs, Instant::now()).await);
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(20),
+            "no room by now: no wait"
+        );
+        assert!(
+            !budget
+                .room_by(Group::Jobs, start + WINDOW - Duration::from_secs(1))
+                .await
+        );
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_secs(20),
+            "none before the deadline: no wait"
+        );
+        assert!(
+            budget.room_by(Group::Recipes, start).await,
+            "other groups have their own minute"
+        );
+        assert!(budget.room_by(Group::Jobs, start + WINDOW).await);
+        assert_eq!(Instant::now() - start, WINDOW, "the first request leaves the window");
+        assert_eq!(budget.left_this_minute(Group::Jobs), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -189,7 +189,7 @@ fn a_first_read_page_by_page_decides_as_one_read_of_every_page() {
         // Kept as a restart would keep it: through the state file's JSON.
         let json = serde_json::to_string(&read).unwrap();
         read = serde_json::from_str(&json).unwrap();
-        new.extend(read.read(page, false).into_iter().map(|j| j.id.clone()));
+        new.extend(read.read(page, false).unwrap().into_iter().map(|j| j.id.clone()));
         assert_eq!(read.cursor.as_deref(), page.last().map(|j| j.id.as_str()));
     }
     assert!(read.is_done(), "the page with the baseline's jobs ends the read");
@@ -208,11 +208,16 @@ fn a_first_read_goes_on_while_the_counters_show_a_job_not_yet_found() {
     // "r" ran across the baseline and started pages before it.
     let page_one = [done("n", T + 50.0, T + 51.0), done("z", T - 30.0, T - 29.0)];
     let mut read = FirstRead::new(baseline(), moved(2));
-    read.read(&page_one, false);
+    read.read(&page_one, false).unwrap();
     assert!(read.reached);
     assert!(!read.is_done(), "Δ = 2, one job found");
     let older = [done("y", T - 40.0, T - 39.0), done("r", T - 50.0, T + 10.0)];
-    let new: Vec<&str> = read.read(&older, false).iter().map(|j| j.id.as_str()).collect();
+    let new: Vec<&str> = read
+        .read(&older, false)
+        .unwrap()
+        .iter()
+        .map(|j| j.id.as_str())
+        .collect();
     assert_eq!(new, ["r"]);
     assert!(read.is_done());
     assert_eq!(read.settle(), Settled::default());
@@ -223,7 +228,7 @@ fn jobs_tracked_pending_when_the_read_began_are_left_to_their_own_reads() {
     let mut read = FirstRead::new(baseline(), moved(2));
     read.tracked.insert("r".into());
     let page = [done("n", T + 50.0, T + 51.0), done("r", T - 50.0, T + 60.0)];
-    let new: Vec<&str> = read.read(&page, true).iter().map(|j| j.id.as_str()).collect();
+    let new: Vec<&str> = read.read(&page, true).unwrap().iter().map(|j| j.id.as_str()).collect();
     assert_eq!(new, ["n"], "r completed after the read began: its own read counts it");
     assert!(read.is_done(), "a short page is the whole history");
 }
@@ -236,9 +241,66 @@ fn jobs_in_doubt_past_the_bound_are_left_uncounted() {
         .map(|i| done(&format!("j{i}"), T - 1.0 - i as f64, T + 1.0))
         .collect();
     let mut read = FirstRead::new(base, counts(Some(7), Some(0), None, Some(T)));
-    assert!(read.read(&page, true).is_empty());
+    assert!(read.read(&page, true).unwrap().is_empty());
     assert_eq!((read.doubts.len(), read.doubts_over), (MAX_DOUBTS, 3));
     let settled = read.settle();
     assert_eq!(settled.new.len(), 2, "Δ = 2");
     assert_eq!(settled.doubtful, (MAX_DOUBTS - 2 + 3) as u64);
+}
+
+fn read_ids<'a>(read: &mut FirstRead, page: &'a [Job]) -> Result<Vec<&'a str>, NotOlder> {
+    let json = serde_json::to_string(&*read).unwrap();
+    *read = serde_json::from_str(&json).unwrap();
+    Ok(read.read(page, false)?.iter().map(|j| j.id.as_str()).collect())
+}
+
+#[test]
+fn a_job_listed_again_by_a_later_page_or_twice_on_one_counts_once() {
+    // Ties in start order may make two pages overlap: "c" and "b" started
+    // in the same second, and the second page repeats "c" (also to the
+    // next life: the read goes through the state file between pages).
+    let mut read = FirstRead::new(baseline(), moved(5));
+    let first = [done("d", T + 50.0, T + 51.0), done("c", T + 40.2, T + 41.0)];
+    assert_eq!(read_ids(&mut read, &first), Ok(vec!["d", "c"]));
+    let overlapping = [
+        done("c", T + 40.2, T + 41.0),
+        done("b", T + 40.0, T + 42.0),
+        done("b", T + 40.0, T + 42.0),
+    ];
+    assert_eq!(read_ids(&mut read, &overlapping), Ok(vec!["b"]));
+    assert_eq!(read.new_by_sweep, 3, "each job once against Δ");
+    assert_eq!(read.cursor.as_deref(), Some("b"));
+}
+
+#[test]
+fn a_page_not_older_than_the_ones_before_is_refused_and_changes_nothing() {
+    let mut read = FirstRead::new(baseline(), moved(5));
+    let first = [done("d", T + 50.0, T + 51.0), done("c", T + 40.0, T + 41.0)];
+    read_ids(&mut read, &first).unwrap();
+    let before = read.clone();
+    // The same page again (a server ignoring the offset).
+    assert_eq!(read.read(&first, false), Err(NotOlder));
+    // A page bringing back a job older pages had passed ("d", well after
+    // the cursor) beside an older one it would count.
+    let back = [done("d", T + 50.0, T + 51.0), done("a", T + 10.0, T + 11.0)];
+    assert_eq!(read.read(&back, false), Err(NotOlder));
+    assert_eq!(read, before);
+    let older = [done("a", T + 10.0, T + 11.0)];
+    assert_eq!(read_ids(&mut read, &older), Ok(vec!["a"]));
+}
+
+#[test]
+fn jobs_near_the_edge_are_kept_apart_up_to_the_bound() {
+    // A server stamping every job with one start: past the bound, a page
+    // could repeat a job the read no longer knows, so it is refused.
+    let mut read = FirstRead::new(baseline(), moved(5));
+    let page = |from: usize| -> Vec<Job> {
+        (from..from + 400)
+            .map(|i| done(&format!("j{i}"), T + 40.0, T + 41.0))
+            .collect()
+    };
+    read.read(&page(0), false).unwrap();
+    read.read(&page(400), false).unwrap();
+    assert_eq!(read.near_edge.len(), 800);
+    assert_eq!(read.read(&page(800), false), Err(NotOlder));
 }

@@ -32,7 +32,7 @@ impl JobsTracker {
         counts: Counts,
         newest_page: &[Job],
         older_pending: &[Job],
-        new: &HashSet<String>,
+        mut new: HashSet<String>,
         first_read: Option<FirstRead>,
     ) {
         self.change(recipe_id, |jobs, config| {
@@ -61,7 +61,7 @@ impl JobsTracker {
                         after: after.clone(),
                     };
                     jobs.pending.insert(job.id.clone(), pending);
-                } else if new.contains(&job.id) {
+                } else if new.remove(&job.id) {
                     self.observe(jobs, job, config);
                 }
                 jobs.watermark = Some(Mark {
@@ -83,7 +83,7 @@ impl JobsTracker {
         &self,
         recipe_id: u64,
         page: &[Job],
-        new: &HashSet<String>,
+        mut new: HashSet<String>,
         first_read: FirstRead,
     ) {
         self.change(recipe_id, |jobs, config| {
@@ -93,7 +93,7 @@ impl JobsTracker {
                         ordinal: 0,
                         after: None,
                     });
-                } else if new.contains(&job.id) && !jobs.pending.contains_key(&job.id) {
+                } else if !jobs.pending.contains_key(&job.id) && new.remove(&job.id) {
                     self.observe(jobs, job, config);
                 }
             }
