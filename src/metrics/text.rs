@@ -52,6 +52,9 @@ pub struct Writer {
     sink: Option<Deflating>,
     /// Writes samples without their family's metadata (`chunks`).
     bare: bool,
+    /// Where a series' name and labels, or a number, are put together
+    /// before they go out: one buffer for every sample, not one each.
+    scratch: String,
 }
 
 impl Writer {
@@ -68,6 +71,7 @@ impl Writer {
             le: Vec::new(),
             family: None,
             sink: None,
+            scratch: String::new(),
             bare: false,
         }
     }
@@ -167,9 +171,11 @@ impl Writer {
             self.write_float(cumulative as f64);
             if let (Format::OpenMetrics, Some((e, recipe))) = (self.format, extras.exemplar(i)) {
                 self.out.extend_from_slice(b" # {job_id=\"");
-                let mut escaped = String::new();
+                let mut escaped = std::mem::take(&mut self.scratch);
+                escaped.clear();
                 escape_into(&mut escaped, &e.job_id);
                 self.out.extend_from_slice(escaped.as_bytes());
+                self.scratch = escaped;
                 self.out.extend_from_slice(b"\",recipe_id=\"");
                 self.out.extend_from_slice(recipe.as_bytes());
                 self.out.extend_from_slice(b"\"} ");
@@ -263,7 +269,8 @@ impl Writer {
             "{}: one value per label but workspace",
             spec.name
         );
-        let mut line = String::new();
+        let mut line = std::mem::take(&mut self.scratch);
+        line.clear();
         line.push_str(name);
         line.push_str(suffix);
         let mut separator = '{';
@@ -292,12 +299,15 @@ impl Writer {
         }
         line.push(' ');
         self.out.extend_from_slice(line.as_bytes());
+        self.scratch = line;
     }
 
     fn write_float(&mut self, value: f64) {
-        let mut text = String::new();
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
         write_value(&mut text, value);
         self.out.extend_from_slice(text.as_bytes());
+        self.scratch = text;
     }
 
     fn value(&mut self, value: f64) {
