@@ -140,23 +140,27 @@ pub struct FirstRead {
     /// complete, so not where the older pages list them.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tracked: BTreeSet<String>,
-    /// When the job at `cursor` started: an older page lists only jobs
-    /// started before it (within [`TIE`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge: Option<f64>,
-    /// The jobs read that an older page may list again without being at
-    /// fault — started within [`TIE`] of `edge`, or with no start — and
-    /// when they started: skipped when they come again, so that a page
-    /// overlapping the one before counts none of its jobs twice. At most
-    /// [`MAX_DOUBTS`].
+    /// The jobs read so far, by id, and when they started (at most
+    /// [`MAX_REMEMBERED`]): a page listing one again (pages overlapping
+    /// where starts tie, a server going back) has it passed over, so that
+    /// no job counts twice.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub near_edge: BTreeMap<String, Option<f64>>,
+    pub remembered: BTreeMap<String, Option<f64>>,
+    /// Past [`MAX_REMEMBERED`], the latest-started jobs are forgotten
+    /// first: the earliest start forgotten. A job not remembered that
+    /// started at or after it may have been read, and is passed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forgotten_from: Option<f64>,
+    /// A job with no start was forgotten: such jobs are passed over now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forgot_unstarted: bool,
 }
 
-/// A page that is not older than the pages a first read took before it:
-/// it lists only jobs read already, or a job started after them, or more
-/// jobs started within a second of each other than a read keeps apart.
-/// Taking it could count a job twice.
+/// The most jobs a first read remembers by id (ten pages of Workato's).
+pub const MAX_REMEMBERED: usize = 1_000;
+
+/// A page that brings nothing but jobs a first read took already: a
+/// server not advancing (it ignores the offset, say), to be reported.
 #[derive(Debug, PartialEq)]
 pub struct NotOlder;
 
@@ -224,8 +228,9 @@ impl FirstRead {
             reached: false,
             whole_history: false,
             tracked: BTreeSet::new(),
-            edge: None,
-            near_edge: BTreeMap::new(),
+            remembered: BTreeMap::new(),
+            forgotten_from: None,
+            forgot_unstarted: false,
         }
     }
 
@@ -240,29 +245,23 @@ impl FirstRead {
 
     /// Takes in one page (newest first, each older than the last): returns
     /// its completed jobs that rules 1–3 place new, to be counted now, each
-    /// once. Jobs the pages before listed already are passed over; a page
-    /// that is [`NotOlder`] is refused, and the read stays as it was.
+    /// once. Jobs read already (or perhaps read, once forgotten) are passed
+    /// over; a page of nothing else is [`NotOlder`] and changes nothing.
     pub fn read<'a>(&mut self, page: &'a [Job], short: bool) -> Result<Vec<&'a Job>, NotOlder> {
         let mut listed = HashSet::new();
         let fresh: Vec<&Job> = page
             .iter()
-            .filter(|j| !self.near_edge.contains_key(&j.id) && listed.insert(j.id.as_str()))
+            .filter(|j| !self.remembered.contains_key(&j.id) && listed.insert(j.id.as_str()))
             .collect();
-        let newer = |job: &&Job| matches!((self.edge, job.started_at), (Some(edge), Some(s)) if s > edge + TIE);
-        if (fresh.is_empty() && !page.is_empty()) || fresh.iter().any(newer) {
-            return Err(NotOlder);
-        }
-        let edge = page.last().and_then(|j| j.started_at).or(self.edge);
-        let mut near_edge = self.near_edge.clone();
-        near_edge.extend(fresh.iter().map(|j| (j.id.clone(), j.started_at)));
-        if let Some(edge) = edge {
-            near_edge.retain(|_, started| started.is_none_or(|s| s <= edge + TIE));
-        }
-        if near_edge.len() > MAX_DOUBTS {
+        if fresh.is_empty() && !page.is_empty() {
             return Err(NotOlder);
         }
         let mut new = Vec::new();
         for job in fresh {
+            if self.maybe_read(job) {
+                continue;
+            }
+            self.remember(job);
             self.reached |= before_baseline(&self.baseline, job);
             if job.status == JobStatus::Pending || self.tracked.contains(&job.id) {
                 continue;
@@ -282,11 +281,36 @@ impl FirstRead {
         if let Some(last) = page.last() {
             self.cursor = Some(last.id.clone());
         }
-        self.edge = edge;
-        self.near_edge = near_edge;
         self.pages += 1;
         self.whole_history |= short;
         Ok(new)
+    }
+
+    /// Whether a job not remembered may still have been read: it started
+    /// no earlier than a job forgotten.
+    fn maybe_read(&self, job: &Job) -> bool {
+        match job.started_at {
+            Some(started) => self.forgotten_from.is_some_and(|from| started >= from),
+            None => self.forgot_unstarted,
+        }
+    }
+
+    /// Remembers a job read, forgetting the latest-started past the bound
+    /// (jobs with no start first): the earliest ones are those the next
+    /// pages may list again.
+    fn remember(&mut self, job: &Job) {
+        self.remembered.insert(job.id.clone(), job.started_at);
+        while self.remembered.len() > MAX_REMEMBERED {
+            let latest = (self.remembered.iter())
+                .max_by(|(_, a), (_, b)| a.unwrap_or(f64::INFINITY).total_cmp(&b.unwrap_or(f64::INFINITY)))
+                .map(|(id, started)| (id.clone(), *started));
+            let Some((id, started)) = latest else { break };
+            self.remembered.remove(&id);
+            match started {
+                Some(started) => self.forgotten_from = Some(self.forgotten_from.map_or(started, |f| f.min(started))),
+                None => self.forgot_unstarted = true,
+            }
+        }
     }
 
     /// Rule 4: the latest-completed jobs in doubt, as many as Δ leaves

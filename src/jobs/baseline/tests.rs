@@ -273,34 +273,48 @@ fn a_job_listed_again_by_a_later_page_or_twice_on_one_counts_once() {
 }
 
 #[test]
-fn a_page_not_older_than_the_ones_before_is_refused_and_changes_nothing() {
+fn a_job_read_before_is_passed_over_wherever_it_comes_back() {
     let mut read = FirstRead::new(baseline(), moved(5));
     let first = [done("d", T + 50.0, T + 51.0), done("c", T + 40.0, T + 41.0)];
     read_ids(&mut read, &first).unwrap();
+    // The same page again (a server ignoring the offset): refused as it is.
     let before = read.clone();
-    // The same page again (a server ignoring the offset).
     assert_eq!(read.read(&first, false), Err(NotOlder));
-    // A page bringing back a job older pages had passed ("d", well after
-    // the cursor) beside an older one it would count.
-    let back = [done("d", T + 50.0, T + 51.0), done("a", T + 10.0, T + 11.0)];
-    assert_eq!(read.read(&back, false), Err(NotOlder));
     assert_eq!(read, before);
-    let older = [done("a", T + 10.0, T + 11.0)];
-    assert_eq!(read_ids(&mut read, &older), Ok(vec!["a"]));
+    // A page bringing back a job of a page before beside an older one.
+    let back = [done("d", T + 50.0, T + 51.0), done("a", T + 10.0, T + 11.0)];
+    assert_eq!(read_ids(&mut read, &back), Ok(vec!["a"]));
+    // Workato orders by something other than the start, or a worker
+    // started a job late: a job started after the cursor is still new.
+    let late = [done("q", T + 45.0, T + 46.0), done("z", T - 30.0, T - 29.0)];
+    assert_eq!(read_ids(&mut read, &late), Ok(vec!["q"]));
 }
 
 #[test]
-fn jobs_near_the_edge_are_kept_apart_up_to_the_bound() {
-    // A server stamping every job with one start: past the bound, a page
-    // could repeat a job the read no longer knows, so it is refused.
-    let mut read = FirstRead::new(baseline(), moved(5));
+fn past_the_bound_the_latest_started_jobs_are_forgotten_and_passed_over_if_they_come_back() {
+    let mut read = FirstRead::new(baseline(), moved(5000));
     let page = |from: usize| -> Vec<Job> {
-        (from..from + 400)
-            .map(|i| done(&format!("j{i}"), T + 40.0, T + 41.0))
+        (from..from + 100)
+            .map(|i| done(&format!("j{i}"), T + 5000.0 - i as f64, T + 5001.0 - i as f64))
             .collect()
     };
-    read.read(&page(0), false).unwrap();
-    read.read(&page(400), false).unwrap();
-    assert_eq!(read.near_edge.len(), 800);
-    assert_eq!(read.read(&page(800), false), Err(NotOlder));
+    for p in 0..12 {
+        assert_eq!(read.read(&page(p * 100), false).unwrap().len(), 100);
+    }
+    assert_eq!(read.remembered.len(), MAX_REMEMBERED);
+    assert_eq!(
+        read.forgotten_from,
+        Some(T + 5000.0 - 199.0),
+        "j0..j199 forgotten, newest first"
+    );
+    // j150 again: perhaps read (it was), passed over; a job never read
+    // that started before every forgotten one is new.
+    let again = [done("j150", T + 4850.0, T + 4851.0), done("k", T + 4700.0, T + 4701.0)];
+    let new: Vec<&str> = read
+        .read(&again, false)
+        .unwrap()
+        .iter()
+        .map(|j| j.id.as_str())
+        .collect();
+    assert_eq!(new, ["k"]);
 }

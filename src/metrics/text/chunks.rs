@@ -49,6 +49,9 @@ pub fn header(format: Format, spec: &Spec) -> Header {
     }
 }
 
+/// What a piece's buffer starts with.
+const PIECE_START: usize = 64 * 1024;
+
 impl Writer {
     /// A writer of pieces, plain or deflated as they are written (a
     /// family of 5,000 recipes is megabytes of text).
@@ -56,7 +59,7 @@ impl Writer {
         Writer {
             bare: true,
             sink: deflate.then(Deflating::new),
-            ..Writer::new(format, 64 * 1024)
+            ..Writer::new(format, PIECE_START)
         }
     }
 
@@ -64,9 +67,12 @@ impl Writer {
     /// when there were none.
     pub fn take_text(&mut self) -> Option<(&'static Spec, Vec<u8>)> {
         let spec = self.current.take()?;
-        // A copy of its exact size: a piece is kept, the buffer reused.
-        let piece = self.out.to_vec();
-        self.out.clear();
+        // The buffer itself, fitted to the piece, which is kept: a copy
+        // would hold both at once, and a family of 5,000 recipes is
+        // megabytes (a plain scrape's peak was the pieces and the largest
+        // family's buffer, grown by doubling).
+        let mut piece = std::mem::replace(&mut self.out, Vec::with_capacity(PIECE_START));
+        piece.shrink_to_fit();
         Some((spec, piece))
     }
 
