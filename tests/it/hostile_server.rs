@@ -241,8 +241,10 @@ async fn an_endless_jobs_walk_stops_at_the_cap_and_the_other_recipes_are_still_r
     assert!(to_calm >= 1, "the other recipe was starved");
 }
 
-#[tokio::test]
-async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once() {
+/// A server whose recipe 5 is first seen with 10 completed jobs, the last
+/// at 00:00:00.250, then `by` more, the last at 00:10:00.250, and no job
+/// running: its first read is what the test mounts.
+async fn recipe_5_moving_by(by: u64) -> MockServer {
     let server = MockServer::start().await;
     let recipe = |succeeded: u64, last: &str| {
         json!({"items": [{"id": 5, "name": "r", "running": true, "job_succeeded_count": succeeded,
@@ -251,7 +253,7 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
     recipes_then(
         &server,
         recipe(10, "2026-01-01T00:00:00.250Z"),
-        recipe(13, "2026-01-01T00:10:00.250Z"),
+        recipe(10 + by, "2026-01-01T00:10:00.250Z"),
     )
     .await;
     Mock::given(method("GET"))
@@ -261,6 +263,12 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
         .with_priority(1)
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once() {
+    let server = recipe_5_moving_by(3).await;
     // Three jobs started after the baseline, whatever the offset asked.
     let jobs: Vec<Value> = (0..3)
         .map(|i| {
@@ -292,24 +300,7 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
 
 #[tokio::test]
 async fn a_first_read_counts_once_the_jobs_its_pages_list_again() {
-    let server = MockServer::start().await;
-    let recipe = |succeeded: u64, last: &str| {
-        json!({"items": [{"id": 5, "name": "r", "running": true, "job_succeeded_count": succeeded,
-                          "job_failed_count": 0, "last_run_at": last, "last_job_started_at": last}]})
-    };
-    recipes_then(
-        &server,
-        recipe(10, "2026-01-01T00:00:00.250Z"),
-        recipe(15, "2026-01-01T00:10:00.250Z"),
-    )
-    .await;
-    Mock::given(method("GET"))
-        .and(path("/api/recipes/5/jobs"))
-        .and(query_param("status", "pending"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    let server = recipe_5_moving_by(5).await;
     let job = |id: &str, started: &str| json!({"id": id, "status": "succeeded", "started_at": started, "completed_at": "2026-01-01T00:09:30Z"});
     // Every job started after the baseline: each is new, once.
     let pages = [
