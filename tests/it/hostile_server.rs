@@ -266,6 +266,24 @@ async fn recipe_5_moving_by(by: u64) -> MockServer {
     server
 }
 
+/// Baselines recipe 5, sees it move, then runs jobs cycles until the first
+/// read stops advancing, `stuck` more times: the jobs counted.
+async fn first_read_until_stuck(server: &MockServer, stuck: usize) -> f64 {
+    let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
+    let app = TestApp::spawn_with(config, fast_options()).await;
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    app.poller.poll_once(Collector::Jobs).await.unwrap();
+    app.poller.poll_once(Collector::Recipes).await.unwrap();
+    for _ in 0..stuck {
+        let error = app.poll_once_failing(Collector::Jobs).await;
+        assert!(error.contains("does not advance"), "{error}");
+    }
+    app.samples().await.value(
+        "workato_job_duration_seconds_count",
+        &[("recipe_id", "5"), ("status", "succeeded")],
+    )
+}
+
 #[tokio::test]
 async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once() {
     let server = recipe_5_moving_by(3).await;
@@ -282,19 +300,7 @@ async fn a_first_read_from_a_server_that_ignores_the_offset_counts_its_page_once
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": jobs})))
         .mount(&server)
         .await;
-    let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
-    let app = TestApp::spawn_with(config, fast_options()).await;
-    app.poller.poll_once(Collector::Recipes).await.unwrap();
-    app.poller.poll_once(Collector::Jobs).await.unwrap();
-    app.poller.poll_once(Collector::Recipes).await.unwrap();
-    for _ in 0..3 {
-        let error = app.poll_once_failing(Collector::Jobs).await;
-        assert!(error.contains("does not advance"), "{error}");
-    }
-    let counted = app.samples().await.value(
-        "workato_job_duration_seconds_count",
-        &[("recipe_id", "5"), ("status", "succeeded")],
-    );
+    let counted = first_read_until_stuck(&server, 3).await;
     assert_eq!(counted, 3.0, "the page's three jobs, once, however often it comes back");
 }
 
@@ -339,19 +345,7 @@ async fn a_first_read_counts_once_the_jobs_its_pages_list_again() {
         .mount(&server)
         .await;
     }
-    let config = config_with(&server.uri(), &["--workato.requests-per-minute", "10000"]);
-    let app = TestApp::spawn_with(config, fast_options()).await;
-    app.poller.poll_once(Collector::Recipes).await.unwrap();
-    app.poller.poll_once(Collector::Jobs).await.unwrap();
-    app.poller.poll_once(Collector::Recipes).await.unwrap();
-    for _ in 0..2 {
-        let error = app.poll_once_failing(Collector::Jobs).await;
-        assert!(error.contains("does not advance"), "{error}");
-    }
-    let counted = app.samples().await.value(
-        "workato_job_duration_seconds_count",
-        &[("recipe_id", "5"), ("status", "succeeded")],
-    );
+    let counted = first_read_until_stuck(&server, 2).await;
     assert_eq!(counted, 4.0, "j-5, j-4, j-3 and j-2, each once");
 }
 
