@@ -61,14 +61,20 @@ impl GroupState {
         }
     }
 
-    /// When the next request may go, `None` meaning now.
-    fn next_slot(&mut self, now: Instant, per_minute: u32) -> Option<Instant> {
+    /// When the window has room for one more request, `None` meaning now
+    /// (whatever a hold says).
+    fn window_free(&mut self, now: Instant, per_minute: u32) -> Option<Instant> {
         self.forget_old(now);
-        let window_free = if self.sent.len() < per_minute as usize {
+        if self.sent.len() < per_minute as usize {
             None
         } else {
             self.sent.front().map(|oldest| *oldest + WINDOW)
-        };
+        }
+    }
+
+    /// When the next request may go, `None` meaning now.
+    fn next_slot(&mut self, now: Instant, per_minute: u32) -> Option<Instant> {
+        let window_free = self.window_free(now, per_minute);
         let held = self.hold_until.filter(|until| *until > now);
         match (window_free, held) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -186,31 +192,17 @@ impl Budget {
         self.per_minute(group).saturating_sub(state.sent.len() as u32)
     }
 
-    /// Requests left in the group's minute, ignoring any `Retry-After` hold
-    /// (which passes by itself): whether a batch of work fits this minute.
-    pub fn left_this_minute(&self, group: Group) -> u32 {
-        let mut state = self.state(group);
-        state.forget_old(Instant::now());
-        self.per_minute(group).saturating_sub(state.sent.len() as u32)
-    }
-
-    /// Waits until the group's minute has a request left (ignoring any
-    /// hold, as [`left_this_minute`](Budget::left_this_minute)), unless that
-    /// is later than `deadline`: true if it has. For a batch of work that
-    /// would rather go on in a few seconds than wait for its next turn.
+    /// Waits until the group's window has room for a request (ignoring any
+    /// `Retry-After` hold, which passes by itself), unless that is later
+    /// than `deadline`: true if it has. For a batch of work that would
+    /// rather go on in a few seconds than wait for its next turn.
     pub async fn room_by(&self, group: Group, deadline: Instant) -> bool {
         loop {
-            let free_at = {
-                let mut state = self.state(group);
-                state.forget_old(Instant::now());
-                if state.sent.len() < self.per_minute(group) as usize {
-                    return true;
-                }
-                state.sent.front().map(|oldest| *oldest + WINDOW)
-            };
+            let free_at = self.state(group).window_free(Instant::now(), self.per_minute(group));
             match free_at {
+                None => return true,
                 Some(at) if at <= deadline => tokio::time::sleep_until(at).await,
-                _ => return false,
+                Some(_) => return false,
             }
         }
     }

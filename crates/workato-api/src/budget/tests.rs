@@ -59,7 +59,7 @@ async fn room_is_waited_for_until_a_deadline_and_no_longer() {
     );
     assert!(budget.room_by(Group::Jobs, start + WINDOW).await);
     assert_eq!(Instant::now() - start, WINDOW, "the first request leaves the window");
-    assert_eq!(budget.left_this_minute(Group::Jobs), 1);
+    assert_eq!(budget.remaining(Group::Jobs), 1);
 }
 
 #[tokio::test(start_paused = true)]
