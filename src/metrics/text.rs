@@ -171,11 +171,9 @@ impl Writer {
             self.write_float(cumulative as f64);
             if let (Format::OpenMetrics, Some((e, recipe))) = (self.format, extras.exemplar(i)) {
                 self.out.extend_from_slice(b" # {job_id=\"");
-                let mut escaped = std::mem::take(&mut self.scratch);
-                escaped.clear();
-                escape_into(&mut escaped, &e.job_id);
-                self.out.extend_from_slice(escaped.as_bytes());
-                self.scratch = escaped;
+                through(&mut self.scratch, &mut self.out, |escaped| {
+                    escape_into(escaped, &e.job_id)
+                });
                 self.out.extend_from_slice(b"\",recipe_id=\"");
                 self.out.extend_from_slice(recipe.as_bytes());
                 self.out.extend_from_slice(b"\"} ");
@@ -269,45 +267,39 @@ impl Writer {
             "{}: one value per label but workspace",
             spec.name
         );
-        let mut line = std::mem::take(&mut self.scratch);
-        line.clear();
-        line.push_str(name);
-        line.push_str(suffix);
-        let mut separator = '{';
-        let mut values = values.iter();
-        for (i, label) in spec.labels.iter().enumerate() {
-            line.push(separator);
-            separator = ',';
-            line.push_str(label);
-            line.push_str("=\"");
-            if Some(i) == self.workspace_at {
-                line.push_str(&self.workspace_escaped);
-            } else {
-                escape_into(&mut line, values.next().copied().unwrap_or_default());
+        through(&mut self.scratch, &mut self.out, |line| {
+            line.push_str(name);
+            line.push_str(suffix);
+            let mut separator = '{';
+            let mut values = values.iter();
+            for (i, label) in spec.labels.iter().enumerate() {
+                line.push(separator);
+                separator = ',';
+                line.push_str(label);
+                line.push_str("=\"");
+                if Some(i) == self.workspace_at {
+                    line.push_str(&self.workspace_escaped);
+                } else {
+                    escape_into(line, values.next().copied().unwrap_or_default());
+                }
+                line.push('"');
             }
-            line.push('"');
-        }
-        if let Some(le) = le {
-            line.push(separator);
-            separator = ',';
-            line.push_str("le=\"");
-            line.push_str(le);
-            line.push('"');
-        }
-        if separator == ',' {
-            line.push('}');
-        }
-        line.push(' ');
-        self.out.extend_from_slice(line.as_bytes());
-        self.scratch = line;
+            if let Some(le) = le {
+                line.push(separator);
+                separator = ',';
+                line.push_str("le=\"");
+                line.push_str(le);
+                line.push('"');
+            }
+            if separator == ',' {
+                line.push('}');
+            }
+            line.push(' ');
+        });
     }
 
     fn write_float(&mut self, value: f64) {
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        write_value(&mut text, value);
-        self.out.extend_from_slice(text.as_bytes());
-        self.scratch = text;
+        through(&mut self.scratch, &mut self.out, |text| write_value(text, value));
     }
 
     fn value(&mut self, value: f64) {
@@ -357,6 +349,14 @@ fn value_text(value: f64) -> String {
 
 /// Go's float formatting as Prometheus expects it: `+Inf`, `-Inf`, `NaN`,
 /// integers without a decimal point.
+/// Puts text together in `scratch` (emptied first, its allocation reused
+/// from sample to sample) with `build`, and appends it to `out`.
+fn through(scratch: &mut String, out: &mut Vec<u8>, build: impl FnOnce(&mut String)) {
+    scratch.clear();
+    build(scratch);
+    out.extend_from_slice(scratch.as_bytes());
+}
+
 fn write_value(out: &mut String, value: f64) {
     use std::fmt::Write as _;
     if value.is_nan() {
