@@ -66,9 +66,8 @@ pub enum Error {
     #[error("{endpoint} went on for more than {pages} pages; stopped there")]
     PageLimit { endpoint: &'static str, pages: u32 },
 
-    /// A paginated walk returned a page it had listed already (or, for a
-    /// job history read backwards, one not older than the pages before it):
-    /// following it would loop forever or count a job twice.
+    /// A paginated walk returned a page of nothing but what it had listed
+    /// already: following it would loop forever.
     #[error("pagination of {endpoint} does not advance (page {page} lists again what earlier pages did)")]
     PaginationStuck { endpoint: &'static str, page: u32 },
 

@@ -161,8 +161,9 @@ pub const MAX_REMEMBERED: usize = 1_000;
 
 /// A page that brings nothing but jobs a first read took already: a
 /// server not advancing (it ignores the offset, say), to be reported.
+/// (Any page with one job not read before is taken.)
 #[derive(Debug, PartialEq)]
-pub struct NotOlder;
+pub struct NothingNew;
 
 /// A completed job in doubt, as much of it as counting it later needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,15 +247,15 @@ impl FirstRead {
     /// Takes in one page (newest first, each older than the last): returns
     /// its completed jobs that rules 1–3 place new, to be counted now, each
     /// once. Jobs read already (or perhaps read, once forgotten) are passed
-    /// over; a page of nothing else is [`NotOlder`] and changes nothing.
-    pub fn read<'a>(&mut self, page: &'a [Job], short: bool) -> Result<Vec<&'a Job>, NotOlder> {
+    /// over; a page of nothing else is [`NothingNew`] and changes nothing.
+    pub fn read<'a>(&mut self, page: &'a [Job], short: bool) -> Result<Vec<&'a Job>, NothingNew> {
         let mut listed = HashSet::new();
         let fresh: Vec<&Job> = page
             .iter()
             .filter(|j| !self.remembered.contains_key(&j.id) && listed.insert(j.id.as_str()))
             .collect();
         if fresh.is_empty() && !page.is_empty() {
-            return Err(NotOlder);
+            return Err(NothingNew);
         }
         let mut new = Vec::new();
         for job in fresh {
@@ -358,7 +359,7 @@ pub fn decide(baseline: &Counts, now: &Counts, jobs: &[Job]) -> Decision {
     let mut read = FirstRead::new(*baseline, *now);
     let mut new: HashSet<String> = read
         .read(jobs, false)
-        .expect("a first page is older than nothing")
+        .expect("one page is never all jobs read before")
         .into_iter()
         .map(|j| j.id.clone())
         .collect();

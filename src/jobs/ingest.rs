@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::baseline::{FirstRead, NotOlder};
+use super::baseline::{FirstRead, NothingNew};
 use super::{Counts, JobsTracker, Planned, Walk};
 use crate::client::{Client, Group, JobsQuery, LIST_JOBS};
 use crate::error::{Error, Result};
@@ -141,7 +141,7 @@ async fn calibrate(client: &Client, tracker: &JobsTracker, id: u64, counts: Coun
     };
     let mut read = FirstRead::new(since, counts);
     read.tracked = older_pending.iter().map(|j| j.id.clone()).collect();
-    let new = ids(&read.read(&page, short).map_err(|NotOlder| stuck(1))?);
+    let new = ids(&read.read(&page, short).map_err(|NothingNew| stuck(1))?);
     tracker.calibrate(id, counts, &page, &older_pending, new, Some(read));
     first_read(client, tracker, id).await
 }
@@ -208,12 +208,11 @@ async fn first_read(client: &Client, tracker: &JobsTracker, id: u64) -> Result<(
             read => read?,
         };
         tracker.learn_page_size(raw_len);
-        // A page listing again what the pages before did (a server
-        // ignoring the offset, or pages overlapping by more than ties
-        // explain) is refused: taking it would count its jobs again.
+        // Jobs the pages before listed are passed over; a page of nothing
+        // else (a server ignoring the offset) is refused, as not advancing.
         let new = read
             .read(&page, tracker.is_last_page(raw_len))
-            .map_err(|NotOlder| stuck(page_number))?;
+            .map_err(|NothingNew| stuck(page_number))?;
         let new = ids(&new);
         tracker.first_read_page(id, &page, new, read.clone());
     }

@@ -248,7 +248,7 @@ fn jobs_in_doubt_past_the_bound_are_left_uncounted() {
     assert_eq!(settled.doubtful, (MAX_DOUBTS - 2 + 3) as u64);
 }
 
-fn read_ids<'a>(read: &mut FirstRead, page: &'a [Job]) -> Result<Vec<&'a str>, NotOlder> {
+fn read_ids<'a>(read: &mut FirstRead, page: &'a [Job]) -> Result<Vec<&'a str>, NothingNew> {
     let json = serde_json::to_string(&*read).unwrap();
     *read = serde_json::from_str(&json).unwrap();
     Ok(read.read(page, false)?.iter().map(|j| j.id.as_str()).collect())
@@ -279,7 +279,7 @@ fn a_job_read_before_is_passed_over_wherever_it_comes_back() {
     read_ids(&mut read, &first).unwrap();
     // The same page again (a server ignoring the offset): refused as it is.
     let before = read.clone();
-    assert_eq!(read.read(&first, false), Err(NotOlder));
+    assert_eq!(read.read(&first, false), Err(NothingNew));
     assert_eq!(read, before);
     // A page bringing back a job of a page before beside an older one.
     let back = [done("d", T + 50.0, T + 51.0), done("a", T + 10.0, T + 11.0)];
