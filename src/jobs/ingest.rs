@@ -59,7 +59,7 @@ pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recip
             break;
         }
         match recipe(client, tracker, &planned).await {
-            Ok(()) => {}
+            Ok(()) => tracker.served(planned.recipe_id),
             Err(error @ (Error::Unauthorized { .. } | Error::Forbidden { .. } | Error::Throttled { .. })) => {
                 first_error = Some(error);
                 break;

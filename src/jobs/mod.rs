@@ -87,6 +87,10 @@ pub struct RecipeJobs {
     pub detail: [Arc<DurationDetail>; 2],
     /// Failed jobs by (adapter, error_type).
     pub errors: BTreeMap<(String, String), u64>,
+    /// The plan that first held a read of this recipe still to be done
+    /// (not kept in the state file: after a restart every recipe waits
+    /// from the first plan).
+    pub waiting_since: Option<u64>,
     window: Window,
 }
 
@@ -181,6 +185,8 @@ pub struct Planned {
     pub settle: bool,
     /// Pending jobs too old for the walk to pass by, to re-check by id.
     pub pending: Vec<String>,
+    /// The plan since which it waits (see `RecipeJobs::waiting_since`).
+    pub waiting_since: u64,
 }
 
 /// Where a forward walk stands.

@@ -107,6 +107,33 @@ fn plans_read_only_what_moved() {
 }
 
 #[test]
+fn recipes_left_unread_are_read_first_the_longest_waiting_first() {
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
+    let order = |plan: Vec<Planned>| plan.iter().map(|p| p.recipe_id).collect::<Vec<_>>();
+    assert!(tracker.plan(&[recipe(1, 0, None), recipe(2, 0, None)]).is_empty());
+    // Recipe 1 moves; the cycle's budget runs dry before it is read.
+    assert_eq!(order(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 0, None)])), [1]);
+    // Recipe 2 ran more recently, but recipe 1 has waited longer.
+    assert_eq!(
+        order(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 1, Some(20.0))])),
+        [1, 2]
+    );
+    // Recipe 1 is read; moving again, it waits behind recipe 2.
+    tracker.served(1);
+    assert_eq!(
+        order(tracker.plan(&[recipe(1, 2, Some(30.0)), recipe(2, 1, Some(20.0))])),
+        [2, 1]
+    );
+    // Among recipes that started waiting together, the most recently run first.
+    tracker.served(1);
+    tracker.served(2);
+    assert_eq!(
+        order(tracker.plan(&[recipe(1, 3, Some(40.0)), recipe(2, 2, Some(50.0))])),
+        [2, 1]
+    );
+}
+
+#[test]
 fn a_recipe_that_did_not_change_is_published_again_as_it_was() {
     let snapshot: Arc<SharedSnapshot> = Arc::default();
     let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));

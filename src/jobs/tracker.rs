@@ -29,6 +29,9 @@ pub struct JobsTracker {
     store: Option<Mutex<state_file::Store>>,
     /// Writes to the state file or its journal that failed.
     store_errors: AtomicU64,
+    /// Plans made: a recipe left waiting by one is read before the
+    /// recipes that started waiting after it.
+    plans: AtomicU64,
 }
 
 impl JobsTracker {
@@ -46,6 +49,7 @@ impl JobsTracker {
                 .as_deref()
                 .map(|p| Mutex::new(state_file::Store::new(p))),
             store_errors: AtomicU64::new(0),
+            plans: AtomicU64::new(0),
             config,
         };
         tracker.publish_from(&tracker.lock(), unix_now());
@@ -133,9 +137,13 @@ impl JobsTracker {
 
     /// Follows the recipes list (new recipes appear, baselined at no call;
     /// deleted ones and their job state go; names follow renames) and
-    /// decides what this cycle reads: calibrated recipes first, then first
-    /// reads of baselined recipes that moved, most recently run first.
+    /// decides what this cycle reads. The recipes a cycle left unread (its
+    /// budget ran dry) come first, the longest waiting first, so that a
+    /// workspace moving faster than its budget reads every recipe in turn;
+    /// among those that started waiting together, calibrated recipes, then
+    /// first reads of baselined recipes that moved, most recently run first.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
+        let this_plan = self.plans.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
         state.retain(|id, _| present.contains(id));
@@ -168,8 +176,9 @@ impl JobsTracker {
                         first_read: false,
                         settle: false,
                         pending: Vec::new(),
+                        waiting_since: *jobs.waiting_since.get_or_insert(this_plan),
                     }),
-                    Some(_) => {}
+                    Some(_) => jobs.waiting_since = None,
                 }
                 continue;
             }
@@ -201,17 +210,23 @@ impl JobsTracker {
                 first_read: jobs.first_read.is_some(),
                 settle: moved,
                 pending: old_pending,
+                waiting_since: this_plan,
             };
             if planned.settle || planned.first_read {
-                plan.push(planned);
+                plan.push(Planned {
+                    waiting_since: *jobs.waiting_since.get_or_insert(this_plan),
+                    ..planned
+                });
+            } else {
+                jobs.waiting_since = None;
             }
         }
         self.journal(&state, &baselined);
         self.publish_from(&state, unix_now());
         drop(state);
         plan.sort_by(|a, b| {
-            (a.calibrate, a.first_read)
-                .cmp(&(b.calibrate, b.first_read))
+            (a.waiting_since, a.calibrate, a.first_read)
+                .cmp(&(b.waiting_since, b.calibrate, b.first_read))
                 .then(b.counts.latest().total_cmp(&a.counts.latest()))
         });
         plan
@@ -284,6 +299,14 @@ impl JobsTracker {
     /// Delays from completion to ingestion observed so far.
     fn delays(&self) -> Delays {
         self.delays.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records that a cycle read what its plan held for the recipe: it
+    /// waits no more (a move after this starts a new wait).
+    pub(super) fn served(&self, recipe_id: u64) {
+        if let Some(jobs) = self.lock().get_mut(&recipe_id) {
+            jobs.waiting_since = None;
+        }
     }
 
     /// Records that the recipe's jobs were read up to its current counters.
