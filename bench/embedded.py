@@ -1,7 +1,8 @@
 """Phase E of bench/run.py: an Embedded partner in one process.
 
 The simulator serves an Embed admin workspace of many customers (full: 200
-customers of 250 recipes, 50,000 recipes) at Workato's Embedded quotas; the
+customers of 250 recipes, 50,000 recipes, 4 jobs a minute each: 800 moves
+a minute against 1,000 jobs calls a minute) at Workato's Embedded quotas; the
 exporter watches them all from one `embedded` entry with a budget of 1,000
 requests a minute per group (under every Embedded quota). Measured:
 
@@ -141,6 +142,7 @@ def phase_e(args, procs, tmp, report):
             load[key] = bench.hey(target, concurrency, args.load_seconds, False, extra=raw)
             print(f"  {key:24} {load[key]['rps']:8.1f} req/s", flush=True)
     report["embedded"] = {"lifted_budget": args.embedded_lifted, "customers": args.customers, "customer_recipes": args.customer_recipes,
+                          "customer_jobs_per_minute": args.customer_jobs_per_minute,
                           "interval_s": interval, "startup": startup, "steady": steady, "first_activity": first,
                           "peak_rss_kib": bench.rss_kib(exp.pid, "VmHWM"), "rss_kib": bench.rss_kib(exp.pid, "VmRSS"),
                           "exposition_gzip_bytes": len(gz), "load": load}
