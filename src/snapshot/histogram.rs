@@ -96,6 +96,10 @@ impl NativeHistogram {
         match self.buckets.binary_search_by_key(&index, |(i, _)| *i) {
             Ok(at) => self.buckets[at].1 += count,
             Err(at) => {
+                // One more bucket is rare beside the counts that land in
+                // old ones: room for exactly one, as the doubling growth of
+                // a Vec would leave thousands of series a third empty.
+                self.buckets.reserve_exact(1);
                 self.buckets.insert(at, (index, count));
                 while self.buckets.len() > NATIVE_MAX_BUCKETS && self.schema > -4 {
                     self.halve();
@@ -207,6 +211,7 @@ mod tests {
         assert_eq!(h.zero_count, 2);
         assert_eq!(h.buckets, vec![(0, 1), (1, 2), (190, 1)], "log2(3600) * 16 = 189.02");
         assert_eq!(h.count(), 6);
+        assert_eq!(h.buckets.capacity(), h.buckets.len(), "no room held for buckets that may never come");
     }
 
     #[test]
