@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::FirstRead;
 use super::{Counts, Mark, PendingJob, RecipeJobs};
-use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NATIVE_MAX_BUCKETS, NativeHistogram};
+use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NativeHistogram};
 
 const VERSION: u32 = 1;
 
@@ -85,7 +85,7 @@ impl From<&NativeHistogram> for NativeState {
         NativeState {
             schema: h.schema,
             zero_count: h.zero_count,
-            buckets: h.buckets.clone(),
+            buckets: h.buckets().collect(),
         }
     }
 }
@@ -94,14 +94,8 @@ impl NativeState {
     /// Back into a histogram when it counts `count` jobs like its classic
     /// twin and is well formed; `None` otherwise.
     fn restore(self, count: u64) -> Option<NativeHistogram> {
-        let sorted = self.buckets.windows(2).all(|w| w[0].0 < w[1].0);
-        let valid = (-4..=8).contains(&self.schema) && sorted && self.buckets.len() <= NATIVE_MAX_BUCKETS;
-        let native = NativeHistogram {
-            schema: self.schema,
-            zero_count: self.zero_count,
-            buckets: self.buckets,
-        };
-        (valid && native.count() == count).then_some(native)
+        let native = NativeHistogram::from_parts(self.schema, self.zero_count, &self.buckets)?;
+        (native.count() == count).then_some(native)
     }
 }
 

@@ -112,7 +112,10 @@ fn recipes_left_unread_are_read_first_the_longest_waiting_first() {
     let order = |plan: Vec<Planned>| plan.iter().map(|p| p.recipe_id).collect::<Vec<_>>();
     assert!(tracker.plan(&[recipe(1, 0, None), recipe(2, 0, None)]).is_empty());
     // Recipe 1 moves; the cycle's budget runs dry before it is read.
-    assert_eq!(order(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 0, None)])), [1]);
+    assert_eq!(
+        order(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 0, None)])),
+        [1]
+    );
     // Recipe 2 ran more recently, but recipe 1 has waited longer.
     assert_eq!(
         order(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 1, Some(20.0))])),

@@ -100,18 +100,18 @@ fn native_into(native: &NativeHistogram, h: &mut proto::Histogram) {
     h.zero_count = native.zero_count;
     let mut previous_index: Option<i32> = None;
     let mut previous_count = 0i64;
-    for (index, count) in &native.buckets {
-        let count = i64::try_from(*count).unwrap_or(i64::MAX);
+    for (index, count) in native.buckets() {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
         match (previous_index, h.positive_span.last_mut()) {
-            (Some(previous), Some(span)) if *index == previous + 1 => span.length += 1,
+            (Some(previous), Some(span)) if index == previous + 1 => span.length += 1,
             (previous, _) => h.positive_span.push(proto::BucketSpan {
-                offset: previous.map_or(*index, |p| index - p - 1),
+                offset: previous.map_or(index, |p| index - p - 1),
                 length: 1,
             }),
         }
         h.positive_delta.push(count.wrapping_sub(previous_count));
         previous_count = count;
-        previous_index = Some(*index);
+        previous_index = Some(index);
     }
     if h.positive_span.is_empty() {
         h.positive_span.push(proto::BucketSpan { offset: 0, length: 0 });

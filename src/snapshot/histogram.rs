@@ -66,8 +66,47 @@ pub struct NativeHistogram {
     pub schema: i8,
     /// Values at most [`NATIVE_ZERO_THRESHOLD`].
     pub zero_count: u64,
-    /// (bucket index, count), sorted by index, no zero counts.
-    pub buckets: Vec<(i32, u64)>,
+    /// Sorted by index, no zero counts.
+    buckets: Vec<Packed>,
+}
+
+/// One native bucket in eight bytes, where an (index, count) pair takes
+/// sixteen: thousands of series hold up to [`NATIVE_MAX_BUCKETS`] each,
+/// and every job that changes one copies its histogram once (it is shared
+/// with the published stats). The index, offset by 2^15, is in the high 16
+/// bits — so packed buckets sort by index — and the count in the low 48: a
+/// bucket saturates at 2.8·10^14 jobs, centuries of a thousand jobs a
+/// second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Packed(u64);
+
+const COUNT_BITS: u32 = 48;
+/// The most jobs one native bucket counts.
+pub const NATIVE_BUCKET_MAX_COUNT: u64 = (1 << COUNT_BITS) - 1;
+/// Bucket indices that fit the packing: at the finest schema kept (4), f64's
+/// exponent range is within ±17,200.
+const INDEX_RANGE: std::ops::RangeInclusive<i32> = (i16::MIN as i32)..=(i16::MAX as i32);
+
+impl Packed {
+    /// `None` when the index or the count does not fit.
+    fn new(index: i32, count: u64) -> Option<Packed> {
+        let fits = INDEX_RANGE.contains(&index) && count <= NATIVE_BUCKET_MAX_COUNT;
+        let biased = (index - i32::from(i16::MIN)) as u64;
+        fits.then_some(Packed(biased << COUNT_BITS | count))
+    }
+
+    fn index(self) -> i32 {
+        (self.0 >> COUNT_BITS) as i32 + i32::from(i16::MIN)
+    }
+
+    fn count(self) -> u64 {
+        self.0 & NATIVE_BUCKET_MAX_COUNT
+    }
+
+    fn add(&mut self, count: u64) {
+        let sum = self.count().saturating_add(count).min(NATIVE_BUCKET_MAX_COUNT);
+        self.0 = self.0 & !NATIVE_BUCKET_MAX_COUNT | sum;
+    }
 }
 
 impl Default for NativeHistogram {
@@ -81,6 +120,27 @@ impl Default for NativeHistogram {
 }
 
 impl NativeHistogram {
+    /// A histogram from its parts (a state file's): `None` unless the
+    /// schema is one this exporter keeps, the buckets are sorted by index,
+    /// at most [`NATIVE_MAX_BUCKETS`], and each index and count fits.
+    pub fn from_parts(schema: i8, zero_count: u64, buckets: &[(i32, u64)]) -> Option<NativeHistogram> {
+        let sorted = buckets.windows(2).all(|w| w[0].0 < w[1].0);
+        let valid = (-4..=NATIVE_SCHEMA).contains(&schema) && sorted && buckets.len() <= NATIVE_MAX_BUCKETS;
+        let buckets = (buckets.iter().filter(|(_, count)| *count > 0))
+            .map(|&(index, count)| Packed::new(index, count))
+            .collect::<Option<Vec<Packed>>>()?;
+        valid.then_some(NativeHistogram {
+            schema,
+            zero_count,
+            buckets,
+        })
+    }
+
+    /// Its buckets as (index, count), by index.
+    pub fn buckets(&self) -> impl ExactSizeIterator<Item = (i32, u64)> + '_ {
+        self.buckets.iter().map(|b| (b.index(), b.count()))
+    }
+
     /// Counts `value` (NaN and values up to the zero threshold in the zero
     /// bucket).
     pub fn observe(&mut self, value: f64) {
@@ -93,14 +153,17 @@ impl NativeHistogram {
 
     fn add(&mut self, value: f64, count: u64) {
         let index = bucket_index(value, self.schema);
-        match self.buckets.binary_search_by_key(&index, |(i, _)| *i) {
-            Ok(at) => self.buckets[at].1 += count,
+        match self.buckets.binary_search_by_key(&index, |b| b.index()) {
+            Ok(at) => self.buckets[at].add(count),
             Err(at) => {
+                let Some(bucket) = Packed::new(index, count.min(NATIVE_BUCKET_MAX_COUNT)) else {
+                    return;
+                };
                 // One more bucket is rare beside the counts that land in
                 // old ones: room for exactly one, as the doubling growth of
                 // a Vec would leave thousands of series a third empty.
                 self.buckets.reserve_exact(1);
-                self.buckets.insert(at, (index, count));
+                self.buckets.insert(at, bucket);
                 while self.buckets.len() > NATIVE_MAX_BUCKETS && self.schema > -4 {
                     self.halve();
                 }
@@ -111,12 +174,13 @@ impl NativeHistogram {
     /// One schema coarser: buckets 2j-1 and 2j become bucket j.
     fn halve(&mut self) {
         self.schema -= 1;
-        let mut merged: Vec<(i32, u64)> = Vec::with_capacity(self.buckets.len() / 2 + 1);
-        for (index, count) in self.buckets.drain(..) {
-            let index = (index + 1).div_euclid(2);
+        let mut merged: Vec<Packed> = Vec::with_capacity(self.buckets.len() / 2 + 1);
+        for bucket in self.buckets.drain(..) {
+            let index = (bucket.index() + 1).div_euclid(2);
             match merged.last_mut() {
-                Some((last, total)) if *last == index => *total += count,
-                _ => merged.push((index, count)),
+                Some(last) if last.index() == index => last.add(bucket.count()),
+                // Half an index in range is in range.
+                _ => merged.extend(Packed::new(index, bucket.count())),
             }
         }
         self.buckets = merged;
@@ -124,7 +188,7 @@ impl NativeHistogram {
 
     /// Observations counted: the zero bucket and every other.
     pub fn count(&self) -> u64 {
-        self.zero_count + self.buckets.iter().map(|(_, c)| c).sum::<u64>()
+        self.zero_count + self.buckets().map(|(_, c)| c).sum::<u64>()
     }
 
     /// A native histogram holding the counts of a classic one, each at its
@@ -146,8 +210,9 @@ impl NativeHistogram {
 /// the last bucket Prometheus accepts.
 fn bucket_index(value: f64, schema: i8) -> i32 {
     let scaled = value.log2() * 2f64.powi(i32::from(schema));
-    // Within f64's range |log2| <= 1075, so this fits an i32 at any schema.
-    scaled.ceil().clamp(-(1 << 20) as f64, (1 << 20) as f64) as i32
+    // Within f64's range |log2| <= 1075: at the schemas kept this is
+    // within the packing's range, the clamp is for infinities.
+    scaled.ceil().clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i32
 }
 
 /// The job behind a bucket of `workato_job_duration_seconds`: the most
@@ -209,9 +274,61 @@ mod tests {
             h.observe(v);
         }
         assert_eq!(h.zero_count, 2);
-        assert_eq!(h.buckets, vec![(0, 1), (1, 2), (190, 1)], "log2(3600) * 16 = 189.02");
+        assert_eq!(
+            h.buckets().collect::<Vec<_>>(),
+            [(0, 1), (1, 2), (190, 1)],
+            "log2(3600) * 16 = 189.02"
+        );
         assert_eq!(h.count(), 6);
-        assert_eq!(h.buckets.capacity(), h.buckets.len(), "no room held for buckets that may never come");
+        assert_eq!(
+            h.buckets.capacity(),
+            h.buckets.len(),
+            "no room held for buckets that may never come"
+        );
+    }
+
+    #[test]
+    fn a_packed_bucket_keeps_any_index_and_count_it_accepts() {
+        for (index, count) in [
+            (i32::from(i16::MIN), 1),
+            (-1, 7),
+            (0, 1),
+            (i32::from(i16::MAX), NATIVE_BUCKET_MAX_COUNT),
+        ] {
+            let packed = Packed::new(index, count).expect("fits");
+            assert_eq!((packed.index(), packed.count()), (index, count));
+        }
+        assert!(Packed::new(-1, 1) < Packed::new(0, 1), "packed buckets sort by index");
+        assert_eq!(Packed::new(i32::from(i16::MAX) + 1, 1), None);
+        assert_eq!(Packed::new(0, NATIVE_BUCKET_MAX_COUNT + 1), None);
+        let mut full = Packed::new(-3, NATIVE_BUCKET_MAX_COUNT - 1).expect("fits");
+        full.add(5);
+        assert_eq!(
+            (full.index(), full.count()),
+            (-3, NATIVE_BUCKET_MAX_COUNT),
+            "a full bucket saturates in place"
+        );
+    }
+
+    #[test]
+    fn parts_of_a_histogram_this_exporter_could_not_have_kept_are_refused() {
+        let h = NativeHistogram::from_parts(3, 2, &[(-5, 1), (7, 4)]).expect("well formed");
+        assert_eq!((h.schema, h.count()), (3, 7));
+        assert_eq!(h.buckets().collect::<Vec<_>>(), [(-5, 1), (7, 4)]);
+        let refused = [
+            (8, vec![(1, 1)]),
+            (4, vec![(7, 1), (5, 1)]),
+            (4, vec![(40_000, 1)]),
+            (4, vec![(1, NATIVE_BUCKET_MAX_COUNT + 1)]),
+            (4, (0..=NATIVE_MAX_BUCKETS as i32).map(|i| (i, 1)).collect()),
+        ];
+        for (schema, buckets) in refused {
+            assert_eq!(
+                NativeHistogram::from_parts(schema, 0, &buckets),
+                None,
+                "{schema} {buckets:?}"
+            );
+        }
     }
 
     #[test]
@@ -222,10 +339,11 @@ mod tests {
             h.observe(v);
             v *= 1.02;
         }
-        assert!(h.buckets.len() <= NATIVE_MAX_BUCKETS, "{}", h.buckets.len());
+        assert!(h.buckets().len() <= NATIVE_MAX_BUCKETS, "{}", h.buckets().len());
         assert!(h.schema < NATIVE_SCHEMA);
         assert_eq!(h.count(), 1_000);
-        assert!(h.buckets.windows(2).all(|w| w[0].0 < w[1].0));
+        let buckets: Vec<(i32, u64)> = h.buckets().collect();
+        assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
         // Hostile values cost one bucket each, and never panic.
         for v in [f64::MAX, f64::MIN_POSITIVE, f64::INFINITY, f64::NAN, -5.0] {
             h.observe(v);

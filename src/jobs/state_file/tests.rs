@@ -154,5 +154,5 @@ fn native_buckets_survive_a_restart_and_older_files_rebuild_them_from_the_classi
     assert_eq!(loaded.recipes[&1].detail[0].native, native, "kept as counted");
     let rebuilt = &loaded.recipes[&2].detail[1].native;
     assert_eq!(rebuilt.count(), 2, "as many jobs as the classic buckets hold");
-    assert!(loaded.recipes[&2].detail[0].native.buckets.is_empty());
+    assert!(loaded.recipes[&2].detail[0].native.buckets().len() == 0);
 }
