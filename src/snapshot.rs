@@ -119,6 +119,10 @@ pub struct JobStats {
     pub ratios_expire_at: Option<f64>,
 }
 
+/// A failed job's (adapter, error_type): shared by the tracker and every
+/// stats published from it, so that publishing copies no text.
+pub type ErrorKey = (Arc<str>, Arc<str>);
+
 /// One recipe's share of [`JobStats`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecipeJobStats {
@@ -135,7 +139,7 @@ pub struct RecipeJobStats {
     /// Failed / completed over the window; `None` when none completed in it.
     pub failure_ratio: Option<f64>,
     /// Failed jobs by (adapter, error_type), sorted.
-    pub errors: Vec<((String, String), u64)>,
+    pub errors: Vec<(ErrorKey, u64)>,
 }
 
 /// Workspace details from `users/me`, or for an Embedded customer from

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use self::window::Window;
 use crate::clock::unix_now;
-use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, Job, JobStatus, RecipeJobStats};
+use crate::snapshot::{DURATION_BUCKETS, DurationDetail, Durations, ErrorKey, Job, JobStatus, RecipeJobStats};
 
 /// The `error_type` that error types beyond the per-recipe cap count under.
 pub const OTHER_ERROR_TYPE: &str = "other";
@@ -86,7 +86,7 @@ pub struct RecipeJobs {
     /// Shared with the published stats until the next job changes one.
     pub detail: [Arc<DurationDetail>; 2],
     /// Failed jobs by (adapter, error_type).
-    pub errors: BTreeMap<(String, String), u64>,
+    pub errors: BTreeMap<ErrorKey, u64>,
     /// The plan that first held a read of this recipe still to be done
     /// (not kept in the state file: after a restart every recipe waits
     /// from the first plan).
@@ -103,14 +103,21 @@ impl RecipeJobs {
         };
         self.durations[usize::from(failed)].observe(&DURATION_BUCKETS, seconds);
         Arc::make_mut(&mut self.detail[usize::from(failed)]).observe(&job.id, seconds, job.completed_at);
-        if let Some((adapter, error_type)) = job.error.clone().filter(|_| failed) {
-            let known = self.errors.contains_key(&(adapter.clone(), error_type.clone()));
-            let distinct = self.errors.keys().filter(|(_, t)| t != OTHER_ERROR_TYPE).count();
-            let key = if known || distinct < config.max_error_types {
-                (adapter, error_type)
-            } else {
-                (adapter, OTHER_ERROR_TYPE.to_string())
+        if let Some((adapter, error_type)) = job.error.as_ref().filter(|_| failed) {
+            // At most `max_error_types` and an `other` per adapter: a walk
+            // over them finds the key without building one.
+            let counted = |t: &str| {
+                let key = self.errors.keys().find(|(a, k)| **a == **adapter && **k == *t);
+                key.map(|(a, k)| (Arc::clone(a), Arc::clone(k)))
             };
+            let distinct = self.errors.keys().filter(|(_, t)| &**t != OTHER_ERROR_TYPE).count();
+            let key = counted(error_type).unwrap_or_else(|| {
+                if distinct < config.max_error_types {
+                    (adapter.as_str().into(), error_type.as_str().into())
+                } else {
+                    counted(OTHER_ERROR_TYPE).unwrap_or_else(|| (adapter.as_str().into(), OTHER_ERROR_TYPE.into()))
+                }
+            });
             *self.errors.entry(key).or_default() += 1;
         }
         self.window.record(job.completed_at, failed, config.window, unix_now());

@@ -144,7 +144,7 @@ impl RecipeState {
                 errors: jobs
                     .errors
                     .iter()
-                    .map(|((adapter, error_type), n)| (adapter.clone(), error_type.clone(), *n))
+                    .map(|((adapter, error_type), n)| (adapter.to_string(), error_type.to_string(), *n))
                     .collect(),
             }),
         }
@@ -177,7 +177,7 @@ impl RecipeState {
             jobs.errors = observed
                 .errors
                 .into_iter()
-                .map(|(adapter, error_type, n)| ((adapter, error_type), n))
+                .map(|(adapter, error_type, n)| ((adapter.into(), error_type.into()), n))
                 .collect();
         }
         jobs

@@ -49,7 +49,7 @@ fn error_types_beyond_the_cap_count_as_other() {
         );
         jobs.observe(&j, &config);
     }
-    let key = |t: &str| ("slack".to_string(), t.to_string());
+    let key = |t: &str| -> ErrorKey { ("slack".into(), t.into()) };
     assert_eq!(jobs.errors.get(&key("Timeout")), Some(&2));
     assert_eq!(jobs.errors.get(&key("Bad request")), Some(&1));
     assert_eq!(jobs.errors.get(&key(OTHER_ERROR_TYPE)), Some(&2));
@@ -186,6 +186,11 @@ fn every_change_is_published_into_the_snapshot_and_only_then() {
     assert_eq!((stats.durations[0].count, stats.durations[1].count), (0, 1));
     assert_eq!(stats.failure_ratio, Some(1.0));
     assert_eq!(stats.errors, vec![(("slack".into(), "Timeout".into()), 1)]);
+    let held = tracker.lock()[&1].errors.keys().next().cloned().expect("one error key");
+    assert!(
+        Arc::ptr_eq(&held.0, &stats.errors[0].0.0) && Arc::ptr_eq(&held.1, &stats.errors[0].0.1),
+        "publishing shares the error key, it does not copy it"
+    );
     assert_eq!(published.delays.count, 1);
     assert!(published.ratios_expire_at.is_some_and(|t| t > now));
 

@@ -78,7 +78,7 @@ fn failure_ratio(v: &View<'_>, w: &mut Writer) {
 fn errors(v: &View<'_>, w: &mut Writer) {
     for (recipe, id) in recipes(v) {
         for ((adapter, error_type), count) in &recipe.errors {
-            let values = [adapter.as_str(), error_type, &recipe.name, id];
+            let values = [&**adapter, &**error_type, &recipe.name, id];
             w.sample(&JOB_ERRORS, &values, *count as f64);
         }
     }

@@ -219,7 +219,10 @@ fn bucket_index(value: f64, schema: i8) -> i32 {
 /// recent one that fell in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobExemplar {
-    pub job_id: Box<str>,
+    /// Shared, not owned: each job that changes a histogram copies its
+    /// exemplars (the histogram is shared with the published stats), and a
+    /// shared id is copied without an allocation.
+    pub job_id: std::sync::Arc<str>,
     /// Its duration in seconds.
     pub value: f64,
     /// When it completed, Unix seconds.
