@@ -33,7 +33,14 @@ pub struct State {
     pub lifecycle: bool,
     /// Reads `--config.file` again, when there is one.
     pub reloader: Option<Arc<Reloader>>,
+    /// [`SCRAPE_THREADS`] permits.
+    pub scrapes: tokio::sync::Semaphore,
 }
+
+/// Scrapes put together at once, each on a blocking thread; more wait
+/// for a turn without holding a thread (a flood of scrapes would otherwise
+/// take up to tokio's 512).
+pub const SCRAPE_THREADS: usize = 4;
 
 /// Where the admin route lives, as seen from the main listener.
 pub enum AdminMount {
@@ -65,7 +72,10 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = match path {
-        p if p == state.telemetry_path && is_read => metrics(state, &request),
+        p if p == state.telemetry_path && is_read => {
+            let (format, gzip) = wanted(&request);
+            metrics(state, format, gzip).await
+        }
         "/healthz" if is_read => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
         "/readyz" if is_read => readyz(state),
         "/" if is_read => landing(state),
@@ -89,10 +99,9 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
     response
 }
 
-/// The exposition in the format `Accept` asks for (text 0.0.4 by
-/// default, OpenMetrics, protobuf), gzipped when `Accept-Encoding` allows.
-fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
-    let gzip = accepts_gzip(request);
+/// The format `Accept` asks for (text 0.0.4 by default, OpenMetrics,
+/// protobuf), and whether `Accept-Encoding` allows gzip.
+fn wanted(request: &Request<Incoming>) -> (Format, bool) {
     // Several Accept headers read as one list, as RFC 9110 has it.
     let accept: Vec<&str> = request
         .headers()
@@ -102,7 +111,28 @@ fn metrics(state: &State, request: &Request<Incoming>) -> Response<Body> {
         .collect();
     let accept = accept.join(",");
     let format = Format::negotiate((!accept.is_empty()).then_some(accept.as_str()));
-    let scrape = state.metrics.scrape(format, gzip);
+    (format, accepts_gzip(request))
+}
+
+/// The exposition in `format`, gzipped when asked. It is put together on a
+/// blocking thread: rendering what changed since the last scrape (a whole
+/// workspace after its poll) takes from milliseconds to a fraction of a
+/// second, and concurrent scrapes wait for that rendering on the cache's
+/// lock; on the runtime's workers either stalled every connection, sending
+/// included.
+async fn metrics(state: &State, format: Format, gzip: bool) -> Response<Body> {
+    // The semaphore is never closed.
+    let Ok(_turn) = state.scrapes.acquire().await else {
+        return json_message(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    };
+    let metrics = Arc::clone(&state.metrics);
+    let scrape = match tokio::task::spawn_blocking(move || metrics.scrape(format, gzip)).await {
+        Ok(scrape) => scrape,
+        Err(error) => {
+            tracing::error!(%error, "rendering the exposition stopped abnormally");
+            return json_message(StatusCode::INTERNAL_SERVER_ERROR, "rendering the exposition failed");
+        }
+    };
     let mut response = Response::new(Body::from_chunks(scrape.chunks));
     let headers = response.headers_mut();
     headers.insert(

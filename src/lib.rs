@@ -190,6 +190,7 @@ impl App {
             },
             lifecycle: self.config.enable_lifecycle,
             reloader: self.reloader.clone(),
+            scrapes: tokio::sync::Semaphore::new(http::SCRAPE_THREADS),
         })
     }
 
