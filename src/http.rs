@@ -335,25 +335,4 @@ fn escape_html(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_on_the_status_page_are_short_and_plain() {
-        assert_eq!(shorten("Workato answered HTTP 500"), "Workato answered HTTP 500");
-        let long = format!("Workato answered HTTP 500 on GET /api/recipes: {}", "é".repeat(500));
-        let short = shorten(&long);
-        assert_eq!(short.chars().count(), MAX_ERROR_CHARS + " (see the log)".len());
-        assert!(short.starts_with("Workato answered HTTP 500 on GET /api/recipes: éé"));
-        assert!(short.ends_with("é… (see the log)"), "{short}");
-        assert_eq!(shorten("a\nb\u{202E}c\u{7}"), "a b c ");
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
-        );
-    }
-}
+mod tests;

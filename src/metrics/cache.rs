@@ -112,6 +112,12 @@ impl Cache {
         }
     }
 
+    /// Its lock, as a rendering holds it (tests).
+    #[cfg(test)]
+    pub fn hold(&self) -> impl Sized + '_ {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Workspaces held (tests).
     #[cfg(test)]
     pub fn workspaces(&self) -> usize {

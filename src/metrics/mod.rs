@@ -251,6 +251,13 @@ impl Metrics {
         w.finish(true)
     }
 
+    /// The lock of the text format's cache of the large part, as a
+    /// rendering holds it (tests).
+    #[cfg(test)]
+    pub(crate) fn hold_text_cache(&self) -> impl Sized + '_ {
+        self.caches[Format::Text as usize].hold()
+    }
+
     /// The whole exposition in `format`, gzipped when asked, as buffers to
     /// send one after the other: the cached pieces are shared, not copied.
     pub fn scrape(&self, format: Format, gzip: bool) -> Scrape {
