@@ -45,9 +45,11 @@ impl<const B: usize> Histogram<B> {
 pub type Durations = Histogram<{ DURATION_BUCKETS.len() + 1 }>;
 
 /// The finest schema of the native job duration histograms: each power of
-/// two split into 2^4 = 16 buckets, so a bucket's bounds differ by 4.4%
-/// (a value is at most 2.2% from its bucket's middle).
-pub const NATIVE_SCHEMA: i8 = 4;
+/// two split into 2^3 = 8 buckets, so a bucket's bounds differ by 9.05%
+/// and a value is at most 4.4% from its bucket's middle — client_golang's
+/// usual bucket factor of 1.1. Schema 4 halved that error and doubled the
+/// buckets of every series, in this process and in Prometheus.
+pub const NATIVE_SCHEMA: i8 = 3;
 
 /// Durations up to this many seconds count in the native histogram's zero
 /// bucket (a job Workato reports as taking no time at all).
@@ -121,15 +123,25 @@ impl Default for NativeHistogram {
 
 impl NativeHistogram {
     /// A histogram from its parts (a state file's): `None` unless the
-    /// schema is one this exporter keeps, the buckets are sorted by index,
-    /// at most [`NATIVE_MAX_BUCKETS`], and each index and count fits.
+    /// schema is one Prometheus knows (-4 to 8), the buckets are sorted by
+    /// index, at most [`NATIVE_MAX_BUCKETS`], and each index and count
+    /// fits. Parts finer than [`NATIVE_SCHEMA`] (a state file of a version
+    /// that kept schema 4) are made coarser to it.
     pub fn from_parts(schema: i8, zero_count: u64, buckets: &[(i32, u64)]) -> Option<NativeHistogram> {
         let sorted = buckets.windows(2).all(|w| w[0].0 < w[1].0);
-        let valid = (-4..=NATIVE_SCHEMA).contains(&schema) && sorted && buckets.len() <= NATIVE_MAX_BUCKETS;
-        let buckets = (buckets.iter().filter(|(_, count)| *count > 0))
-            .map(|&(index, count)| Packed::new(index, count))
+        if !(-4..=8).contains(&schema) || !sorted || buckets.len() > NATIVE_MAX_BUCKETS {
+            return None;
+        }
+        let mut pairs: Vec<(i32, u64)> = buckets.iter().copied().filter(|(_, count)| *count > 0).collect();
+        let mut schema = schema;
+        while schema > NATIVE_SCHEMA {
+            pairs = coarser(pairs);
+            schema -= 1;
+        }
+        let buckets = (pairs.into_iter())
+            .map(|(index, count)| Packed::new(index, count))
             .collect::<Option<Vec<Packed>>>()?;
-        valid.then_some(NativeHistogram {
+        Some(NativeHistogram {
             schema,
             zero_count,
             buckets,
@@ -156,6 +168,7 @@ impl NativeHistogram {
         match self.buckets.binary_search_by_key(&index, |b| b.index()) {
             Ok(at) => self.buckets[at].add(count),
             Err(at) => {
+                // Always fits: `bucket_index` clamps into the packing's range.
                 let Some(bucket) = Packed::new(index, count.min(NATIVE_BUCKET_MAX_COUNT)) else {
                     return;
                 };
@@ -171,19 +184,12 @@ impl NativeHistogram {
         }
     }
 
-    /// One schema coarser: buckets 2j-1 and 2j become bucket j.
+    /// One schema coarser.
     fn halve(&mut self) {
         self.schema -= 1;
-        let mut merged: Vec<Packed> = Vec::with_capacity(self.buckets.len() / 2 + 1);
-        for bucket in self.buckets.drain(..) {
-            let index = (bucket.index() + 1).div_euclid(2);
-            match merged.last_mut() {
-                Some(last) if last.index() == index => last.add(bucket.count()),
-                // Half an index in range is in range.
-                _ => merged.extend(Packed::new(index, bucket.count())),
-            }
-        }
-        self.buckets = merged;
+        let pairs = coarser(self.buckets().collect());
+        // Half an index in range is in range.
+        self.buckets = pairs.into_iter().filter_map(|(i, c)| Packed::new(i, c)).collect();
     }
 
     /// Observations counted: the zero bucket and every other.
@@ -203,6 +209,20 @@ impl NativeHistogram {
         }
         native
     }
+}
+
+/// Buckets one schema coarser: 2j-1 and 2j become bucket j (their
+/// counts added, saturating at what a bucket holds).
+fn coarser(buckets: Vec<(i32, u64)>) -> Vec<(i32, u64)> {
+    let mut merged: Vec<(i32, u64)> = Vec::with_capacity(buckets.len() / 2 + 1);
+    for (index, count) in buckets {
+        let index = (index + 1).div_euclid(2);
+        match merged.last_mut() {
+            Some((last, total)) if *last == index => *total = total.saturating_add(count).min(NATIVE_BUCKET_MAX_COUNT),
+            _ => merged.push((index, count)),
+        }
+    }
+    merged
 }
 
 /// The native bucket of `value` (> 0) at `schema`: the smallest `i` with
@@ -272,15 +292,15 @@ mod tests {
     #[test]
     fn native_buckets_follow_the_schema_and_count_every_value() {
         let mut h = NativeHistogram::default();
-        // 1 is a bucket's upper bound at every schema; 2^(1/16) = 1.044 the next.
+        // 1 is a bucket's upper bound at every schema; 2^(1/8) = 1.09 the next.
         for v in [1.0, 1.04, 1.01, 0.0, 0.0005, 3600.0] {
             h.observe(v);
         }
         assert_eq!(h.zero_count, 2);
         assert_eq!(
             h.buckets().collect::<Vec<_>>(),
-            [(0, 1), (1, 2), (190, 1)],
-            "log2(3600) * 16 = 189.02"
+            [(0, 1), (1, 2), (95, 1)],
+            "log2(3600) * 8 = 94.5"
         );
         assert_eq!(h.count(), 6);
         assert_eq!(
@@ -314,14 +334,21 @@ mod tests {
     }
 
     #[test]
-    fn parts_of_a_histogram_this_exporter_could_not_have_kept_are_refused() {
+    fn parts_a_histogram_cannot_hold_are_refused_and_finer_ones_made_coarser() {
         let h = NativeHistogram::from_parts(3, 2, &[(-5, 1), (7, 4)]).expect("well formed");
         assert_eq!((h.schema, h.count()), (3, 7));
         assert_eq!(h.buckets().collect::<Vec<_>>(), [(-5, 1), (7, 4)]);
+        let finer = NativeHistogram::from_parts(4, 0, &[(1, 1), (2, 2), (3, 4)]).expect("schema 4, as kept before");
+        assert_eq!(finer.schema, NATIVE_SCHEMA);
+        assert_eq!(
+            finer.buckets().collect::<Vec<_>>(),
+            [(1, 3), (2, 4)],
+            "1 and 2 become 1, 3 becomes 2"
+        );
         let refused = [
-            (8, vec![(1, 1)]),
+            (9, vec![(1, 1)]),
             (4, vec![(7, 1), (5, 1)]),
-            (4, vec![(40_000, 1)]),
+            (3, vec![(40_000, 1)]),
             (4, vec![(1, NATIVE_BUCKET_MAX_COUNT + 1)]),
             (4, (0..=NATIVE_MAX_BUCKETS as i32).map(|i| (i, 1)).collect()),
         ];

@@ -173,10 +173,10 @@ fn protobuf_histograms_carry_native_spans_deltas_and_bucket_exemplars() {
         .collect();
     assert_eq!(labels, [("status", "failed"), ("workspace", "w")]);
     let h = metric.histogram.as_ref().expect("a histogram");
-    assert_eq!((h.sample_count, h.schema, h.zero_count), (7, Some(4), 1));
-    // Buckets 0 (1.0) and 1 (1.04, twice), then 26 (3.0 three times).
+    assert_eq!((h.sample_count, h.schema, h.zero_count), (7, Some(3), 1));
+    // Buckets 0 (1.0) and 1 (1.04, twice), then 13 (3.0 three times).
     let spans: Vec<(i32, u32)> = h.positive_span.iter().map(|s| (s.offset, s.length)).collect();
-    assert_eq!(spans, [(0, 2), (24, 1)]);
+    assert_eq!(spans, [(0, 2), (11, 1)]);
     assert_eq!(h.positive_delta, [1, 1, 1]);
     let cumulative: Vec<u64> = h.bucket.iter().map(|b| b.cumulative_count).collect();
     assert_eq!(cumulative, [1, 2, 7]);
