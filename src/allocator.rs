@@ -9,14 +9,19 @@
 //! the next ones come from the heap and stay in the process after they are
 //! freed; and the free pages left inside its arenas between live
 //! allocations are not given back unless asked. A 30-minute soak showed
-//! both: `malloc_trim` on the running process gave back 6 MiB of 46.
+//! both: `malloc_trim` on the running process gave back 6 MiB of 46. They
+//! are asked for every few seconds, and at once after a large rendering.
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 /// How often freed pages inside the heap are given back.
-pub const RELEASE_EVERY: Duration = Duration::from_secs(15);
+pub const RELEASE_EVERY: Duration = Duration::from_secs(5);
+
+/// Text rendered by one scrape past which the pages its rendering freed are
+/// given back at once (see [`release_now`]).
+pub const RELEASE_AFTER_RENDERING: usize = 4 << 20;
 
 /// A fixed mmap threshold (which turns glibc's adjustment off) and two
 /// arenas: large buffers go back to the system when freed.
@@ -42,6 +47,13 @@ pub async fn release_freed(shutdown: CancellationToken) {
             _ = ticker.tick() => trim(),
         }
     }
+}
+
+/// Gives the free pages inside glibc's arenas back now: after a large
+/// rendering (a workspace of thousands of recipes after its poll), whose
+/// buffers, freed, would otherwise stay resident until the next tick.
+pub fn release_now() {
+    trim();
 }
 
 fn trim() {

@@ -42,6 +42,15 @@ pub enum Chunk {
     Deflated(Deflated),
 }
 
+/// Bytes of text in what a renderer gave.
+pub fn text_len(rendered: &Rendered) -> usize {
+    let len = |chunk: &Chunk| match chunk {
+        Chunk::Text(text) => text.len(),
+        Chunk::Deflated(deflated) => deflated.len(),
+    };
+    rendered.iter().flatten().flatten().map(|(_, chunk)| len(chunk)).sum()
+}
+
 /// What the renderer gives for each workspace asked (indices into the
 /// scrape's stamps): per family, in written order, its family and piece,
 /// `None` when the workspace has no sample of it.

@@ -283,7 +283,13 @@ impl Metrics {
         };
         let (large, live) = (stamps(false), stamps(true));
         let (cache, live_cache) = (&self.caches[format as usize], &self.live_caches[format as usize]);
-        let render = |which: &[usize], deflate| Metrics::pieces(format, &loaded, which, deflate);
+        // Text rendered by this scrape, for `release_now`.
+        let rendered = std::cell::Cell::new(0);
+        let render = |which: &[usize], deflate| {
+            let pieces = Metrics::pieces(format, &loaded, which, deflate);
+            rendered.set(rendered.get() + cache::text_len(&pieces));
+            pieces
+        };
         let render_live = |which: &[usize], deflate| Metrics::live_pieces(format, &loaded, which, deflate);
         let eof: &'static [u8] = if format == Format::OpenMetrics { b"# EOF\n" } else { b"" };
         let plain = || {
@@ -299,11 +305,17 @@ impl Metrics {
             chunks.push(Bytes::from_static(eof));
             chunks
         };
+        // A large rendering's buffers, freed, go back to the system now
+        // rather than at the next tick of `allocator::release_freed`.
+        let give_back = || {
+            if rendered.get() >= crate::allocator::RELEASE_AFTER_RENDERING {
+                crate::allocator::release_now();
+            }
+        };
         if !gzip {
-            return Scrape {
-                format,
-                chunks: plain(),
-            };
+            let chunks = plain();
+            give_back();
+            return Scrape { format, chunks };
         }
         let mut joined = Joined::default();
         for family in cache.deflated(&large, render).iter() {
@@ -326,6 +338,7 @@ impl Metrics {
         } else {
             vec![deflate::gzip_whole(&plain().concat(), b"")]
         };
+        give_back();
         Scrape { format, chunks }
     }
 }
