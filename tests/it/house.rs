@@ -45,3 +45,67 @@ fn no_source_file_is_above_400_lines() {
         offenders.join("\n")
     );
 }
+
+/// The dependencies a manifest declares, by the name the code uses
+/// (`-` as `_`): the keys of its `[dependencies]`, `[dev-dependencies]`,
+/// `[build-dependencies]` and target-specific tables, not the workspace's
+/// shared declarations.
+fn declared(manifest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_table = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_table = line.ends_with("dependencies]") && !line.starts_with("[workspace");
+            continue;
+        }
+        let key = line.split(['=', '.']).next().unwrap_or("").trim();
+        if in_table && !key.is_empty() && !key.starts_with('#') {
+            names.push(key.replace('-', "_"));
+        }
+    }
+    names
+}
+
+/// What `cargo tree` shows should all be used: a dependency no source,
+/// test, benchmark or example of its crate names is a build cost for
+/// nothing (issue #13).
+#[test]
+fn every_declared_dependency_is_used() {
+    let mut crates = vec![PathBuf::from(repo_path(""))];
+    crates.extend(
+        source_folders()
+            .into_iter()
+            .skip(1)
+            .filter_map(|src| src.parent().map(PathBuf::from)),
+    );
+    let mut unused = Vec::new();
+    for dir in &crates {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let mut files = Vec::new();
+        for sub in ["src", "tests", "benches", "examples"] {
+            if dir.join(sub).is_dir() {
+                rust_files(&dir.join(sub), &mut files);
+            }
+        }
+        let code: String = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+        for name in declared(&manifest) {
+            let used = code.match_indices(&name).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = code[at + name.len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
+            if !used {
+                unused.push(format!("{}: {name}", dir.join("Cargo.toml").display()));
+            }
+        }
+    }
+    assert!(unused.is_empty(), "declared but never named in the code: {unused:?}");
+}
+
+#[test]
+fn declared_dependencies_are_read_from_every_dependency_table() {
+    let manifest = "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\ntokio-util.workspace = true\n\
+                    [dev-dependencies]\nrcgen = { version = \"0.14\" }\n[workspace.dependencies]\nbytes = \"1\"\n";
+    assert_eq!(declared(manifest), ["serde", "tokio_util", "rcgen"]);
+}
