@@ -110,8 +110,8 @@ impl RecipeJobs {
                 let key = self.errors.keys().find(|(a, k)| **a == **adapter && **k == *t);
                 key.map(|(a, k)| (Arc::clone(a), Arc::clone(k)))
             };
-            let distinct = self.errors.keys().filter(|(_, t)| &**t != OTHER_ERROR_TYPE).count();
             let key = counted(error_type).unwrap_or_else(|| {
+                let distinct = self.errors.keys().filter(|(_, t)| &**t != OTHER_ERROR_TYPE).count();
                 if distinct < config.max_error_types {
                     (adapter.as_str().into(), error_type.as_str().into())
                 } else {

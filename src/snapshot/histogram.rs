@@ -85,8 +85,8 @@ struct Packed(u64);
 const COUNT_BITS: u32 = 48;
 /// The most jobs one native bucket counts.
 pub const NATIVE_BUCKET_MAX_COUNT: u64 = (1 << COUNT_BITS) - 1;
-/// Bucket indices that fit the packing: at the finest schema kept (4), f64's
-/// exponent range is within ±17,200.
+/// Bucket indices that fit the packing: at the finest schema kept (3), f64's
+/// exponent range is within ±8,600.
 const INDEX_RANGE: std::ops::RangeInclusive<i32> = (i16::MIN as i32)..=(i16::MAX as i32);
 
 impl Packed {
