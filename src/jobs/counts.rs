@@ -41,6 +41,15 @@ impl Counts {
         seen.last_run_at != self.last_run_at || seen.last_job_started_at != self.last_job_started_at
     }
 
+    /// Whether the only move since `earlier` is a job's start: no job
+    /// completed, so reading it finds nothing to count, only what runs.
+    pub(super) fn only_started_since(&self, earlier: &Counts) -> bool {
+        self.succeeded == earlier.succeeded
+            && self.failed == earlier.failed
+            && self.last_run_at == earlier.last_run_at
+            && self.last_job_started_at != earlier.last_job_started_at
+    }
+
     /// The most recent sign of activity, for reading busy recipes first.
     pub(super) fn latest(&self) -> f64 {
         self.last_run_at

@@ -194,6 +194,9 @@ pub struct Planned {
     pub pending: Vec<String>,
     /// The plan since which it waits (see `RecipeJobs::waiting_since`).
     pub waiting_since: u64,
+    /// Nothing completed since it was last read, a job only started: read
+    /// after the recipes that waited as long and have completions to count.
+    pub only_started: bool,
 }
 
 /// Where a forward walk stands.

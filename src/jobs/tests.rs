@@ -137,6 +137,49 @@ fn recipes_left_unread_are_read_first_the_longest_waiting_first() {
 }
 
 #[test]
+fn a_start_is_read_after_the_completions_that_waited_as_long() {
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
+    let order = |plan: &[Planned]| plan.iter().map(|p| (p.recipe_id, p.only_started)).collect::<Vec<_>>();
+    let at = |id, succeeded, last_run_at, started_at| Recipe {
+        last_job_started_at: Some(started_at),
+        ..recipe(id, succeeded, Some(last_run_at))
+    };
+    // All four first seen; 1 and 2 then read up to their newest job, 3 and
+    // 4 keep their baseline.
+    let first: Vec<Recipe> = (1..=4).map(|id| at(id, 1, 10.0, 9.0)).collect();
+    assert!(tracker.plan(&first).is_empty());
+    for recipe in &first[..2] {
+        let mut state = tracker.lock();
+        let jobs = state.get_mut(&recipe.id).unwrap();
+        (jobs.calibrated, jobs.baseline, jobs.seen) = (true, None, Some(Counts::of(recipe)));
+    }
+    // A job starts on 1 and on 3, more recently than 2 and 4 complete one.
+    let moved = vec![
+        at(1, 1, 10.0, 30.0),
+        at(2, 2, 20.0, 15.0),
+        at(3, 1, 10.0, 30.0),
+        at(4, 2, 20.0, 15.0),
+    ];
+    let plan = tracker.plan(&moved);
+    assert_eq!(order(&plan), [(2, false), (4, false), (1, true), (3, true)]);
+    // The budget runs dry after 2: the others wait, and 1's job completes
+    // meanwhile; 2 moves again. Those that waited come first, completions
+    // before the start still running on 3.
+    tracker.finish_walk(2, plan[0].counts);
+    tracker.served(2);
+    let later = vec![
+        at(1, 2, 31.0, 30.0),
+        at(2, 3, 40.0, 39.0),
+        moved[2].clone(),
+        moved[3].clone(),
+    ];
+    assert_eq!(
+        order(&tracker.plan(&later)),
+        [(1, false), (4, false), (3, true), (2, false)]
+    );
+}
+
+#[test]
 fn a_recipe_that_did_not_change_is_published_again_as_it_was() {
     let snapshot: Arc<SharedSnapshot> = Arc::default();
     let tracker = JobsTracker::new(JobsConfig::default(), Arc::clone(&snapshot));

@@ -140,8 +140,12 @@ impl JobsTracker {
     /// decides what this cycle reads. The recipes a cycle left unread (its
     /// budget ran dry) come first, the longest waiting first, so that a
     /// workspace moving faster than its budget reads every recipe in turn;
-    /// among those that started waiting together, calibrated recipes, then
-    /// first reads of baselined recipes that moved, most recently run first.
+    /// among those that started waiting together, the recipes with jobs
+    /// completed before those where a job only started (a start changes what
+    /// runs, not what is counted, and when a budget runs dry the recipe
+    /// left over is read once for its start and completion both), then
+    /// calibrated recipes before first reads of baselined ones, most
+    /// recently run first.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
         let this_plan = self.plans.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
@@ -177,6 +181,7 @@ impl JobsTracker {
                         settle: false,
                         pending: Vec::new(),
                         waiting_since: *jobs.waiting_since.get_or_insert(this_plan),
+                        only_started: counts.only_started_since(&baseline),
                     }),
                     Some(_) => jobs.waiting_since = None,
                 }
@@ -209,6 +214,9 @@ impl JobsTracker {
                 walk: moved && (started_new || young || old_pending.is_empty() || !explained),
                 first_read: jobs.first_read.is_some(),
                 settle: moved,
+                only_started: old_pending.is_empty()
+                    && jobs.first_read.is_none()
+                    && jobs.seen.is_some_and(|seen| counts.only_started_since(&seen)),
                 pending: old_pending,
                 waiting_since: this_plan,
             };
@@ -225,8 +233,8 @@ impl JobsTracker {
         self.publish_from(&state, unix_now());
         drop(state);
         plan.sort_by(|a, b| {
-            (a.waiting_since, a.calibrate, a.first_read)
-                .cmp(&(b.waiting_since, b.calibrate, b.first_read))
+            (a.waiting_since, a.only_started, a.calibrate, a.first_read)
+                .cmp(&(b.waiting_since, b.only_started, b.calibrate, b.first_read))
                 .then(b.counts.latest().total_cmp(&a.counts.latest()))
         });
         plan
