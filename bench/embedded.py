@@ -119,7 +119,10 @@ def phase_e(args, procs, tmp, report):
               "throttled": after["throttled_total"]}
     first = {"recipes_completing_first_time": sum(1 for k in silent if k in completed_at),
              "counted": len(latencies), "max_s": latencies[-1] if latencies else None,
-             "p50_s": latencies[len(latencies) // 2] if latencies else None, "bound_s": 2 * interval}
+             "p50_s": latencies[len(latencies) // 2] if latencies else None,
+             "p90_s": latencies[len(latencies) * 9 // 10] if latencies else None,
+             "p99_s": latencies[len(latencies) * 99 // 100] if latencies else None,
+             "within_bound": sum(1 for s in latencies if s <= 2 * interval), "bound_s": 2 * interval}
     print(f"  steady: {steady}", flush=True)
     print(f"  first activity: {first}", flush=True)
 
