@@ -26,6 +26,9 @@ use super::family::Spec;
 use super::format::Format;
 use super::text;
 use crate::snapshot::SharedSnapshot;
+use layout::Layout;
+
+mod layout;
 
 /// A workspace of a scrape: its label, the snapshot its pieces are
 /// rendered from, and what they are rendered for: the snapshot's
@@ -127,6 +130,33 @@ impl Cache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The workspaces' pieces held, and how many of them lie inside the
+    /// buffers of the current assemblies (tests).
+    #[cfg(test)]
+    pub fn pieces_in_assembly(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        let mut buffers: Vec<&Bytes> = Vec::new();
+        if let Some((_, text)) = &state.text {
+            buffers.extend(text.iter().flatten());
+        }
+        if let Some((_, deflated)) = &state.deflated {
+            buffers.extend(deflated.iter().flat_map(|j| &j.segments));
+        }
+        let inside = |piece: &Bytes| {
+            let at = piece.as_ptr() as usize;
+            (buffers.iter()).any(|b| at >= b.as_ptr() as usize && at + piece.len() <= b.as_ptr() as usize + b.len())
+        };
+        let pieces: Vec<&Bytes> = (state.entries.iter())
+            .flat_map(|e| {
+                let text = e.text.iter().flatten().flatten();
+                let deflated = e.deflated.iter().flatten().flatten().filter_map(Deflated::deflate);
+                text.chain(deflated)
+            })
+            .filter(|p| !p.is_empty())
+            .collect();
+        (pieces.len(), pieces.into_iter().filter(|p| inside(p)).count())
+    }
+
     /// Workspaces held (tests).
     #[cfg(test)]
     pub fn workspaces(&self) -> usize {
@@ -142,7 +172,7 @@ impl Cache {
         if let Some((_, text)) = state.text.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(text);
         }
-        let text: Arc<[Vec<Bytes>]> = self.assemble_text(&state).into();
+        let text: Arc<[Vec<Bytes>]> = self.assemble_text(&mut state).into();
         state.text = Some((state.version, Arc::clone(&text)));
         text
     }
@@ -154,7 +184,7 @@ impl Cache {
         if let Some((_, joined)) = state.deflated.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(joined);
         }
-        let joined: Arc<[Joined]> = self.assemble_deflated(&state).into();
+        let joined: Arc<[Joined]> = self.assemble_deflated(&mut state).into();
         state.deflated = Some((state.version, Arc::clone(&joined)));
         joined
     }
@@ -216,57 +246,108 @@ impl Cache {
     }
 
     /// Each family's metadata and pieces, nothing for a family of which
-    /// no workspace has a sample.
-    fn assemble_text(&self, state: &State) -> Vec<Vec<Bytes>> {
-        let family = |f: usize, header: &Option<Header>| {
-            let pieces: Vec<&Bytes> = (state.entries.iter())
-                .filter_map(|e| e.text.as_ref()?.get(f)?.as_ref())
+    /// no workspace has a sample: laid end to end in one buffer, a slice
+    /// of it per family, and each workspace's pieces moved into it (see
+    /// [`Layout`]).
+    fn assemble_text(&self, state: &mut State) -> Vec<Vec<Bytes>> {
+        let mut layout = Layout::with_capacity(state, |e, f| Some(e.text.as_ref()?.get(f)?.as_ref()?.len()));
+        let mut families = Vec::with_capacity(state.headers.len());
+        for (f, header) in state.headers.iter().enumerate() {
+            let pieces: Vec<(usize, &Bytes)> = (state.entries.iter().enumerate())
+                .filter_map(|(e, entry)| Some((e, entry.text.as_ref()?.get(f)?.as_ref()?)))
                 .collect();
-            let mut out = Vec::new();
-            let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) else {
-                return out;
-            };
-            if self.format == Format::Protobuf {
-                let len = header.head.len() + pieces.iter().map(|p| p.len()).sum::<usize>() + header.tail.len();
-                out.push([&varint(len)[..], &header.head].concat().into());
-            } else {
-                out.push(header.head.clone());
+            let start = layout.len();
+            if let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) {
+                if self.format == Format::Protobuf {
+                    let len =
+                        header.head.len() + pieces.iter().map(|(_, p)| p.len()).sum::<usize>() + header.tail.len();
+                    layout.put(&varint(len));
+                }
+                layout.put(&header.head);
+                for (e, piece) in pieces {
+                    layout.place(e, f, piece);
+                }
+                layout.put(&header.tail);
             }
-            out.extend(pieces.into_iter().cloned());
-            if !header.tail.is_empty() {
-                out.push(header.tail.clone());
+            families.push(start..layout.len());
+        }
+        let (whole, placed) = layout.finish();
+        for (e, f, range) in placed {
+            if let Some(piece) = state.entries[e].text.as_mut().and_then(|t| t.get_mut(f)) {
+                *piece = Some(whole.slice(range));
             }
-            out
-        };
-        state.headers.iter().enumerate().map(|(f, h)| family(f, h)).collect()
+        }
+        (families.into_iter())
+            .map(|range| {
+                if range.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![whole.slice(range)]
+                }
+            })
+            .collect()
     }
 
     /// The same from the deflated pieces and headers, protobuf's lengths
     /// in stored blocks.
-    fn assemble_deflated(&self, state: &State) -> Vec<Joined> {
-        let family = |f: usize, header: &Option<Header>| {
+    fn assemble_deflated(&self, state: &mut State) -> Vec<Joined> {
+        let mut layout = Layout::with_capacity(state, |e, f| {
+            Some(e.deflated.as_ref()?.get(f)?.as_ref()?.deflated_len())
+        });
+        let mut families = Vec::with_capacity(state.headers.len());
+        for (f, header) in state.headers.iter().enumerate() {
             let pieces: Vec<&Deflated> = (state.entries.iter())
                 .filter_map(|e| e.deflated.as_ref()?.get(f)?.as_ref())
                 .collect();
             let mut joined = Joined::default();
-            let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) else {
-                return joined;
-            };
-            let [head, tail] = &header.deflated;
-            if self.format == Format::Protobuf {
-                let len = head.len() + pieces.iter().map(|p| p.len()).sum::<usize>() + tail.len();
-                joined.push_stored(&varint(len));
+            if let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) {
+                let [head, tail] = &header.deflated;
+                if self.format == Format::Protobuf {
+                    let len = head.len() + pieces.iter().map(|p| p.len()).sum::<usize>() + tail.len();
+                    joined.push_stored(&varint(len));
+                }
+                joined.push(head);
+                for piece in pieces {
+                    joined.push(piece);
+                }
+                if !tail.is_empty() {
+                    joined.push(tail);
+                }
             }
-            joined.push(head);
-            for piece in pieces {
-                joined.push(piece);
+            let start = layout.len();
+            for segment in &joined.segments {
+                layout.put(segment);
             }
-            if !tail.is_empty() {
-                joined.push(tail);
-            }
-            joined
-        };
-        state.headers.iter().enumerate().map(|(f, h)| family(f, h)).collect()
+            families.push((joined, start..layout.len()));
+        }
+        let (whole, _) = layout.finish();
+        (families.into_iter().enumerate())
+            .map(|(f, (mut joined, range))| {
+                // Each piece's segment, found in push order among the
+                // metadata's, is moved into the buffer.
+                let mut pieces = (state.entries.iter_mut())
+                    .filter_map(|e| e.deflated.as_mut()?.get_mut(f)?.as_mut())
+                    .filter(|piece| piece.deflate().is_some())
+                    .peekable();
+                let mut at = range.start;
+                for segment in &joined.segments {
+                    let here = at..at + segment.len();
+                    at = here.end;
+                    if let Some(piece) = pieces.peek_mut()
+                        && piece
+                            .deflate()
+                            .is_some_and(|d| d.as_ptr() == segment.as_ptr() && d.len() == segment.len())
+                    {
+                        piece.replace_deflate(whole.slice(here));
+                        pieces.next();
+                    }
+                }
+                if !range.is_empty() {
+                    joined.segments = vec![whole.slice(range)];
+                }
+                joined
+            })
+            .collect()
     }
 }
 

@@ -39,6 +39,23 @@ impl Deflated {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The deflate, when it ended at a sync point.
+    pub fn deflate(&self) -> Option<&Bytes> {
+        self.deflate.as_ref()
+    }
+
+    /// Bytes of deflate in it.
+    pub fn deflated_len(&self) -> usize {
+        self.deflate.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// The same deflate, held elsewhere (an assembly's buffer): `deflate`
+    /// must hold the same bytes.
+    pub fn replace_deflate(&mut self, deflate: Bytes) {
+        debug_assert_eq!(self.deflate.as_deref(), Some(&deflate[..]));
+        self.deflate = Some(deflate);
+    }
 }
 
 /// Pieces in the order they are sent, the CRC and length of their text.

@@ -119,6 +119,9 @@ pub struct Metrics {
     /// large part, and the workspaces' live families.
     caches: [cache::Cache; 3],
     live_caches: [cache::Cache; 3],
+    /// The workspaces whose large part was rendered, in order (tests).
+    #[cfg(test)]
+    rendered: std::sync::Mutex<Vec<String>>,
 }
 
 /// Each source with the snapshot one scrape reads, for both parts.
@@ -134,7 +137,15 @@ impl Metrics {
             process: ProcessCollector::for_self(),
             caches: Format::ALL.map(cache::Cache::new),
             live_caches: Format::ALL.map(cache::Cache::new),
+            #[cfg(test)]
+            rendered: std::sync::Mutex::default(),
         }
+    }
+
+    /// The workspaces whose large part was rendered since the last call.
+    #[cfg(test)]
+    fn take_rendered(&self) -> Vec<String> {
+        std::mem::take(&mut self.rendered.lock().unwrap())
     }
 
     /// The process-wide metrics, for the app to record reloads and shards.
@@ -286,6 +297,9 @@ impl Metrics {
         // Text rendered by this scrape, for `release_now`.
         let rendered = std::cell::Cell::new(0);
         let render = |which: &[usize], deflate| {
+            #[cfg(test)]
+            (self.rendered.lock().unwrap())
+                .extend(which.iter().filter_map(|&i| Some(loaded.get(i)?.0.workspace.clone())));
             let pieces = Metrics::pieces(format, &loaded, which, deflate);
             rendered.set(rendered.get() + cache::text_len(&pieces));
             pieces

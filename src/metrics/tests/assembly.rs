@@ -200,6 +200,30 @@ fn a_workspace_that_changes_is_the_only_one_rendered_again() {
 }
 
 #[test]
+fn an_assembly_is_one_buffer_a_family_that_holds_the_pieces() {
+    let metrics = varied();
+    for format in Format::ALL {
+        assembled(&metrics, format);
+        let cache = &metrics.caches[format as usize];
+        let (pieces, inside) = cache.pieces_in_assembly();
+        assert!(pieces > 10, "{format:?}: {pieces}");
+        assert_eq!(
+            inside, pieces,
+            "{format:?}: every piece moved into the assembly, none held twice"
+        );
+        let sources = metrics.sources();
+        let Load { stamps, .. } = load(&sources);
+        let families = cache.text(&stamps, |_, _| unreachable!("nothing to render"));
+        assert!(families.iter().all(|f| f.len() <= 1), "{format:?}: a buffer a family");
+        let deflated = cache.deflated(&stamps, |_, _| unreachable!("nothing to render"));
+        assert!(
+            deflated.iter().all(|f| f.segments.len() <= 1),
+            "{format:?}: a buffer a family, deflated"
+        );
+    }
+}
+
+#[test]
 fn concurrent_scrapes_of_a_new_generation_wait_for_one_rendering() {
     let metrics = varied();
     let sources = metrics.sources();
