@@ -250,7 +250,7 @@ impl Cache {
     /// of it per family, and each workspace's pieces moved into it (see
     /// [`Layout`]).
     fn assemble_text(&self, state: &mut State) -> Vec<Vec<Bytes>> {
-        let mut layout = Layout::with_capacity(state, |e, f| Some(e.text.as_ref()?.get(f)?.as_ref()?.len()));
+        let mut layout = Layout::with_capacity(room(state, |e, f| Some(e.text.as_ref()?.get(f)?.as_ref()?.len())));
         let mut families = Vec::with_capacity(state.headers.len());
         for (f, header) in state.headers.iter().enumerate() {
             let pieces: Vec<(usize, &Bytes)> = (state.entries.iter().enumerate())
@@ -291,9 +291,9 @@ impl Cache {
     /// The same from the deflated pieces and headers, protobuf's lengths
     /// in stored blocks.
     fn assemble_deflated(&self, state: &mut State) -> Vec<Joined> {
-        let mut layout = Layout::with_capacity(state, |e, f| {
+        let mut layout = Layout::with_capacity(room(state, |e, f| {
             Some(e.deflated.as_ref()?.get(f)?.as_ref()?.deflated_len())
-        });
+        }));
         let mut families = Vec::with_capacity(state.headers.len());
         for (f, header) in state.headers.iter().enumerate() {
             let pieces: Vec<&Deflated> = (state.entries.iter())
@@ -377,6 +377,15 @@ impl State {
         self.text = None;
         self.deflated = None;
     }
+}
+
+/// Room for every piece `len` gives and the metadata around them.
+fn room(state: &State, len: impl Fn(&Entry, usize) -> Option<usize>) -> usize {
+    let families = state.headers.len();
+    let pieces: usize = (state.entries.iter())
+        .map(|e| (0..families).filter_map(|f| len(e, f)).sum::<usize>())
+        .sum();
+    pieces + families * 1024
 }
 
 /// A protobuf message's length as the varint before it.

@@ -4,8 +4,6 @@ use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{Entry, State};
-
 /// An assembly laid end to end in one buffer. A scrape then sends a few
 /// long slices of it rather than a buffer per workspace and family (an
 /// Embedded partner's exposition is ~7,600 of them, each counted on clone
@@ -20,14 +18,9 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    /// Room for every piece `len` gives and the metadata around them.
-    pub(super) fn with_capacity(state: &State, len: impl Fn(&Entry, usize) -> Option<usize>) -> Layout {
-        let families = state.headers.len();
-        let pieces: usize = (state.entries.iter())
-            .map(|e| (0..families).filter_map(|f| len(e, f)).sum::<usize>())
-            .sum();
+    pub(super) fn with_capacity(capacity: usize) -> Layout {
         Layout {
-            buf: BytesMut::with_capacity(pieces + families * 1024),
+            buf: BytesMut::with_capacity(capacity),
             placed: Vec::new(),
         }
     }
