@@ -23,10 +23,11 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use workato_api::Budget;
 
-use crate::client::{Client, ClientOptions, Group, NoObserver};
+use crate::client::{Client, ClientOptions, Group};
 use crate::clock::unix_now;
 use crate::config::{CustomerRef, Customers, EmbeddedConfig};
 use crate::error::Result;
+use crate::metrics::RequestCounts;
 use crate::poller::Quiet;
 use crate::shard::Shard;
 use crate::snapshot::WorkspaceInfo;
@@ -41,6 +42,8 @@ pub struct Partner {
     /// The admin workspace's client; its customers' clients share its
     /// connections and budget.
     pub admin: Client,
+    /// The admin client's own requests (its customers' count in theirs).
+    pub requests: Arc<RequestCounts>,
     shard: Option<Shard>,
     /// Each watched customer's quiet flag, set from the usage statistics.
     quiet: Mutex<HashMap<u64, Arc<Quiet>>>,
@@ -57,10 +60,13 @@ impl Partner {
         let share = |per_minute: u32| NonZeroU32::new(per_minute / replicas).unwrap_or(NonZeroU32::MIN);
         let budget = Budget::new(share(config.requests_per_minute.get()))
             .with_limit(Group::Workspace, share(CUSTOMERS_PER_MINUTE));
-        let admin = Client::with_budget(&config.base_url, &config.auth, budget, options, Arc::new(NoObserver))?;
+        let requests = Arc::new(RequestCounts::default());
+        let observer: Arc<RequestCounts> = Arc::clone(&requests);
+        let admin = Client::with_budget(&config.base_url, &config.auth, budget, options, observer)?;
         Ok(Partner {
             config,
             admin,
+            requests,
             shard,
             quiet: Mutex::default(),
             skipped_before: Default::default(),

@@ -104,5 +104,6 @@ impl Running {
 pub fn report(exporter: &ExporterMetrics, partner: &Arc<Partner>, listed: bool, customers: usize) {
     let counted = Arc::clone(partner);
     let skipped: Reading = Arc::new(move || counted.sweeps_skipped());
-    exporter.set_embedded(&partner.config.name, Some((listed, customers, skipped)));
+    let requests = Arc::clone(&partner.requests);
+    exporter.set_embedded(&partner.config.name, Some((listed, customers, skipped, requests)));
 }

@@ -12,10 +12,11 @@ use prometheus::process_collector::ProcessCollector;
 use prometheus::proto::MetricType;
 
 use super::catalogue::{
-    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, EMBEDDED_CUSTOMERS, EMBEDDED_SWEEPS_SKIPPED,
-    EMBEDDED_UP, PROCESS, SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
+    BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, EMBEDDED_CUSTOMERS, EMBEDDED_REQUESTS,
+    EMBEDDED_SWEEPS_SKIPPED, EMBEDDED_UP, PROCESS, SHARD_INFO, WEB_CONFIG_RELOAD_FAILURES, WORKSPACES,
 };
 use super::text::Writer;
+use crate::client::{Observer, Route};
 use crate::version;
 
 /// Process-wide self-metrics, shared by every workspace's exposition.
@@ -37,6 +38,26 @@ struct Embedded {
     customers: usize,
     /// Reads the recipes sweeps left out so far.
     skipped: Reading,
+    /// The admin workspace's own requests.
+    requests: Arc<RequestCounts>,
+}
+
+/// Requests by (route template, status), counted as they finish: the
+/// observer of an Embed admin workspace's own client.
+#[derive(Default)]
+pub struct RequestCounts(Mutex<BTreeMap<(&'static str, String), u64>>);
+
+impl RequestCounts {
+    fn read(&self) -> BTreeMap<(&'static str, String), u64> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Observer for RequestCounts {
+    fn request_finished(&self, route: &Route, code: &str, _: std::time::Duration) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.entry((route.label, code.to_string())).or_default() += 1;
+    }
 }
 
 /// Reads a counter kept elsewhere.
@@ -97,17 +118,18 @@ impl ExporterMetrics {
 
     /// The outcome of the last listing of the Embed admin workspace
     /// `name`'s customers: whether it succeeded, the customers watched, and
-    /// what reads the recipes sweeps left out for quiet customers; `None`
-    /// once it is no longer configured.
-    pub fn set_embedded(&self, name: &str, outcome: Option<(bool, usize, Reading)>) {
+    /// what reads the recipes sweeps left out for quiet customers, and its
+    /// own requests; `None` once it is no longer configured.
+    pub fn set_embedded(&self, name: &str, outcome: Option<(bool, usize, Reading, Arc<RequestCounts>)>) {
         let mut embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner());
         match outcome {
-            Some((listed, customers, skipped)) => embedded.insert(
+            Some((listed, customers, skipped, requests)) => embedded.insert(
                 name.to_string(),
                 Embedded {
                     listed,
                     customers,
                     skipped,
+                    requests,
                 },
             ),
             None => embedded.remove(name),
@@ -132,6 +154,22 @@ impl ExporterMetrics {
         let embedded = self.embedded.lock().unwrap_or_else(|p| p.into_inner()).clone();
         for (name, e) in &embedded {
             w.sample(&EMBEDDED_CUSTOMERS, &[name], e.customers as f64);
+        }
+        // Label order: code, embedded, endpoint.
+        let mut requests = Vec::new();
+        for (name, e) in &embedded {
+            for ((endpoint, code), n) in e.requests.read() {
+                requests.push((code, name.as_str(), endpoint, n));
+            }
+        }
+        requests.sort();
+        for (code, name, endpoint, n) in &requests {
+            w.counter(
+                &EMBEDDED_REQUESTS,
+                &[code, name, endpoint],
+                *n as f64,
+                Some(self.started),
+            );
         }
         for (name, e) in &embedded {
             w.counter(

@@ -38,7 +38,7 @@ use prometheus::process_collector::ProcessCollector;
 use cache::{Chunk, Rendered, Stamp};
 use catalogue::*;
 use deflate::{Deflating, Joined};
-pub use exporter::{ExporterMetrics, Reading};
+pub use exporter::{ExporterMetrics, Reading, RequestCounts};
 pub use format::Format;
 pub use health::BudgetView;
 pub use self_metrics::SelfMetrics;

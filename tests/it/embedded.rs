@@ -146,6 +146,19 @@ async fn an_embed_admin_workspaces_customers_are_watched_counted_and_dropped_whe
         3.0
     );
     assert_eq!(s.value("workato_exporter_embedded_up", &[("embedded", "partner")]), 1.0);
+    // The admin workspace's own calls are counted under its name, not a
+    // customer's.
+    let listings = &[
+        ("code", "200"),
+        ("embedded", "partner"),
+        ("endpoint", "GET /api/managed_users"),
+    ];
+    assert!(s.value("workato_exporter_embedded_requests_total", listings) >= 1.0);
+    assert!(
+        s.find("workato_api_requests_total", &[("endpoint", "GET /api/managed_users")])
+            .is_empty(),
+        "listing customers is no customer's request"
+    );
     // workato_workspace_info with two label sets in one family, checked by
     // parsers nobody here wrote.
     let text = reqwest::get(format!("{base}/metrics"))

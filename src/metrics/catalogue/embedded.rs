@@ -94,6 +94,13 @@ spec!(
     "Recipes sweeps of Embedded customers left out because the usage statistics showed no job completed lately (each would have cost a recipes call per 100 recipes, and more)."
 );
 spec!(
+    EMBEDDED_REQUESTS,
+    "workato_exporter_embedded_requests_total",
+    Counter,
+    &["code", "embedded", "endpoint"],
+    "Requests of the Embed admin workspace itself (listing customers, usage statistics), by route template and HTTP status (error when no response came back); its customers' requests are in workato_api_requests_total."
+);
+spec!(
     EMBEDDED_UP,
     "workato_exporter_embedded_up",
     Gauge,

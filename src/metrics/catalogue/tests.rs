@@ -5,7 +5,7 @@ use super::super::family::WORKSPACE;
 use super::*;
 
 /// Every family of the catalogue.
-const ALL: [&Spec; 50] = [
+const ALL: [&Spec; 51] = [
     &UP,
     &COLLECTOR_UP,
     &COLLECTOR_AVAILABLE,
@@ -32,6 +32,7 @@ const ALL: [&Spec; 50] = [
     &SHARD_INFO,
     &EMBEDDED_CUSTOMERS,
     &EMBEDDED_SWEEPS_SKIPPED,
+    &EMBEDDED_REQUESTS,
     &EMBEDDED_UP,
     &WORKSPACES,
     &WEB_CONFIG_RELOAD_FAILURES,
@@ -75,6 +76,7 @@ fn every_family_lists_its_labels_in_written_order() {
             "workato_exporter_config_last_reload_successful",
             "workato_exporter_config_last_reload_success_timestamp_seconds",
             "workato_exporter_embedded_customers",
+            "workato_exporter_embedded_requests_total",
             "workato_exporter_embedded_sweeps_skipped_total",
             "workato_exporter_embedded_up",
             "workato_exporter_shard_info",
