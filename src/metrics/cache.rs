@@ -296,52 +296,46 @@ impl Cache {
         }));
         let mut families = Vec::with_capacity(state.headers.len());
         for (f, header) in state.headers.iter().enumerate() {
-            let pieces: Vec<&Deflated> = (state.entries.iter())
-                .filter_map(|e| e.deflated.as_ref()?.get(f)?.as_ref())
+            let pieces: Vec<(usize, &Deflated)> = (state.entries.iter().enumerate())
+                .filter_map(|(e, entry)| Some((e, entry.deflated.as_ref()?.get(f)?.as_ref()?)))
                 .collect();
             let mut joined = Joined::default();
+            let start = layout.len();
             if let Some(header) = header.as_ref().filter(|_| !pieces.is_empty()) {
                 let [head, tail] = &header.deflated;
                 if self.format == Format::Protobuf {
-                    let len = head.len() + pieces.iter().map(|p| p.len()).sum::<usize>() + tail.len();
+                    let len = head.len() + pieces.iter().map(|(_, p)| p.len()).sum::<usize>() + tail.len();
                     joined.push_stored(&varint(len));
+                    layout.put(joined.segments.last().map_or(&[][..], |s| s));
                 }
-                joined.push(head);
-                for piece in pieces {
+                // Each segment laid out as it is pushed: a piece with no
+                // deflate pushes none (and the scrape compresses whole).
+                let mut push = |piece: &Deflated, of: Option<usize>| {
                     joined.push(piece);
+                    match (of, piece.deflate()) {
+                        (Some(e), Some(deflate)) => layout.place(e, f, deflate),
+                        (None, Some(deflate)) => layout.put(deflate),
+                        (_, None) => {}
+                    }
+                };
+                push(head, None);
+                for (e, piece) in pieces {
+                    push(piece, Some(e));
                 }
                 if !tail.is_empty() {
-                    joined.push(tail);
+                    push(tail, None);
                 }
-            }
-            let start = layout.len();
-            for segment in &joined.segments {
-                layout.put(segment);
             }
             families.push((joined, start..layout.len()));
         }
-        let (whole, _) = layout.finish();
-        (families.into_iter().enumerate())
-            .map(|(f, (mut joined, range))| {
-                // Each piece's segment, found in push order among the
-                // metadata's, is moved into the buffer.
-                let mut pieces = (state.entries.iter_mut())
-                    .filter_map(|e| e.deflated.as_mut()?.get_mut(f)?.as_mut())
-                    .filter(|piece| piece.deflate().is_some())
-                    .peekable();
-                let mut at = range.start;
-                for segment in &joined.segments {
-                    let here = at..at + segment.len();
-                    at = here.end;
-                    if let Some(piece) = pieces.peek_mut()
-                        && piece
-                            .deflate()
-                            .is_some_and(|d| d.as_ptr() == segment.as_ptr() && d.len() == segment.len())
-                    {
-                        piece.replace_deflate(whole.slice(here));
-                        pieces.next();
-                    }
-                }
+        let (whole, placed) = layout.finish();
+        for (e, f, range) in placed {
+            if let Some(piece) = state.entries[e].deflated.as_mut().and_then(|d| d.get_mut(f)?.as_mut()) {
+                piece.replace_deflate(whole.slice(range));
+            }
+        }
+        (families.into_iter())
+            .map(|(mut joined, range)| {
                 if !range.is_empty() {
                     joined.segments = vec![whole.slice(range)];
                 }
