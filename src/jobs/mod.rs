@@ -95,6 +95,16 @@ pub struct RecipeJobs {
 }
 
 impl RecipeJobs {
+    /// The plan since which a read of it waits: from `plan` on, unless it
+    /// is waiting already; a read for a job's start alone never waits (see
+    /// `JobsTracker::plan`).
+    fn wait(&mut self, plan: u64, only_started: bool) -> u64 {
+        if only_started {
+            return plan;
+        }
+        *self.waiting_since.get_or_insert(plan)
+    }
+
     fn observe(&mut self, job: &Job, config: &JobsConfig) {
         let failed = job.status == JobStatus::Failed;
         let seconds = match (job.started_at, job.completed_at) {
@@ -195,7 +205,7 @@ pub struct Planned {
     /// The plan since which it waits (see `RecipeJobs::waiting_since`).
     pub waiting_since: u64,
     /// Nothing completed since it was last read, a job only started: read
-    /// after the recipes that waited as long and have completions to count.
+    /// after every recipe with completions to count, when there is room.
     pub only_started: bool,
 }
 

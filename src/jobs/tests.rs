@@ -137,7 +137,7 @@ fn recipes_left_unread_are_read_first_the_longest_waiting_first() {
 }
 
 #[test]
-fn a_start_is_read_after_the_completions_that_waited_as_long() {
+fn a_start_alone_is_read_after_every_completion_and_never_waits_in_line() {
     let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
     let order = |plan: &[Planned]| plan.iter().map(|p| (p.recipe_id, p.only_started)).collect::<Vec<_>>();
     let at = |id, succeeded, last_run_at, started_at| Recipe {
@@ -162,9 +162,10 @@ fn a_start_is_read_after_the_completions_that_waited_as_long() {
     ];
     let plan = tracker.plan(&moved);
     assert_eq!(order(&plan), [(2, false), (4, false), (1, true), (3, true)]);
-    // The budget runs dry after 2: the others wait, and 1's job completes
-    // meanwhile; 2 moves again. Those that waited come first, completions
-    // before the start still running on 3.
+    // The budget runs dry after 2: the others are left, and 1's job
+    // completes meanwhile; 2 moves again. 4 waited longest; 1, now with a
+    // completion, comes with this plan's behind 2 (more recent); the start
+    // still running on 3 never waited in line: last.
     tracker.finish_walk(2, plan[0].counts);
     tracker.served(2);
     let later = vec![
@@ -175,7 +176,7 @@ fn a_start_is_read_after_the_completions_that_waited_as_long() {
     ];
     assert_eq!(
         order(&tracker.plan(&later)),
-        [(1, false), (4, false), (3, true), (2, false)]
+        [(4, false), (2, false), (1, false), (3, true)]
     );
 }
 

@@ -140,12 +140,13 @@ impl JobsTracker {
     /// decides what this cycle reads. The recipes a cycle left unread (its
     /// budget ran dry) come first, the longest waiting first, so that a
     /// workspace moving faster than its budget reads every recipe in turn;
-    /// among those that started waiting together, the recipes with jobs
-    /// completed before those where a job only started (a start changes what
-    /// runs, not what is counted, and when a budget runs dry the recipe
-    /// left over is read once for its start and completion both), then
-    /// calibrated recipes before first reads of baselined ones, most
-    /// recently run first.
+    /// among those that started waiting together, calibrated recipes
+    /// before first reads of baselined ones, most recently run first. A
+    /// recipe where a job only started (nothing completed since it was
+    /// read) does not wait in that line: it comes after every recipe with
+    /// completions, in each plan anew, read when the budget has room — a
+    /// start changes what runs, not what is counted, and once its job
+    /// completes the recipe is read for both in one call.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
         let this_plan = self.plans.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
@@ -172,17 +173,20 @@ impl JobsTracker {
                         jobs.baseline = Some(counts);
                         baselined.push(recipe.id);
                     }
-                    Some(baseline) if baseline != counts => plan.push(Planned {
-                        recipe_id: recipe.id,
-                        counts,
-                        calibrate: true,
-                        walk: false,
-                        first_read: false,
-                        settle: false,
-                        pending: Vec::new(),
-                        waiting_since: *jobs.waiting_since.get_or_insert(this_plan),
-                        only_started: counts.only_started_since(&baseline),
-                    }),
+                    Some(baseline) if baseline != counts => {
+                        let only_started = counts.only_started_since(&baseline);
+                        plan.push(Planned {
+                            recipe_id: recipe.id,
+                            counts,
+                            calibrate: true,
+                            walk: false,
+                            first_read: false,
+                            settle: false,
+                            pending: Vec::new(),
+                            waiting_since: jobs.wait(this_plan, only_started),
+                            only_started,
+                        });
+                    }
                     Some(_) => jobs.waiting_since = None,
                 }
                 continue;
@@ -222,7 +226,7 @@ impl JobsTracker {
             };
             if planned.settle || planned.first_read {
                 plan.push(Planned {
-                    waiting_since: *jobs.waiting_since.get_or_insert(this_plan),
+                    waiting_since: jobs.wait(this_plan, planned.only_started),
                     ..planned
                 });
             } else {
