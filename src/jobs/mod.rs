@@ -100,6 +100,7 @@ impl RecipeJobs {
     /// `JobsTracker::plan`).
     fn wait(&mut self, plan: u64, only_started: bool) -> u64 {
         if only_started {
+            self.waiting_since = None;
             return plan;
         }
         *self.waiting_since.get_or_insert(plan)

@@ -29,6 +29,8 @@ use crate::snapshot::SharedSnapshot;
 use layout::Layout;
 
 mod layout;
+#[cfg(test)]
+mod probe;
 
 /// A workspace of a scrape: its label, the snapshot its pieces are
 /// rendered from, and what they are rendered for: the snapshot's
@@ -75,6 +77,9 @@ struct State {
     version: u64,
     text: Option<(u64, Arc<[Vec<Bytes>]>)>,
     deflated: Option<(u64, Arc<[Joined]>)>,
+    /// The version of the assembly whose buffer the entries' pieces lie in,
+    /// text then deflated.
+    laid: [Option<u64>; 2],
 }
 
 struct Entry {
@@ -124,45 +129,6 @@ impl Cache {
         }
     }
 
-    /// Its lock, as a rendering holds it (tests).
-    #[cfg(test)]
-    pub fn hold(&self) -> impl Sized + '_ {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The workspaces' pieces held, and how many of them lie inside the
-    /// buffers of the current assemblies (tests).
-    #[cfg(test)]
-    pub fn pieces_in_assembly(&self) -> (usize, usize) {
-        let state = self.state.lock().unwrap();
-        let mut buffers: Vec<&Bytes> = Vec::new();
-        if let Some((_, text)) = &state.text {
-            buffers.extend(text.iter().flatten());
-        }
-        if let Some((_, deflated)) = &state.deflated {
-            buffers.extend(deflated.iter().flat_map(|j| &j.segments));
-        }
-        let inside = |piece: &Bytes| {
-            let at = piece.as_ptr() as usize;
-            (buffers.iter()).any(|b| at >= b.as_ptr() as usize && at + piece.len() <= b.as_ptr() as usize + b.len())
-        };
-        let pieces: Vec<&Bytes> = (state.entries.iter())
-            .flat_map(|e| {
-                let text = e.text.iter().flatten().flatten();
-                let deflated = e.deflated.iter().flatten().flatten().filter_map(Deflated::deflate);
-                text.chain(deflated)
-            })
-            .filter(|p| !p.is_empty())
-            .collect();
-        (pieces.len(), pieces.into_iter().filter(|p| inside(p)).count())
-    }
-
-    /// Workspaces held (tests).
-    #[cfg(test)]
-    pub fn workspaces(&self) -> usize {
-        self.state.lock().map_or(0, |s| s.entries.len())
-    }
-
     /// Each family (by index, up to the last one seen) for `stamps` as
     /// plain buffers to send one after the other, none when no workspace
     /// has a sample of it; `render` renders the workspaces whose text is
@@ -172,8 +138,10 @@ impl Cache {
         if let Some((_, text)) = state.text.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(text);
         }
+        state.lift_out(DEFLATED);
         let text: Arc<[Vec<Bytes>]> = self.assemble_text(&mut state).into();
         state.text = Some((state.version, Arc::clone(&text)));
+        state.laid[TEXT] = Some(state.version);
         text
     }
 
@@ -184,8 +152,10 @@ impl Cache {
         if let Some((_, joined)) = state.deflated.as_ref().filter(|(v, _)| *v == state.version) {
             return Arc::clone(joined);
         }
+        state.lift_out(TEXT);
         let joined: Arc<[Joined]> = self.assemble_deflated(&mut state).into();
         state.deflated = Some((state.version, Arc::clone(&joined)));
+        state.laid[DEFLATED] = Some(state.version);
         joined
     }
 
@@ -345,7 +315,36 @@ impl Cache {
     }
 }
 
+const TEXT: usize = 0;
+const DEFLATED: usize = 1;
+
 impl State {
+    /// The entries' pieces of one form, when they lie in the buffer of an
+    /// assembly older than this version, copied out of it: that form is
+    /// not being assembled again (a plain scrape among gzip ones), and the
+    /// old buffer, held by the unchanged workspaces' slices, would keep
+    /// the changed ones' old pieces with it.
+    fn lift_out(&mut self, form: usize) {
+        if self.laid[form].is_none_or(|v| v == self.version) {
+            return;
+        }
+        for entry in &mut self.entries {
+            if form == TEXT {
+                for piece in entry.text.iter_mut().flatten().flatten() {
+                    *piece = Bytes::copy_from_slice(piece);
+                }
+            } else {
+                for piece in entry.deflated.iter_mut().flatten().flatten() {
+                    if let Some(deflate) = piece.deflate() {
+                        let copied = Bytes::copy_from_slice(deflate);
+                        piece.replace_deflate(copied);
+                    }
+                }
+            }
+        }
+        self.laid[form] = None;
+    }
+
     /// One entry per stamp, in their order: kept where the workspace's
     /// snapshot is the same, new (to render) where not; the others dropped.
     fn sync(&mut self, stamps: &[Stamp<'_>]) {

@@ -44,18 +44,31 @@ struct Embedded {
 
 /// Requests by (route template, status), counted as they finish: the
 /// observer of an Embed admin workspace's own client.
-#[derive(Default)]
-pub struct RequestCounts(Mutex<BTreeMap<(&'static str, String), u64>>);
+pub struct RequestCounts {
+    counts: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// Unix time the counting began (a reload that changes the entry
+    /// starts it again): the counters' `_created`.
+    created: f64,
+}
+
+impl Default for RequestCounts {
+    fn default() -> RequestCounts {
+        RequestCounts {
+            counts: Mutex::default(),
+            created: crate::clock::unix_now(),
+        }
+    }
+}
 
 impl RequestCounts {
     fn read(&self) -> BTreeMap<(&'static str, String), u64> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
 impl Observer for RequestCounts {
     fn request_finished(&self, route: &Route, code: &str, _: std::time::Duration) {
-        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         *counts.entry((route.label, code.to_string())).or_default() += 1;
     }
 }
@@ -159,17 +172,12 @@ impl ExporterMetrics {
         let mut requests = Vec::new();
         for (name, e) in &embedded {
             for ((endpoint, code), n) in e.requests.read() {
-                requests.push((code, name.as_str(), endpoint, n));
+                requests.push((code, name.as_str(), endpoint, n, e.requests.created));
             }
         }
-        requests.sort();
-        for (code, name, endpoint, n) in &requests {
-            w.counter(
-                &EMBEDDED_REQUESTS,
-                &[code, name, endpoint],
-                *n as f64,
-                Some(self.started),
-            );
+        requests.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+        for (code, name, endpoint, n, created) in &requests {
+            w.counter(&EMBEDDED_REQUESTS, &[code, name, endpoint], *n as f64, Some(*created));
         }
         for (name, e) in &embedded {
             w.counter(

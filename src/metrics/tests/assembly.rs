@@ -224,6 +224,41 @@ fn an_assembly_is_one_buffer_a_family_that_holds_the_pieces() {
 }
 
 #[test]
+fn a_form_not_assembled_again_lets_the_old_assembly_go() {
+    let metrics = varied();
+    let cache = &metrics.caches[Format::Text as usize];
+    let sources = metrics.sources();
+    let Load { loaded, stamps } = load(&sources);
+    let render = |which: &[usize], deflate| Metrics::pieces(Format::Text, &loaded, which, deflate);
+    // A plain scrape, then only gzip ones after a change.
+    let old = cache.text(&stamps, render);
+    let within_old = |piece: &Bytes| {
+        let at = piece.as_ptr() as usize;
+        (old.iter().flatten()).any(|b| at >= b.as_ptr() as usize && at < b.as_ptr() as usize + b.len())
+    };
+    assert!(cache.text_pieces().iter().all(within_old), "laid out in the assembly");
+    drop((loaded, stamps));
+    sources.list[1].snapshot.update(|_| {});
+    let Load { loaded, stamps } = load(&sources);
+    cache.deflated(&stamps, |which, deflate| {
+        Metrics::pieces(Format::Text, &loaded, which, deflate)
+    });
+    let kept = cache.text_pieces();
+    assert!(!kept.is_empty());
+    assert!(
+        !kept.iter().any(within_old),
+        "the unchanged workspaces' plain pieces no longer hold the old assembly"
+    );
+    let text = cache.text(&stamps, |which, deflate| {
+        Metrics::pieces(Format::Text, &loaded, which, deflate)
+    });
+    assert_eq!(
+        text.iter().flatten().cloned().collect::<Vec<_>>().concat(),
+        whole(&metrics, Format::Text)
+    );
+}
+
+#[test]
 fn concurrent_scrapes_of_a_new_generation_wait_for_one_rendering() {
     let metrics = varied();
     let sources = metrics.sources();
