@@ -12,9 +12,10 @@
 //! every customer's client spends: `requests_per_minute` (divided by the
 //! shard count, each replica taking its share), and at most 60 a minute for
 //! listing customers. Fairness between customers comes from the budget's
-//! waiters: each customer has at most one request waiting per collector,
-//! whatever its size, so a customer with many recipes waits its turn like
-//! the others and cannot starve them.
+//! line: each customer has at most one request waiting per collector,
+//! whatever its size, and waiting requests are served in order (a job read
+//! by how long its recipe has waited to be read), so a customer with many
+//! recipes waits its turn like the others and cannot starve them.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;

@@ -25,6 +25,9 @@ pub struct Client {
     /// How long a call may wait for the budget (or a `Retry-After`) before
     /// giving up with [`Error::Busy`] / [`Error::Throttled`]; `None` waits.
     patience: Option<Duration>,
+    /// Where its calls stand in the budget's line (see
+    /// [`Budget::acquire_ranked`]); `None`: when they come.
+    rank: Option<Instant>,
 }
 
 struct Inner {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("api_root", &self.inner.api_root.as_str())
             .field("patience", &self.patience)
+            .field("rank", &self.rank)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +72,17 @@ impl Client {
                 token_rejected: AtomicBool::new(false),
             }),
             patience: None,
+            rank: None,
+        }
+    }
+
+    /// The same client whose calls wait in the budget's line as work due
+    /// since `rank`: before the calls for work that became due later.
+    pub fn in_line(&self, rank: Instant) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            patience: self.patience,
+            rank: Some(rank),
         }
     }
 
@@ -78,6 +93,7 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             patience: Some(patience),
+            rank: self.rank,
         }
     }
 
@@ -101,6 +117,7 @@ impl Client {
                 token_rejected: AtomicBool::new(false),
             }),
             patience: None,
+            rank: None,
         })
     }
 
@@ -136,9 +153,10 @@ impl Client {
             .map_err(|e| Error::Config(format!("bad API path {path}: {e}")))?;
         let mut attempt = 1;
         loop {
-            let slot = match self.patience {
-                None => inner.budget.acquire(route.group).await,
-                Some(patience) => inner
+            let slot = match (self.patience, self.rank) {
+                (None, None) => inner.budget.acquire(route.group).await,
+                (None, Some(rank)) => inner.budget.acquire_ranked(route.group, rank).await,
+                (Some(patience), _) => inner
                     .budget
                     .acquire_within(route.group, patience)
                     .await

@@ -43,7 +43,10 @@ use crate::snapshot::{Job, Recipe};
 /// dry, the cycle waits for room as long as `patience` (the time until the
 /// next cycle would start anyway), then the rest of the plan (first reads
 /// of baselined recipes come last) waits for the next cycle, whose plan
-/// still holds it. Recipes that never move never cost a call.
+/// still holds it. Recipes that never move never cost a call. A recipe's
+/// calls wait in the budget's line as work due since the plan that first
+/// held it: the customers of an Embed admin workspace share one budget, and
+/// the read waiting longest, whichever customer's, goes first.
 pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe], patience: Duration) -> Result<()> {
     let deadline = Instant::now() + patience;
     let mut first_error = None;
@@ -58,7 +61,8 @@ pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recip
             );
             break;
         }
-        match recipe(client, tracker, &planned).await {
+        let reader = client.in_line(planned.waiting_since.at);
+        match recipe(&reader, tracker, &planned).await {
             Ok(()) => tracker.served(planned.recipe_id),
             Err(error @ (Error::Unauthorized { .. } | Error::Forbidden { .. } | Error::Throttled { .. })) => {
                 first_error = Some(error);

@@ -90,7 +90,7 @@ pub struct RecipeJobs {
     /// The plan that first held a read of this recipe still to be done
     /// (not kept in the state file: after a restart every recipe waits
     /// from the first plan).
-    pub waiting_since: Option<u64>,
+    pub waiting_since: Option<Since>,
     window: Window,
 }
 
@@ -98,7 +98,7 @@ impl RecipeJobs {
     /// The plan since which a read of it waits: from `plan` on, unless it
     /// is waiting already; a read for a job's start alone never waits (see
     /// `JobsTracker::plan`).
-    fn wait(&mut self, plan: u64, only_started: bool) -> u64 {
+    fn wait(&mut self, plan: Since, only_started: bool) -> Since {
         if only_started {
             self.waiting_since = None;
             return plan;
@@ -204,10 +204,20 @@ pub struct Planned {
     /// Pending jobs too old for the walk to pass by, to re-check by id.
     pub pending: Vec<String>,
     /// The plan since which it waits (see `RecipeJobs::waiting_since`).
-    pub waiting_since: u64,
+    pub waiting_since: Since,
     /// Nothing completed since it was last read, a job only started: read
     /// after every recipe with completions to count, when there is room.
     pub only_started: bool,
+}
+
+/// A plan of the jobs cycle: its number, and when it was made. A read
+/// waits in the budget's line from when it was first planned (see
+/// `Budget::acquire_ranked`), so that, across an Embed admin workspace's
+/// customers, the reads waiting longest go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Since {
+    pub plan: u64,
+    pub at: tokio::time::Instant,
 }
 
 /// Where a forward walk stands.

@@ -136,6 +136,39 @@ fn recipes_left_unread_are_read_first_the_longest_waiting_first() {
     );
 }
 
+/// The instant a read waits in the budget's line from (its rank there,
+/// shared by every customer of an Embed admin workspace) is when it was
+/// first planned, however many plans left it unread.
+#[tokio::test(start_paused = true)]
+async fn a_read_left_unread_keeps_its_place_in_the_budgets_line() {
+    let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());
+    let due = |plan: Vec<Planned>| {
+        plan.iter()
+            .map(|p| (p.recipe_id, p.waiting_since.at))
+            .collect::<Vec<_>>()
+    };
+    let start = tokio::time::Instant::now();
+    assert!(tracker.plan(&[recipe(1, 0, None), recipe(2, 0, None)]).is_empty());
+    assert_eq!(
+        due(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 0, None)])),
+        [(1, start)]
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    // Left unread; 2 moves: 1 keeps the instant of the plan that first held it.
+    assert_eq!(
+        due(tracker.plan(&[recipe(1, 1, Some(10.0)), recipe(2, 1, Some(20.0))])),
+        [(1, start), (2, start + Duration::from_secs(60))]
+    );
+    tracker.served(1);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    let later = start + Duration::from_secs(120);
+    assert_eq!(
+        due(tracker.plan(&[recipe(1, 2, Some(30.0)), recipe(2, 1, Some(20.0))])),
+        [(2, start + Duration::from_secs(60)), (1, later)],
+        "read, then moving again, it is due from now"
+    );
+}
+
 #[test]
 fn a_start_alone_is_read_after_every_completion_and_never_waits_in_line() {
     let tracker = JobsTracker::new(JobsConfig::default(), Arc::default());

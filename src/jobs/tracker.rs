@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{Counts, JobsConfig, PendingJob, Planned, RecipeJobs, state_file};
+use super::{Counts, JobsConfig, PendingJob, Planned, RecipeJobs, Since, state_file};
 use crate::clock::unix_now;
 use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, SharedSnapshot};
 
@@ -148,7 +148,10 @@ impl JobsTracker {
     /// start changes what runs, not what is counted, and once its job
     /// completes the recipe is read for both in one call.
     pub fn plan(&self, recipes: &[Recipe]) -> Vec<Planned> {
-        let this_plan = self.plans.fetch_add(1, Ordering::Relaxed);
+        let this_plan = Since {
+            plan: self.plans.fetch_add(1, Ordering::Relaxed),
+            at: tokio::time::Instant::now(),
+        };
         let mut state = self.lock();
         let present: HashSet<u64> = recipes.iter().map(|r| r.id).collect();
         state.retain(|id, _| present.contains(id));

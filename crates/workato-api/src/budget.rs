@@ -19,12 +19,20 @@
 //! times gives exactly "N per any minute" with the full burst, which is what
 //! a 5,000-recipe sweep needs. It runs on tokio's clock, so tests can pause
 //! time.
+//!
+//! Callers waiting for room wait in line ([`Budget::acquire_ranked`]):
+//! earliest rank first, then in the order they came. Woken together when
+//! a minute frees a request, they raced for it, and the same few could
+//! lose again and again: an Embed admin workspace's customers share one
+//! budget, and a job read that lost its race for minutes was a job
+//! counted minutes late.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::group::Group;
@@ -43,6 +51,8 @@ pub struct Budget {
     /// Requests a minute, per group.
     per_minute: [u32; Group::ALL.len()],
     groups: [Mutex<GroupState>; Group::ALL.len()],
+    /// Wakes a group's line when its first place is given up.
+    turns: [Notify; Group::ALL.len()],
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +62,11 @@ struct GroupState {
     sent: VecDeque<Instant>,
     /// No request before this instant (Workato's `Retry-After`).
     hold_until: Option<Instant>,
+    /// The callers waiting for room, by (rank, arrival): the first is served
+    /// next.
+    line: BTreeSet<(Instant, u64)>,
+    /// Callers that joined the line so far.
+    arrivals: u64,
 }
 
 impl GroupState {
@@ -88,6 +103,7 @@ impl Budget {
         Budget {
             per_minute: [per_minute.get(); Group::ALL.len()],
             groups: Default::default(),
+            turns: Default::default(),
         }
     }
 
@@ -114,19 +130,69 @@ impl Budget {
     }
 
     /// Takes one request from the group's budget, waiting as long as
-    /// needed; returns the slot, to [`settle`](Budget::settle) when the
-    /// answer is in.
+    /// needed, after the callers already waiting; returns the slot, to
+    /// [`settle`](Budget::settle) when the answer is in.
     pub async fn acquire(&self, group: Group) -> Instant {
+        self.acquire_ranked(group, Instant::now()).await
+    }
+
+    /// Takes one request from the group's budget, waiting as long as
+    /// needed in the group's line, where a caller goes before every caller
+    /// of a later `rank` (and after those of the same rank that came
+    /// first): a caller's rank is when the work it serves became due, so
+    /// the work waiting longest, whoever's it is, goes first.
+    pub async fn acquire_ranked(&self, group: Group, rank: Instant) -> Instant {
+        let place = {
+            let mut state = self.state(group);
+            state.arrivals += 1;
+            let place = (rank, state.arrivals);
+            state.line.insert(place);
+            place
+        };
+        // Leaves the line however the wait ends (served, or dropped).
+        let _in_line = InLine {
+            budget: self,
+            group,
+            place,
+        };
+        let turns = &self.turns[group as usize];
         loop {
-            match self.try_acquire(group) {
-                Ok(slot) => return slot,
-                Err(at) => tokio::time::sleep_until(at).await,
+            let turn = turns.notified();
+            tokio::pin!(turn);
+            // Registered before the line is looked at: a first place given
+            // up after the look still wakes it.
+            turn.as_mut().enable();
+            let now = Instant::now();
+            let free_at = {
+                let mut state = self.state(group);
+                if state.line.first() != Some(&place) {
+                    None
+                } else {
+                    match state.next_slot(now, self.per_minute(group)) {
+                        None => {
+                            state.sent.push_back(now);
+                            return now;
+                        }
+                        at => at,
+                    }
+                }
+            };
+            match free_at {
+                Some(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = &mut turn => {}
+                    }
+                }
+                None => turn.await,
             }
         }
     }
 
     /// Takes one request, waiting at most `patience`; when the budget (or a
-    /// hold) has no room for longer, returns how long it would take.
+    /// hold) has no room for longer, returns how long it would take. Not in
+    /// line: an impatient caller (an operator at the admin route) takes the
+    /// first room there is, before those waiting.
     pub async fn acquire_within(&self, group: Group, patience: Duration) -> Result<Instant, Duration> {
         loop {
             match self.try_acquire(group) {
@@ -204,6 +270,28 @@ impl Budget {
                 Some(at) if at <= deadline => tokio::time::sleep_until(at).await,
                 Some(_) => return false,
             }
+        }
+    }
+}
+
+/// A place in a group's line, given up when dropped: the callers behind it
+/// look again.
+struct InLine<'a> {
+    budget: &'a Budget,
+    group: Group,
+    place: (Instant, u64),
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        let first = {
+            let mut state = self.budget.state(self.group);
+            let first = state.line.first() == Some(&self.place);
+            state.line.remove(&self.place);
+            first
+        };
+        if first {
+            self.budget.turns[self.group as usize].notify_waiters();
         }
     }
 }

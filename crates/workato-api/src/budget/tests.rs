@@ -181,3 +181,84 @@ async fn a_group_held_to_a_lower_limit_waits_alone() {
     let raised = budget(5).with_limit(Group::Jobs, NonZeroU32::new(9).unwrap());
     assert_eq!(raised.per_minute(Group::Jobs), 5, "a limit only ever lowers");
 }
+
+/// Joins the line of `group` at `rank` and records the order it is served in.
+fn waiter(
+    budget: &std::sync::Arc<Budget>,
+    served: &std::sync::Arc<Mutex<Vec<&'static str>>>,
+    name: &'static str,
+    rank: Instant,
+) -> tokio::task::JoinHandle<()> {
+    let (budget, served) = (std::sync::Arc::clone(budget), std::sync::Arc::clone(served));
+    tokio::spawn(async move {
+        budget.acquire_ranked(Group::Jobs, rank).await;
+        served.lock().unwrap().push(name);
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn room_goes_to_the_earliest_rank_then_to_the_first_come() {
+    let budget = std::sync::Arc::new(budget(1));
+    let served = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    budget.acquire(Group::Jobs).await;
+    let mut waiters = Vec::new();
+    // Come in this order, ranked 10, 30, 30 and 20 s before the start.
+    for (name, ago) in [("late", 10), ("oldest", 30), ("oldest too", 30), ("middle", 20)] {
+        waiters.push(waiter(&budget, &served, name, start - Duration::from_secs(ago)));
+        tokio::task::yield_now().await;
+    }
+    for waiter in waiters {
+        waiter.await.unwrap();
+    }
+    assert_eq!(
+        *served.lock().unwrap(),
+        ["oldest", "oldest too", "middle", "late"],
+        "one a minute, oldest rank first, arrival breaking ties"
+    );
+    assert_eq!(Instant::now() - start, 4 * WINDOW);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_that_stops_waiting_lets_the_next_one_go_first() {
+    let budget = std::sync::Arc::new(budget(1));
+    let served = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    budget.acquire(Group::Jobs).await;
+    let first = waiter(&budget, &served, "gave up", start - Duration::from_secs(20));
+    tokio::task::yield_now().await;
+    let second = waiter(&budget, &served, "next", start - Duration::from_secs(10));
+    tokio::task::yield_now().await;
+    tokio::time::advance(Duration::from_secs(5)).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    second.await.unwrap();
+    assert_eq!(*served.lock().unwrap(), ["next"]);
+    assert_eq!(
+        Instant::now() - start,
+        WINDOW,
+        "served when the minute freed room, not later"
+    );
+    assert!(budget.state(Group::Jobs).line.is_empty(), "nobody is left in line");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_impatient_caller_does_not_wait_in_line() {
+    let budget = std::sync::Arc::new(budget(1));
+    let served = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    budget.acquire(Group::Jobs).await;
+    let patient = waiter(&budget, &served, "patient", start);
+    tokio::task::yield_now().await;
+    tokio::time::advance(WINDOW - Duration::from_secs(1)).await;
+    assert_eq!(
+        budget.acquire_within(Group::Jobs, Duration::from_secs(2)).await,
+        Ok(start + WINDOW)
+    );
+    patient.await.unwrap();
+    assert_eq!(
+        Instant::now() - start,
+        2 * WINDOW,
+        "the patient one waits for the next room"
+    );
+}
