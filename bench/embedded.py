@@ -112,7 +112,9 @@ def phase_e(args, procs, tmp, report):
     per_cycle = sum(pages(n) for n in recipes.values()) + len(recipes) + sum(pages(endpoints.get(c, 0)) for c in recipes)
     # Collections are read every workspace interval, customers listed too.
     bound = per_cycle * cycles + moves + calls.get("customers", 0)
-    latencies = sorted(counted_at[k] - completed_at[k] for k in silent if k in completed_at and k in counted_at)
+    waits = {k: counted_at[k] - completed_at[k] for k in silent if k in completed_at and k in counted_at}
+    latencies = sorted(waits.values())
+    late = [k for k, s in waits.items() if s > 2 * interval]
     steady = {"window_s": window, "cycles": cycles, "calls": calls, "calls_total": sum(calls.values()),
               "structural_per_cycle": per_cycle, "moves": moves, "lower_bound": bound,
               "ratio": sum(calls.values()) / bound if bound else None,
@@ -122,7 +124,9 @@ def phase_e(args, procs, tmp, report):
              "p50_s": latencies[len(latencies) // 2] if latencies else None,
              "p90_s": latencies[len(latencies) * 9 // 10] if latencies else None,
              "p99_s": latencies[len(latencies) * 99 // 100] if latencies else None,
-             "within_bound": sum(1 for s in latencies if s <= 2 * interval), "bound_s": 2 * interval}
+             "within_bound": sum(1 for s in latencies if s <= 2 * interval), "bound_s": 2 * interval,
+             # Late reads spread over many customers, or a few customers starved?
+             "late_customers": len({workspace for workspace, _ in late}), "customers": len(recipes)}
     print(f"  steady: {steady}", flush=True)
     print(f"  first activity: {first}", flush=True)
 

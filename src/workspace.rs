@@ -79,10 +79,12 @@ impl Workspace {
             state_file: partner.customer_state_file(details.id),
             ..partner.jobs.clone()
         };
+        let second_poll = crate::poller::second_poll(&label);
         let poller = |client, snapshot, jobs| {
             Poller::new(client, snapshot, Arc::clone(&self_metrics), intervals, jobs)
                 .details_from_elsewhere()
                 .quiet_when(quiet)
+                .second_poll_after(second_poll)
         };
         let workspace = Workspace::assemble(
             label,

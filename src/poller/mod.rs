@@ -77,6 +77,9 @@ pub struct Poller {
     /// Set by an Embedded partner while its usage statistics show this
     /// customer completed no job lately.
     quiet: Option<Arc<Quiet>>,
+    /// When the second poll of each collector comes, in intervals after
+    /// the first (see [`Poller::second_poll_after`]); `None`: one interval.
+    second_poll: Option<f64>,
 }
 
 impl Poller {
@@ -97,7 +100,21 @@ impl Poller {
             collections_read: std::sync::Mutex::new(None),
             polls_details: true,
             quiet: None,
+            second_poll: None,
         }
+    }
+
+    /// Spreads this workspace's polls over the interval: its first polls
+    /// at once, the second ones `intervals` after them (for a workspace
+    /// labelled `label`, [`second_poll`]`(label)`, between half an interval
+    /// and one and a half), and every interval from there. An Embed admin workspace's customers start together and share
+    /// one budget: in step, every customer's recipes sweep, and then its
+    /// jobs cycle, fell in the same few seconds of each minute, which spent
+    /// the minute's jobs budget at once and left the reads it had no room
+    /// for to wait a whole minute (the jobs cycle follows its sweep).
+    pub fn second_poll_after(mut self, intervals: f64) -> Poller {
+        self.second_poll = Some(intervals);
+        self
     }
 
     /// This poller's recipes sweep waits while `quiet` says so.
@@ -213,6 +230,7 @@ impl Poller {
         let mut last_error: Option<String> = None;
         // An optional collector refused by Workato: said once, not an error.
         let mut unavailable = false;
+        let mut first = true;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -232,6 +250,12 @@ impl Poller {
             };
             if let Err(error @ Error::Panicked { .. }) = &outcome {
                 self.record_failure(collector, error);
+            }
+            if std::mem::take(&mut first) && collector != Collector::Jobs {
+                // The jobs cycle follows the sweeps, staggered or not.
+                if let Some(intervals) = self.second_poll {
+                    ticker.reset_at(started + self.intervals.of(collector).mul_f64(intervals));
+                }
             }
             let name = collector.name();
             match outcome {
@@ -277,6 +301,14 @@ impl Poller {
             }
         }
     }
+}
+
+/// Where between half an interval and one and a half after the first polls
+/// the second ones of the workspace labelled `label` come: xxh3 of the
+/// label (fixed across builds and platforms), spread evenly.
+pub fn second_poll(label: &str) -> f64 {
+    let hash = xxhash_rust::xxh3::xxh3_64(label.as_bytes());
+    0.5 + (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Runs one poll as a task of its own, so that a panic in it is caught and

@@ -282,3 +282,73 @@ async fn a_failed_workspace_poll_is_tried_again_at_the_poll_interval_not_its_own
     shutdown.cancel();
     let _ = polling.await;
 }
+
+/// Recipes sweeps the server saw (a sweep is its first page, the one
+/// without since_id).
+async fn sweeps(server: &MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap();
+    requests
+        .iter()
+        .filter(|r| r.url.path() == "/api/recipes" && !r.url.query().unwrap_or("").contains("since_id"))
+        .count()
+}
+
+/// An Embed admin workspace's customers are spread over the poll interval
+/// (`Poller::second_poll_after`): here one whose second polls come half an
+/// interval after its first, then every interval.
+#[tokio::test]
+async fn a_staggered_workspaces_second_poll_comes_when_it_says_then_every_interval() {
+    use workato_exporter::poller::{Intervals, Poller};
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "2s"]);
+    let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
+    let workspace = &app.workspaces()[0];
+    let intervals = Intervals {
+        resources: std::time::Duration::from_secs(2),
+        workspace: std::time::Duration::from_secs(900),
+        jobs: std::time::Duration::from_secs(2),
+    };
+    let poller = std::sync::Arc::new(
+        Poller::new(
+            workspace.client.clone(),
+            std::sync::Arc::clone(&workspace.snapshot),
+            std::sync::Arc::clone(&workspace.self_metrics),
+            intervals,
+            std::sync::Arc::clone(&workspace.jobs),
+        )
+        .second_poll_after(0.5),
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(poller.run(shutdown.clone()));
+    // Sweeps at 0, 1, 3 and 5 s (unstaggered: 0, 2 and 4 s).
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let early = sweeps(&server).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let later = sweeps(&server).await;
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(2), task)
+        .await
+        .expect("poller stops")
+        .unwrap();
+    assert_eq!(early, 2, "the second sweep half an interval after the first");
+    assert_eq!(later, 2, "then a whole interval: none between 1.6 and 2.6 s");
+}
+
+#[test]
+fn workspaces_second_polls_spread_evenly_over_an_interval() {
+    let offsets: Vec<f64> = (0..200)
+        .map(|i| workato_exporter::poller::second_poll(&format!("partner/{}", 4_300_000 + i * 7)))
+        .collect();
+    assert!(offsets.iter().all(|x| (0.5..1.5).contains(x)), "{offsets:?}");
+    for tenth in 0..10 {
+        let from = 0.5 + f64::from(tenth) / 10.0;
+        let held = offsets.iter().filter(|x| (from..from + 0.1).contains(*x)).count();
+        assert!((8..=35).contains(&held), "{held} of 200 in [{from}, {})", from + 0.1);
+    }
+    assert_eq!(
+        workato_exporter::poller::second_poll("partner/4300009"),
+        workato_exporter::poller::second_poll("partner/4300009"),
+        "the same label, the same place"
+    );
+}
