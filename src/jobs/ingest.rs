@@ -45,8 +45,9 @@ use crate::snapshot::{Job, Recipe};
 /// of baselined recipes come last) waits for the next cycle, whose plan
 /// still holds it. Recipes that never move never cost a call. A recipe's
 /// calls wait in the budget's line as work due since the plan that first
-/// held it: the customers of an Embed admin workspace share one budget, and
-/// the read waiting longest, whichever customer's, goes first.
+/// held it (a start alone as if an interval later): the customers of an
+/// Embed admin workspace share one budget, and the read waiting longest,
+/// whichever customer's, goes first.
 pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe], patience: Duration) -> Result<()> {
     let deadline = Instant::now() + patience;
     let mut first_error = None;
@@ -61,7 +62,7 @@ pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recip
             );
             break;
         }
-        let reader = client.in_line(planned.waiting_since.at);
+        let reader = client.in_line(planned.due(patience));
         match recipe(&reader, tracker, &planned).await {
             Ok(()) => tracker.served(planned.recipe_id),
             Err(error @ (Error::Unauthorized { .. } | Error::Forbidden { .. } | Error::Throttled { .. })) => {

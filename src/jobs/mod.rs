@@ -220,6 +220,18 @@ pub struct Since {
     pub at: tokio::time::Instant,
 }
 
+impl Planned {
+    /// Its rank in the budget's line: when it became due. A start alone
+    /// changes what runs, not what is counted: it goes behind the reads of
+    /// completions due within the next `interval`, whoever's.
+    pub fn due(&self, interval: Duration) -> tokio::time::Instant {
+        match self.only_started {
+            true => self.waiting_since.at + interval,
+            false => self.waiting_since.at,
+        }
+    }
+}
+
 /// Where a forward walk stands.
 #[derive(Debug, Default)]
 pub struct Walk {

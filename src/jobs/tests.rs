@@ -195,6 +195,11 @@ fn a_start_alone_is_read_after_every_completion_and_never_waits_in_line() {
     ];
     let plan = tracker.plan(&moved);
     assert_eq!(order(&plan), [(2, false), (4, false), (1, true), (3, true)]);
+    // In the budget's line (shared with other customers), a start goes
+    // behind the completions due within the next interval.
+    let minute = Duration::from_secs(60);
+    assert_eq!(plan[0].due(minute), plan[0].waiting_since.at);
+    assert_eq!(plan[2].due(minute), plan[2].waiting_since.at + minute);
     // The budget runs dry after 2: the others are left, and 1's job
     // completes meanwhile; 2 moves again. 4 waited longest; 1, now with a
     // completion, comes with this plan's behind 2 (more recent); the start
