@@ -121,6 +121,10 @@ def phase_e(args, procs, tmp, report):
     waits = {k: counted_at[k] - completed_at[k] for k in silent if k in completed_at and k in counted_at}
     latencies = sorted(waits.values())
     late = [k for k, s in waits.items() if s > 2 * interval]
+    # Completed early enough in the window to be due, and still not counted
+    # at its end: late too (or never counted, when Workato's counters left
+    # every job of theirs in doubt).
+    overdue = [k for k in silent if k in completed_at and k not in counted_at and completed_at[k] + 2 * interval < now]
     steady = {"window_s": window, "cycles": cycles, "calls": calls, "calls_total": sum(calls.values()),
               "structural_per_cycle": per_cycle, "moves": moves, "lower_bound": bound,
               "ratio": sum(calls.values()) / bound if bound else None,
@@ -131,7 +135,7 @@ def phase_e(args, procs, tmp, report):
              "p90_s": latencies[len(latencies) * 9 // 10] if latencies else None,
              "p99_s": latencies[len(latencies) * 99 // 100] if latencies else None,
              "within_bound": sum(1 for s in latencies if s <= 2 * interval), "bound_s": 2 * interval,
-             "sample_period_s": period,
+             "sample_period_s": period, "overdue_uncounted": len(overdue),
              # Late reads spread over many customers, or a few customers starved?
              "late_customers": len({workspace for workspace, _ in late}), "customers": len(recipes)}
     print(f"  steady: {steady}", flush=True)
