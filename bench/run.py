@@ -398,20 +398,32 @@ def phase_f(args, procs, tmp, report):
     nginx(procs, nginx_port, www, tmp)
     wait_for(f"http://127.0.0.1:{nginx_port}/text")
 
+    rounds = {}
+
     def run(key, url, concurrency, compress, accept):
-        load[key] = hey(url, concurrency, args.load_seconds, compress, accept)
-        r = load[key]
+        r = hey(url, concurrency, args.load_seconds, compress, accept)
+        rounds.setdefault(key, []).append(r)
         print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
 
+    # Each comparison in the same quiet minute: nginx then the exporter, at
+    # one concurrency, right after a jobs cycle (a poll's sweep and rendering
+    # in the middle of either load would weigh on it alone); then the round
+    # again. One load against another varies by ±15% on this machine; the
+    # report keeps each load's median round.
+    for round_number in range(args.formats_rounds):
+        for name, (accept, _) in FORMATS.items():
+            # Four loads of 10 s fit between the end of a jobs cycle and the
+            # next minute's poll.
+            done, _ = after_jobs_cycle(done)
+            for concurrency in (1, 8):
+                run(f"{name} nginx c={concurrency}", f"http://127.0.0.1:{nginx_port}/{name}", concurrency, False, None)
+                run(f"{name} exporter c={concurrency}", metrics_url, concurrency, False, accept)
+    done, _ = after_jobs_cycle(done)
     for name, (accept, _) in FORMATS.items():
-        for concurrency in (1, 8):
-            run(f"{name} nginx c={concurrency}", f"http://127.0.0.1:{nginx_port}/{name}", concurrency, False, None)
-        # The exporter's loads fit between two polls.
-        done, _ = after_jobs_cycle(done)
-        for concurrency in (1, 8):
-            run(f"{name} exporter c={concurrency}", metrics_url, concurrency, False, accept)
         run(f"{name} exporter c=8 gzip", metrics_url, 8, True, accept)
-    report["formats"] = {"sizes": sizes, "load": load, "poll_interval_s": interval}
+    for key, runs in rounds.items():
+        load[key] = dict(sorted(runs, key=lambda r: r["rps"])[len(runs) // 2], rounds=[r["rps"] for r in runs])
+    report["formats"] = {"sizes": sizes, "load": load, "poll_interval_s": interval, "rounds": args.formats_rounds}
     procs.stop_all()
     procs.procs.clear()
 
@@ -440,6 +452,7 @@ def main():
     args.hour_seconds = 60 if full else 3
     args.formats_interval = 60 if full else 5
     args.formats_min_histograms = 250 if full else 5
+    args.formats_rounds = 3 if full else 1
     args.customers, args.customer_recipes = (200, 250) if full else (5, 20)
     if args.customer_jobs_per_minute is None:
         args.customer_jobs_per_minute = 4 if full else 30
