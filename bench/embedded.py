@@ -14,8 +14,9 @@ requests a minute per group (under every Embedded quota). Measured:
   the first sample showing a job of theirs completed (their lifetime
   counters moved) to the first sample with their job histogram, against two
   jobs intervals, and from the completion itself (its `last_run_at`, which
-  the recipes sweep of up to a poll interval later shows) (samples a quarter of an interval apart, on a fixed
-  grid: a wait is measured to within one sample, in whole samples);
+  the recipes sweep of up to a poll interval later shows); samples a
+  quarter of an interval apart, on a fixed grid, so a wait is measured to
+  within one sample;
 - memory: peak RSS;
 - scrapes: gzip scrape load next to nginx serving the same gzip bytes.
 """
@@ -137,20 +138,17 @@ def phase_e(args, procs, tmp, report):
               "structural_per_cycle": per_cycle, "moves": moves, "lower_bound": bound,
               "ratio": sum(calls.values()) / bound if bound else None,
               "throttled": after["throttled_total"]}
+    def summary(waits):
+        """How many, the percentiles and the longest of sorted `waits`, and how many within the bound."""
+        at = lambda share: waits[int(len(waits) * share)] if waits else None
+        return {"counted": len(waits), "max_s": waits[-1] if waits else None,
+                "p50_s": at(0.5), "p90_s": at(0.9), "p99_s": at(0.99),
+                "within_bound": sum(1 for s in waits if s <= 2 * interval)}
+
     first = {"recipes_completing_first_time": sum(1 for k in silent if k in completed_at),
-             "counted": len(latencies), "max_s": latencies[-1] if latencies else None,
-             "p50_s": latencies[len(latencies) // 2] if latencies else None,
-             "p90_s": latencies[len(latencies) * 9 // 10] if latencies else None,
-             "p99_s": latencies[len(latencies) * 99 // 100] if latencies else None,
-             "within_bound": sum(1 for s in latencies if s <= 2 * interval), "bound_s": 2 * interval,
+             **summary(latencies), "bound_s": 2 * interval,
              "sample_period_s": period, "overdue_uncounted": len(overdue),
-             "from_completion": {
-                 "counted": len(since_completion),
-                 "p50_s": since_completion[len(since_completion) // 2] if since_completion else None,
-                 "p90_s": since_completion[len(since_completion) * 9 // 10] if since_completion else None,
-                 "p99_s": since_completion[len(since_completion) * 99 // 100] if since_completion else None,
-                 "max_s": since_completion[-1] if since_completion else None,
-                 "within_bound": sum(1 for s in since_completion if s <= 2 * interval)},
+             "from_completion": summary(since_completion),
              # Late reads spread over many customers, or a few customers starved?
              "late_customers": len({workspace for workspace, _ in late}), "customers": len(recipes)}
     print(f"  steady: {steady}", flush=True)

@@ -107,11 +107,12 @@ impl Poller {
     /// Spreads this workspace's polls over the interval: its first polls
     /// at once, the second ones `intervals` after them (for a workspace
     /// labelled `label`, [`second_poll`]`(label)`, between half an interval
-    /// and one and a half), and every interval from there. An Embed admin workspace's customers start together and share
-    /// one budget: in step, every customer's recipes sweep, and then its
-    /// jobs cycle, fell in the same few seconds of each minute, which spent
-    /// the minute's jobs budget at once and left the reads it had no room
-    /// for to wait a whole minute (the jobs cycle follows its sweep).
+    /// and one and a half), and every interval from there. An Embed admin
+    /// workspace's customers start together and share one budget: in step,
+    /// every customer's recipes sweep, and then its jobs cycle, fell in the
+    /// same few seconds of each minute, which spent the minute's jobs
+    /// budget at once and left the reads it had no room for to wait a whole
+    /// minute (the jobs cycle follows its sweep).
     pub fn second_poll_after(mut self, intervals: f64) -> Poller {
         self.second_poll = Some(intervals);
         self

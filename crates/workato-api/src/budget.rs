@@ -87,6 +87,18 @@ impl GroupState {
         }
     }
 
+    /// Takes a request sent `now` if the window (and any hold) has room;
+    /// otherwise the instant at which it will.
+    fn take(&mut self, now: Instant, per_minute: u32) -> Result<Instant, Instant> {
+        match self.next_slot(now, per_minute) {
+            Some(at) => Err(at),
+            None => {
+                self.sent.push_back(now);
+                Ok(now)
+            }
+        }
+    }
+
     /// When the next request may go, `None` meaning now.
     fn next_slot(&mut self, now: Instant, per_minute: u32) -> Option<Instant> {
         let window_free = self.window_free(now, per_minute);
@@ -162,18 +174,14 @@ impl Budget {
             // Registered before the line is looked at: a first place given
             // up after the look still wakes it.
             turn.as_mut().enable();
-            let now = Instant::now();
             let free_at = {
                 let mut state = self.state(group);
                 if state.line.first() != Some(&place) {
                     None
                 } else {
-                    match state.next_slot(now, self.per_minute(group)) {
-                        None => {
-                            state.sent.push_back(now);
-                            return now;
-                        }
-                        at => at,
+                    match state.take(Instant::now(), self.per_minute(group)) {
+                        Ok(slot) => return slot,
+                        Err(at) => Some(at),
                     }
                 }
             };
@@ -212,15 +220,7 @@ impl Budget {
     /// otherwise returns the instant at which it will (for callers that
     /// prefer to answer 429 than to wait, such as the admin route).
     pub fn try_acquire(&self, group: Group) -> Result<Instant, Instant> {
-        let now = Instant::now();
-        let mut state = self.state(group);
-        match state.next_slot(now, self.per_minute(group)) {
-            Some(at) => Err(at),
-            None => {
-                state.sent.push_back(now);
-                Ok(now)
-            }
-        }
+        self.state(group).take(Instant::now(), self.per_minute(group))
     }
 
     /// The answer to the request of `slot` is in (or it failed): it counts
