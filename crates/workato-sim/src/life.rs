@@ -114,7 +114,9 @@ impl World {
                 message: "Invalid credentials: the refresh token has expired".to_string(),
             }),
             None if rng.f64() < failure_rate => {
-                let (error_type, message) = ERRORS[rng.usize(0..ERRORS.len())];
+                // A recipe fails where its action fails, and always the same
+                // way: each recipe has one error of its own.
+                let (error_type, message) = ERRORS[(recipe.id % ERRORS.len() as u64) as usize];
                 let adapter = recipe.action_applications.first().cloned().unwrap_or_default();
                 Some(JobError {
                     adapter,
@@ -379,6 +381,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_recipe_fails_one_way_unless_its_connection_is_lost() {
+        let mut w = world(4);
+        w.advance_to(3_600);
+        let mut kinds_seen = std::collections::BTreeSet::new();
+        for r in &w.recipes {
+            let kinds: std::collections::BTreeSet<&str> = r
+                .jobs
+                .iter()
+                .filter_map(|j| j.error.as_ref())
+                .map(|e| e.error_type)
+                .filter(|kind| *kind != "Authentication error")
+                .collect();
+            assert!(kinds.len() <= 1, "{} failed in {} ways: {kinds:?}", r.name, kinds.len());
+            kinds_seen.extend(kinds);
+        }
+        assert_eq!(kinds_seen.len(), ERRORS.len(), "the recipes between them fail in every way");
     }
 
     #[test]
