@@ -29,6 +29,7 @@ mod group;
 mod jobs;
 mod options;
 mod outcome;
+mod place;
 mod probe;
 mod properties;
 mod recipes;

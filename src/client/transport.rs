@@ -15,6 +15,7 @@ use workato_api::{Budget, MAX_HOLD};
 use super::decode::error_body;
 use super::group::Route;
 use super::options::{ClientOptions, Observer};
+use super::place::Place;
 use crate::error::{Error, Result};
 
 /// A Workato API client for one workspace. Cheap to clone; clones share the
@@ -22,12 +23,9 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
-    /// How long a call may wait for the budget (or a `Retry-After`) before
-    /// giving up with [`Error::Busy`] / [`Error::Throttled`]; `None` waits.
-    patience: Option<Duration>,
-    /// Where its calls stand in the budget's line (see
-    /// [`Budget::acquire_ranked`]); `None`: when they come.
-    rank: Option<Instant>,
+    /// Where its calls stand in the budget's line, and how long they may
+    /// wait there.
+    place: Place,
 }
 
 struct Inner {
@@ -47,8 +45,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("api_root", &self.inner.api_root.as_str())
-            .field("patience", &self.patience)
-            .field("rank", &self.rank)
+            .field("place", &self.place)
             .finish_non_exhaustive()
     }
 }
@@ -71,8 +68,7 @@ impl Client {
                 observer,
                 token_rejected: AtomicBool::new(false),
             }),
-            patience: None,
-            rank: None,
+            place: Place::Arrival,
         }
     }
 
@@ -81,8 +77,18 @@ impl Client {
     pub fn in_line(&self, rank: Instant) -> Client {
         Client {
             inner: Arc::clone(&self.inner),
-            patience: self.patience,
-            rank: Some(rank),
+            place: Place::Due(rank),
+        }
+    }
+
+    /// The same client for work due since `rank` that can wait for a later
+    /// cycle: its calls take only the room the budget's reserve leaves
+    /// ([`Budget::acquire_spare`]), and fail with [`Error::Busy`] when there
+    /// is none by `until`.
+    pub fn spare(&self, rank: Instant, until: Instant) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            place: Place::Spare { rank, until },
         }
     }
 
@@ -92,8 +98,7 @@ impl Client {
     pub fn impatient(&self, patience: Duration) -> Client {
         Client {
             inner: Arc::clone(&self.inner),
-            patience: Some(patience),
-            rank: self.rank,
+            place: Place::Within(patience),
         }
     }
 
@@ -116,8 +121,7 @@ impl Client {
                 observer,
                 token_rejected: AtomicBool::new(false),
             }),
-            patience: None,
-            rank: None,
+            place: Place::Arrival,
         })
     }
 
@@ -153,18 +157,7 @@ impl Client {
             .map_err(|e| Error::Config(format!("bad API path {path}: {e}")))?;
         let mut attempt = 1;
         loop {
-            let slot = match (self.patience, self.rank) {
-                (None, None) => inner.budget.acquire(route.group).await,
-                (None, Some(rank)) => inner.budget.acquire_ranked(route.group, rank).await,
-                (Some(patience), _) => inner
-                    .budget
-                    .acquire_within(route.group, patience)
-                    .await
-                    .map_err(|wait| Error::Busy {
-                        group: route.group,
-                        retry_after: wait,
-                    })?,
-            };
+            let slot = self.place.take(&inner.budget, route.group).await?;
             let started = Instant::now();
             let outcome = self.attempt(route, url.clone(), query, body).await;
             inner.budget.settle(route.group, slot);
@@ -205,7 +198,7 @@ impl Client {
                         attempt,
                         "Workato throttled the request (429)"
                     );
-                    let patience = self.patience.unwrap_or(inner.options.max_retry_after);
+                    let patience = self.place.patience().unwrap_or(inner.options.max_retry_after);
                     if attempt >= inner.options.max_attempts || wait > patience {
                         return Err(Error::Throttled {
                             endpoint: route.label,

@@ -47,7 +47,9 @@ use crate::snapshot::{Job, Recipe};
 /// calls wait in the budget's line as work due since the plan that first
 /// held it (a start alone as if an interval later): the customers of an
 /// Embed admin workspace share one budget, and the read waiting longest,
-/// whichever customer's, goes first.
+/// whichever customer's, goes first. A start alone counts nothing: its read
+/// takes only spare room (a tenth of the minute stays free for the reads
+/// of completions to come), or waits for a later cycle.
 pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recipe], patience: Duration) -> Result<()> {
     let deadline = Instant::now() + patience;
     let mut first_error = None;
@@ -62,9 +64,15 @@ pub async fn cycle(client: &Client, tracker: &Arc<JobsTracker>, recipes: &[Recip
             );
             break;
         }
-        let reader = client.in_line(planned.due(patience));
+        let reader = match planned.only_started {
+            true => client.spare(planned.due(patience), deadline),
+            false => client.in_line(planned.due(patience)),
+        };
         match recipe(&reader, tracker, &planned).await {
             Ok(()) => tracker.served(planned.recipe_id),
+            Err(Error::Busy { .. }) if planned.only_started => {
+                tracing::debug!(recipe_id = planned.recipe_id, "no spare room: a start waits")
+            }
             Err(error @ (Error::Unauthorized { .. } | Error::Forbidden { .. } | Error::Throttled { .. })) => {
                 first_error = Some(error);
                 break;

@@ -793,3 +793,108 @@ async fn at_first_start_only_the_recipes_that_move_cost_a_jobs_call() {
     );
     assert_eq!(s.value("workato_recipe_jobs_pending", &[("recipe_id", "7")]), 0.0);
 }
+
+/// The recipes list, each `(id, completed jobs so far, when its newest job
+/// started)`, its last completion at 10 s.
+fn recipes_started(list: &[(u64, u64, f64)]) -> Value {
+    let items: Vec<Value> = list
+        .iter()
+        .map(|(id, done, started)| {
+            json!({"id": id, "name": format!("recipe {id}"), "running": true,
+                   "job_succeeded_count": done, "job_failed_count": 0,
+                   "last_run_at": time(10.0 + *done as f64), "last_job_started_at": time(*started)})
+        })
+        .collect();
+    json!({ "items": items })
+}
+
+/// A read for a job's start alone counts nothing: it takes only the room a
+/// tenth of the jobs budget leaves free, so that the reads of completions
+/// to come never wait for it.
+#[tokio::test]
+async fn a_start_alone_is_read_only_in_the_room_the_reserve_leaves() {
+    let server = MockServer::start().await;
+    let flags = [
+        "--workato.requests-per-minute",
+        "30", // the reserve: 3
+        "--poll.interval",
+        "1s",
+        "--jobs.interval",
+        "1s",
+    ];
+    let app = TestApp::spawn_with(config_with(&server.uri(), &flags), fast_options()).await;
+    let mount = |list: Vec<(u64, u64, f64)>| {
+        let server = &server;
+        async move {
+            server.reset().await;
+            Mock::given(method("GET"))
+                .and(path("/api/recipes"))
+                .respond_with(ListPages::new(recipes_started(&list), 100))
+                .mount(server)
+                .await;
+            // Every recipe's newest page: a job that completed (or, for the
+            // one that started, runs) at the time of the list; no older
+            // running job.
+            for (id, done, started) in list {
+                let newest = job(
+                    &format!("j-{id}-{done}"),
+                    started,
+                    (done > 10).then_some(started + 1.0),
+                    false,
+                );
+                jobs_mock(id, None, page(&[newest])).mount(server).await;
+                pending_mock(id, &[]).mount(server).await;
+                Mock::given(method("GET"))
+                    .and(path(format!("/api/recipes/{id}/jobs")))
+                    .and(query_param("prev", "false"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(page(&[])))
+                    .mount(server)
+                    .await;
+            }
+        }
+    };
+    let jobs_calls = |requests: &[wiremock::Request], id: u64| {
+        let jobs = format!("/api/recipes/{id}/jobs");
+        requests.iter().filter(|r| r.url.path() == jobs).count()
+    };
+    let still: Vec<(u64, u64, f64)> = (1..=12).map(|id| (id, 10, 5.0)).collect();
+    mount(still.clone()).await;
+    cycle(&app).await.expect("baseline");
+
+    // 1–8 complete a job (three jobs calls each: the newest page, one job
+    // long, the running jobs and the page before); a job starts on 11: 24
+    // of 30 spent, its read takes the 25th to the 27th.
+    let mut list = still.clone();
+    for recipe in &mut list[..8] {
+        *recipe = (recipe.0, 11, 20.0);
+    }
+    list[10].2 = 30.0;
+    mount(list.clone()).await;
+    cycle(&app).await.expect("completions and a start");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!((1..=8).map(|id| jobs_calls(&requests, id)).sum::<usize>(), 24);
+    assert_eq!(jobs_calls(&requests, 11), 3, "the start, read in spare room");
+
+    // A job starts on 12: the three requests left are the reserve; the read
+    // waits for spare room until the next cycle, then gives up.
+    list[11].2 = 40.0;
+    mount(list.clone()).await;
+    cycle(&app).await.expect("a start in no spare room");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(jobs_calls(&requests, 12), 0, "the start is left for a later cycle");
+    assert_eq!(
+        app.samples()
+            .await
+            .value("workato_recipe_jobs_pending", &[("recipe_id", "11")]),
+        1.0
+    );
+
+    // A completion on 9 is read at once, from the reserve.
+    list[8] = (9, 11, 50.0);
+    mount(list.clone()).await;
+    cycle(&app).await.expect("a completion");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(jobs_calls(&requests, 9), 3);
+    assert_eq!(jobs_calls(&requests, 12), 0);
+    assert_eq!(observed(&app.samples().await, "9", "succeeded"), (1.0, 1.0));
+}

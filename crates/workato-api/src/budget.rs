@@ -44,6 +44,13 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// for good. README: "Throttling and failures".
 pub const MAX_HOLD: Duration = Duration::from_secs(15 * 60);
 
+/// Requests of a group's minute that work able to wait for a later cycle
+/// leaves free ([`Budget::acquire_spare`]): a tenth, at least one, never
+/// the whole minute.
+pub fn spare_reserve(per_minute: u32) -> u32 {
+    per_minute.div_ceil(10).min(per_minute.saturating_sub(1))
+}
+
 /// One sliding-window budget per endpoint group, shared by every caller of
 /// the client (poller and admin route alike).
 #[derive(Debug)]
@@ -154,6 +161,31 @@ impl Budget {
     /// first): a caller's rank is when the work it serves became due, so
     /// the work waiting longest, whoever's it is, goes first.
     pub async fn acquire_ranked(&self, group: Group, rank: Instant) -> Instant {
+        let all = self.per_minute(group);
+        loop {
+            // No deadline: only a deadline ends the wait without a slot.
+            if let Some(slot) = self.wait_in_line(group, rank, all, None).await {
+                return slot;
+            }
+        }
+    }
+
+    /// As [`acquire_ranked`](Budget::acquire_ranked), for work that can
+    /// wait for a later cycle: it takes a request only while the window
+    /// keeps [`spare_reserve`] requests free for the work that cannot, and
+    /// gives up (`None`) if there is no such room by `until`. A read of a
+    /// recipe whose job only started counts nothing: sent into a window
+    /// at its limit, it would delay the reads of completions of the next
+    /// minute.
+    pub async fn acquire_spare(&self, group: Group, rank: Instant, until: Instant) -> Option<Instant> {
+        let per_minute = self.per_minute(group);
+        let limit = per_minute - spare_reserve(per_minute);
+        self.wait_in_line(group, rank, limit, Some(until)).await
+    }
+
+    /// Waits in the group's line at `rank` for a place in a window holding
+    /// fewer than `limit` requests, until `until` if given.
+    async fn wait_in_line(&self, group: Group, rank: Instant, limit: u32, until: Option<Instant>) -> Option<Instant> {
         let place = {
             let mut state = self.state(group);
             state.arrivals += 1;
@@ -161,7 +193,7 @@ impl Budget {
             state.line.insert(place);
             place
         };
-        // Leaves the line however the wait ends (served, or dropped).
+        // Leaves the line however the wait ends (served, given up, dropped).
         let _in_line = InLine {
             budget: self,
             group,
@@ -179,13 +211,18 @@ impl Budget {
                 if state.line.first() != Some(&place) {
                     None
                 } else {
-                    match state.take(Instant::now(), self.per_minute(group)) {
-                        Ok(slot) => return slot,
+                    match state.take(Instant::now(), limit) {
+                        Ok(slot) => return Some(slot),
                         Err(at) => Some(at),
                     }
                 }
             };
-            match free_at {
+            let wake = match (free_at, until) {
+                (Some(_), Some(until)) | (None, Some(until)) if Instant::now() >= until => return None,
+                (Some(at), until) => Some(until.map_or(at, |until| at.min(until))),
+                (None, until) => until,
+            };
+            match wake {
                 Some(at) => {
                     tokio::select! {
                         _ = tokio::time::sleep_until(at) => {}

@@ -399,7 +399,11 @@ mod tests {
             assert!(kinds.len() <= 1, "{} failed in {} ways: {kinds:?}", r.name, kinds.len());
             kinds_seen.extend(kinds);
         }
-        assert_eq!(kinds_seen.len(), ERRORS.len(), "the recipes between them fail in every way");
+        assert_eq!(
+            kinds_seen.len(),
+            ERRORS.len(),
+            "the recipes between them fail in every way"
+        );
     }
 
     #[test]

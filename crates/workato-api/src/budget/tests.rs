@@ -262,3 +262,68 @@ async fn an_impatient_caller_does_not_wait_in_line() {
         "the patient one waits for the next room"
     );
 }
+
+#[test]
+fn the_spare_reserve_is_a_tenth_and_never_the_whole_minute() {
+    assert_eq!([1, 2, 10, 11, 60, 1_000].map(spare_reserve), [0, 1, 1, 2, 6, 100]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn spare_work_leaves_the_reserve_to_the_rest_and_gives_up_at_its_deadline() {
+    let budget = std::sync::Arc::new(budget(10));
+    let start = Instant::now();
+    let until = start + Duration::from_secs(30);
+    for _ in 0..9 {
+        assert!(budget.acquire_spare(Group::Jobs, start, until).await.is_some());
+    }
+    assert_eq!(Instant::now(), start, "nine of ten at once");
+    assert_eq!(
+        budget.acquire_spare(Group::Jobs, start, until).await,
+        None,
+        "the tenth is kept for work that cannot wait"
+    );
+    assert_eq!(Instant::now(), until, "waited for room until its deadline");
+    assert!(budget.state(Group::Jobs).line.is_empty(), "and left the line");
+    budget.acquire_ranked(Group::Jobs, start).await;
+    assert_eq!(Instant::now(), until, "the reserve was there for the rest");
+    assert_eq!(
+        budget.acquire_spare(Group::Jobs, start, start + 2 * WINDOW).await,
+        Some(start + WINDOW),
+        "spare room comes back with the minute"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_that_cannot_wait_goes_before_spare_work_waiting_for_room() {
+    let budget = std::sync::Arc::new(budget(2));
+    let served = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    budget.acquire(Group::Jobs).await;
+    // A start alone ranks an interval later; it waits for the minute, since
+    // the one request left is the reserve.
+    let spare = {
+        let (budget, served) = (std::sync::Arc::clone(&budget), std::sync::Arc::clone(&served));
+        tokio::spawn(async move {
+            let slot = budget
+                .acquire_spare(Group::Jobs, start + Duration::from_secs(60), start + 3 * WINDOW)
+                .await;
+            served.lock().unwrap().push("start alone");
+            slot
+        })
+    };
+    tokio::task::yield_now().await;
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let completion = waiter(&budget, &served, "completion", start + Duration::from_secs(10));
+    completion.await.unwrap();
+    assert_eq!(
+        Instant::now() - start,
+        Duration::from_secs(10),
+        "at once, from the reserve"
+    );
+    assert_eq!(
+        spare.await.unwrap(),
+        Some(start + WINDOW + Duration::from_secs(10)),
+        "once the completion's request has left the window too: of two, one is the reserve"
+    );
+    assert_eq!(*served.lock().unwrap(), ["completion", "start alone"]);
+}
