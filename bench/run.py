@@ -134,14 +134,36 @@ def samples(text):
     return out
 
 
-def hey(url, concurrency, seconds, compress, accept=None, extra=()):
-    """Loads `url` with hey for `seconds` (`extra`: more of hey's flags)."""
+def cpu_seconds(pid):
+    """CPU time (user + system) of process `pid` and its children (nginx's
+    workers), all threads included."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # After the name: state, ppid, ... utime and stime are the 14th and 15th fields.
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def hey(url, concurrency, seconds, compress, accept=None, extra=(), server_pid=None):
+    """Loads `url` with hey for `seconds` (`extra`: more of hey's flags);
+    with `server_pid`, also the CPU the server spent per request."""
     args = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), *extra]
     if accept:
         args += ["-H", f"Accept: {accept}"]
     if not compress:
         args.append("-disable-compression")
+    cpu_before = server_pid and cpu_seconds(server_pid)
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    cpu = server_pid and cpu_seconds(server_pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     # hey prints no distribution when too few requests completed.
     percentile = lambda p: (m := re.search(rf"{p}%+ in ([\d.]+) secs", out)) and float(m.group(1)) * 1000
@@ -149,7 +171,10 @@ def hey(url, concurrency, seconds, compress, accept=None, extra=()):
     codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     if set(codes) != {"200"}:
         sys.exit(f"bench: {url} answered {codes}")
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+    result = {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+    if server_pid:
+        result["server_cpu_ms_per_request"] = round(cpu * 1000 / int(codes["200"]), 3)
+    return result
 
 
 def nginx(procs, port, root, tmp):
@@ -354,8 +379,9 @@ def phase_f(args, procs, tmp, report):
     simulate(procs, sim_port, args, rate_limit=60000)
     wait_for(f"http://127.0.0.1:{sim_port}/sim/stats")
     interval = args.formats_interval
-    exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval", f"{interval}s",
-                                         "--jobs.interval", f"{interval}s"], os.path.join(tmp, "exporter-f.log"))
+    exp = exporter(procs, exp_port, sim_port, ["--workato.requests-per-minute", "60000", "--poll.interval",
+                                               f"{interval}s", "--jobs.interval", f"{interval}s"],
+                   os.path.join(tmp, "exporter-f.log"))
     wait_for(f"http://127.0.0.1:{exp_port}/readyz", deadline=300)
     metrics_url = f"http://127.0.0.1:{exp_port}/metrics"
     jobs_key = 'workato_collector_last_success_timestamp_seconds{collector="jobs",workspace="default"}'
@@ -395,15 +421,18 @@ def phase_f(args, procs, tmp, report):
         os.chmod(os.path.join(www, name), 0o644)
     sizes["job_histograms"] = text.count("workato_job_duration_seconds_count{")
     print(f"  sizes: {sizes}", flush=True)
-    nginx(procs, nginx_port, www, tmp)
+    web = nginx(procs, nginx_port, www, tmp)
     wait_for(f"http://127.0.0.1:{nginx_port}/text")
 
     rounds = {}
 
     def run(key, url, concurrency, compress, accept):
-        r = hey(url, concurrency, args.load_seconds, compress, accept)
+        server = exp.pid if url == metrics_url else web.pid
+        r = hey(url, concurrency, args.load_seconds, compress, accept, server_pid=server)
         rounds.setdefault(key, []).append(r)
-        print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  p99 {r['p99_ms'] or float('nan'):7.2f} ms", flush=True)
+        print(f"  {key:32} {r['rps']:9.1f} req/s  p50 {r['p50_ms'] or float('nan'):7.2f} ms  "
+              f"p99 {r['p99_ms'] or float('nan'):7.2f} ms  server CPU {r['server_cpu_ms_per_request']:.2f} ms/req",
+              flush=True)
 
     # Each comparison in the same quiet minute: nginx then the exporter, at
     # one concurrency, right after a jobs cycle (a poll's sweep and rendering
@@ -422,7 +451,8 @@ def phase_f(args, procs, tmp, report):
     for name, (accept, _) in FORMATS.items():
         run(f"{name} exporter c=8 gzip", metrics_url, 8, True, accept)
     for key, runs in rounds.items():
-        load[key] = dict(sorted(runs, key=lambda r: r["rps"])[len(runs) // 2], rounds=[r["rps"] for r in runs])
+        load[key] = dict(sorted(runs, key=lambda r: r["rps"])[len(runs) // 2], rounds=[r["rps"] for r in runs],
+                         cpu_rounds=[r["server_cpu_ms_per_request"] for r in runs])
     report["formats"] = {"sizes": sizes, "load": load, "poll_interval_s": interval, "rounds": args.formats_rounds}
     procs.stop_all()
     procs.procs.clear()

@@ -28,6 +28,7 @@ use crate::client::{Client, ClientOptions, Group};
 use crate::clock::unix_now;
 use crate::config::{CustomerRef, Customers, EmbeddedConfig};
 use crate::error::Result;
+use crate::jobs::PageSize;
 use crate::metrics::RequestCounts;
 use crate::poller::Quiet;
 use crate::shard::Shard;
@@ -48,6 +49,8 @@ pub struct Partner {
     shard: Option<Shard>,
     /// Each watched customer's quiet flag, set from the usage statistics.
     quiet: Mutex<HashMap<u64, Arc<Quiet>>>,
+    /// What its customers have learnt of the length of jobs pages.
+    pub jobs_page_size: Arc<PageSize>,
     /// Recipes sweeps of customers no longer watched, left out while they
     /// were (the counter never goes back).
     skipped_before: std::sync::atomic::AtomicU64,
@@ -70,6 +73,7 @@ impl Partner {
             requests,
             shard,
             quiet: Mutex::default(),
+            jobs_page_size: Arc::default(),
             skipped_before: Default::default(),
             usage_from: unix_now() - 3_600.0,
         })

@@ -327,8 +327,15 @@ impl Fleet {
                 running.workspace.poller.details_read(Ok(details.clone()));
                 continue;
             }
-            let quiet = partner.quiet(details.id);
-            match Workspace::customer(&partner.config, &partner.admin, details, quiet, (self.self_metrics)()) {
+            let (quiet, pages) = (partner.quiet(details.id), Arc::clone(&partner.jobs_page_size));
+            match Workspace::customer(
+                &partner.config,
+                &partner.admin,
+                details,
+                quiet,
+                pages,
+                (self.self_metrics)(),
+            ) {
                 Ok(workspace) => {
                     let mut running = Running::new(None, workspace);
                     if let Some(shutdown) = &shutdown {

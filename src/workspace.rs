@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::client::{Client, ClientOptions};
 use crate::config::{EmbeddedConfig, JobsConfig, WorkspaceConfig};
 use crate::error::Result;
-use crate::jobs::JobsTracker;
+use crate::jobs::{JobsTracker, PageSize};
 use crate::metrics::{BudgetView, SelfMetrics, Source};
 use crate::poller::{Intervals, Poller, Quiet};
 use crate::snapshot::{SharedSnapshot, WorkspaceInfo};
@@ -51,6 +51,7 @@ impl Workspace {
             config.base_url.to_string(),
             client,
             &config.jobs,
+            Arc::default(),
             poller,
             Arc::clone(&self_metrics),
         ))
@@ -60,12 +61,14 @@ impl Workspace {
     /// `partner` (whose client `admin` is), labelled `label`: its calls go
     /// through the customer-scoped routes on the admin workspace's budget,
     /// its details come with the list of customers, not from a poll of its
-    /// own, and its recipes sweep waits while `quiet` says so.
+    /// own, its recipes sweep waits while `quiet` says so, and what it learns
+    /// of the length of jobs pages it shares with the other customers.
     pub fn customer(
         partner: &EmbeddedConfig,
         admin: &Client,
         details: &WorkspaceInfo,
         quiet: Arc<Quiet>,
+        page_size: Arc<PageSize>,
         self_metrics: Arc<SelfMetrics>,
     ) -> Result<Workspace> {
         let label = partner.customer_label(details.id);
@@ -91,6 +94,7 @@ impl Workspace {
             client.api_root().to_string(),
             client,
             &jobs_config,
+            page_size,
             poller,
             Arc::clone(&self_metrics),
         );
@@ -103,11 +107,16 @@ impl Workspace {
         base_url: String,
         client: Client,
         jobs_config: &JobsConfig,
+        page_size: Arc<PageSize>,
         poller: impl FnOnce(Client, Arc<SharedSnapshot>, Arc<JobsTracker>) -> Poller,
         self_metrics: Arc<SelfMetrics>,
     ) -> Workspace {
         let snapshot = Arc::new(SharedSnapshot::default());
-        let jobs = Arc::new(JobsTracker::new(jobs_config.clone(), Arc::clone(&snapshot)));
+        let jobs = Arc::new(JobsTracker::sharing(
+            jobs_config.clone(),
+            Arc::clone(&snapshot),
+            page_size,
+        ));
         let poller = Arc::new(poller(client.clone(), Arc::clone(&snapshot), Arc::clone(&jobs)));
         Workspace {
             name,

@@ -26,7 +26,7 @@ mod tracker;
 mod window;
 
 pub use counts::Counts;
-pub use tracker::JobsTracker;
+pub use tracker::{JobsTracker, PageSize};
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

@@ -294,3 +294,26 @@ fn every_change_is_published_into_the_snapshot_and_only_then() {
     );
     assert_eq!(slid.ratios_expire_at, None, "nothing left to slide");
 }
+
+/// The customers of an Embed admin workspace share what they learn of the
+/// length of jobs pages: a customer whose newest page holds two jobs, when
+/// another has seen three on a page, knows it holds the whole history (and
+/// lists no running jobs, reads no older page), where alone it could not.
+#[test]
+fn customers_learn_the_length_of_jobs_pages_together() {
+    let shared = Arc::new(PageSize::default());
+    let tracker = || JobsTracker::sharing(JobsConfig::default(), Arc::default(), Arc::clone(&shared));
+    let (first, second) = (tracker(), tracker());
+    let alone = JobsTracker::new(JobsConfig::default(), Arc::default());
+    for t in [&first, &alone] {
+        t.learn_page_size(3);
+    }
+    second.learn_page_size(2);
+    assert!(second.is_last_page(2), "shorter than the longest page any customer saw");
+    assert!(!second.is_last_page(3) && !first.is_last_page(3));
+    assert_eq!(shared.get(), 3);
+    let other = JobsTracker::new(JobsConfig::default(), Arc::default());
+    other.learn_page_size(2);
+    assert!(!other.is_last_page(2), "alone, the longest page it saw may be a full one");
+    assert!(alone.is_last_page(2));
+}

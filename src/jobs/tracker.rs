@@ -5,7 +5,7 @@
 //! The operations of a walk through a recipe's jobs pages are in `walk`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Counts, JobsConfig, PendingJob, Planned, RecipeJobs, Since, state_file};
@@ -13,6 +13,8 @@ use crate::clock::unix_now;
 use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, SharedSnapshot};
 
 mod walk;
+
+pub use walk::PageSize;
 
 /// The job ingestion state of the whole workspace.
 pub struct JobsTracker {
@@ -24,7 +26,7 @@ pub struct JobsTracker {
     /// From completion in Workato to ingestion here.
     delays: Mutex<Delays>,
     /// The largest jobs page seen: a shorter page is the last of a walk.
-    page_size: AtomicUsize,
+    page_size: Arc<PageSize>,
     /// `--jobs.state-file`, when set.
     store: Option<Mutex<state_file::Store>>,
     /// Writes to the state file or its journal that failed.
@@ -38,12 +40,18 @@ impl JobsTracker {
     /// A tracker (restored from the state file, when one is configured)
     /// that publishes into `snapshot`, starting now.
     pub fn new(config: JobsConfig, snapshot: Arc<SharedSnapshot>) -> JobsTracker {
+        JobsTracker::sharing(config, snapshot, Arc::default())
+    }
+
+    /// A tracker that learns the length of jobs pages with others of the
+    /// same Workato (see [`PageSize`]).
+    pub fn sharing(config: JobsConfig, snapshot: Arc<SharedSnapshot>, page_size: Arc<PageSize>) -> JobsTracker {
         let loaded = config.state_file.as_deref().map(state_file::load).unwrap_or_default();
         let tracker = JobsTracker {
             recipes: Mutex::new(loaded.recipes),
             snapshot,
             delays: Mutex::new(loaded.delays),
-            page_size: AtomicUsize::new(0),
+            page_size,
             store: config
                 .state_file
                 .as_deref()
@@ -127,7 +135,7 @@ impl JobsTracker {
     /// it up to the watermark: a walk starting at it re-reads no more than
     /// the page it needs anyway, and sees it complete for free.
     pub(super) fn is_young(&self, jobs: &RecipeJobs, pending: &PendingJob) -> bool {
-        let page = self.page_size.load(Ordering::Relaxed) as u64;
+        let page = self.page_size.get() as u64;
         pending.after.is_some()
             && jobs
                 .watermark

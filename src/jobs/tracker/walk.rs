@@ -4,21 +4,36 @@
 //! that misses the watermark.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::JobsTracker;
 use crate::jobs::baseline::FirstRead;
 use crate::jobs::{Counts, Mark, PendingJob, Walk};
 use crate::snapshot::{Job, JobStatus};
 
+/// What is known of the length of Workato's jobs pages (not documented):
+/// the longest page seen, a shorter one being the last of a walk. The
+/// customers of an Embed admin workspace share it (one Workato, one page
+/// length): a customer whose recipes have run a few jobs each learns from
+/// the others that its pages are whole histories, and reads no more.
+#[derive(Debug, Default)]
+pub struct PageSize(AtomicUsize);
+
+impl PageSize {
+    /// The longest page seen; 0 before any.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 impl JobsTracker {
     pub(in crate::jobs) fn learn_page_size(&self, len: usize) {
-        self.page_size.fetch_max(len, Ordering::Relaxed);
+        self.page_size.0.fetch_max(len, Ordering::Relaxed);
     }
 
     /// True when a page this long cannot have a successor.
     pub(in crate::jobs) fn is_last_page(&self, len: usize) -> bool {
-        len == 0 || len < self.page_size.load(Ordering::Relaxed)
+        len == 0 || len < self.page_size.get()
     }
 
     /// Takes the newest page as the starting point: its newest job is the
