@@ -314,6 +314,9 @@ fn customers_learn_the_length_of_jobs_pages_together() {
     assert_eq!(shared.get(), 3);
     let other = JobsTracker::new(JobsConfig::default(), Arc::default());
     other.learn_page_size(2);
-    assert!(!other.is_last_page(2), "alone, the longest page it saw may be a full one");
+    assert!(
+        !other.is_last_page(2),
+        "alone, the longest page it saw may be a full one"
+    );
     assert!(alone.is_last_page(2));
 }

@@ -202,13 +202,23 @@ impl Poller {
 
     /// Waits for the collector's next turn: its interval, or for jobs also
     /// the end of a recipes sweep (the first jobs cycle waits for the first
-    /// sweep, since it reads what the sweep saw move).
+    /// sweep, since it reads what the sweep saw move), for the recipes of a
+    /// quiet customer also the news that it moved.
     async fn next_turn(
         &self,
         collector: Collector,
         ticker: &mut tokio::time::Interval,
         sweeps: &mut watch::Receiver<u64>,
     ) {
+        if collector == Collector::Recipes
+            && let Some(quiet) = &self.quiet
+        {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = quiet.moved.notified() => ticker.reset(),
+            }
+            return;
+        }
         if collector != Collector::Jobs {
             ticker.tick().await;
             return;

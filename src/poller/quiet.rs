@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 /// An Embedded customer that completed no job lately (the partner's usage
 /// statistics say so): its recipes sweep may wait, at most [`MAX_QUIET`]
 /// since the last one, so that recipes stopped without a failing job
@@ -16,16 +18,24 @@ pub struct Quiet {
     owed: AtomicBool,
     /// Recipes sweeps left out, for the partner's metrics.
     pub(super) skipped: AtomicU64,
+    /// Wakes the customer's poller, waiting for its next turn, when the
+    /// statistics show it moved after it was quiet.
+    pub(super) moved: Notify,
 }
 
 impl Quiet {
     /// What the usage statistics say: nothing completed since the last
-    /// reading (`quiet`), or something did (a sweep is owed).
+    /// reading (`quiet`), or something did (a sweep is owed). A customer
+    /// that was quiet is swept at once: its sweeps were left out, and
+    /// waiting for its next turn would add up to an interval to the time
+    /// its jobs take to be counted.
     pub fn set(&self, quiet: bool) {
         if !quiet {
             self.owed.store(true, Ordering::Relaxed);
         }
-        self.quiet.store(quiet, Ordering::Relaxed);
+        if self.quiet.swap(quiet, Ordering::Relaxed) && !quiet {
+            self.moved.notify_waiters();
+        }
     }
 
     pub fn is_quiet(&self) -> bool {

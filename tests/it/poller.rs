@@ -351,3 +351,52 @@ fn workspaces_second_polls_spread_evenly_over_an_interval() {
         "the same label, the same place"
     );
 }
+
+/// A quiet Embedded customer's recipes sweeps are left out; when the usage
+/// statistics show it moved, it is swept at once, not at its next turn (up
+/// to an interval later, which the jobs it completed would wait too).
+#[tokio::test]
+async fn a_quiet_customer_that_moves_is_swept_at_once() {
+    use workato_exporter::poller::{Intervals, Poller, Quiet};
+    let server = MockServer::start().await;
+    mount_workspace(&server).await;
+    let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "30s"]);
+    let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
+    let workspace = &app.workspaces()[0];
+    let intervals = Intervals {
+        resources: std::time::Duration::from_secs(30),
+        workspace: std::time::Duration::from_secs(900),
+        jobs: std::time::Duration::from_secs(30),
+    };
+    let quiet = std::sync::Arc::new(Quiet::default());
+    let poller = std::sync::Arc::new(
+        Poller::new(
+            workspace.client.clone(),
+            std::sync::Arc::clone(&workspace.snapshot),
+            std::sync::Arc::clone(&workspace.self_metrics),
+            intervals,
+            std::sync::Arc::clone(&workspace.jobs),
+        )
+        .quiet_when(std::sync::Arc::clone(&quiet)),
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(poller.run(shutdown.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sweeps(&server).await, 1, "the first sweep, at once");
+    quiet.set(true);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    quiet.set(true);
+    assert_eq!(sweeps(&server).await, 1, "nothing moved: no sweep");
+    quiet.set(false);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        sweeps(&server).await,
+        2,
+        "moved: swept at once, not 30 s after the first"
+    );
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(2), task)
+        .await
+        .expect("poller stops")
+        .unwrap();
+}
