@@ -36,6 +36,19 @@ RECIPES = re.compile(r'workato_recipe_running\{recipe="(?:[^"\\]|\\.)*",recipe_i
 ENDPOINTS = re.compile(r'workato_api_endpoint_active\{[^}]*workspace="([^"]+)"\}')
 
 
+DELAY = re.compile(r'workato_job_ingestion_delay_seconds_bucket\{([^}]*)\} (\S+)')
+
+
+def delays(text):
+    """The exporter's own completion-to-count delays, summed over the
+    customers: {le: jobs counted within it}."""
+    out = {}
+    for m in DELAY.finditer(text):
+        le = re.search(r'le="([^"]+)"', m.group(1)).group(1)
+        out[le] = out.get(le, 0) + float(m.group(2))
+    return out
+
+
 def read(url):
     """The exposition as Prometheus would fetch it (gzip), decoded."""
     return gzip.decompress(bench.get(url, {"Accept-Encoding": "gzip"}, timeout=120)[1]).decode()
@@ -89,6 +102,7 @@ def phase_e(args, procs, tmp, report):
     if sum(recipes.values()) != args.customers * args.customer_recipes:
         raise SystemExit(f"bench: {sum(recipes.values())} recipes exposed, not {args.customers * args.customer_recipes}")
     silent = {key for key in activity if key not in counted}
+    delays_before = delays(read(url))
     completed_at, finished_at, counted_at, moves = {}, {}, {}, 0
     before = bench.stats(sim_port)
     window_start = time.time()
@@ -116,6 +130,8 @@ def phase_e(args, procs, tmp, report):
             counted_at.setdefault(key, now)
         activity, counted = new_activity, new_counted
     window = time.time() - window_start
+    delays_after = delays(read(url))
+    counted_jobs = {le: delays_after.get(le, 0) - delays_before.get(le, 0) for le in delays_after}
     after = bench.stats(sim_port)
     calls = {g: after["embedded"]["requests"][g] - before["embedded"]["requests"][g] for g in after["embedded"]["requests"]}
     cycles = window / interval
@@ -149,6 +165,12 @@ def phase_e(args, procs, tmp, report):
              **summary(latencies), "bound_s": 2 * interval,
              "sample_period_s": period, "overdue_uncounted": len(overdue),
              "from_completion": summary(since_completion),
+             # Every job counted in the window, from its completion (Workato's
+             # completed_at) to its count, by the exporter's own histogram:
+             # exact, where the samples above are 0-15 s late.
+             "jobs_counted": {"count": counted_jobs.get("+Inf", 0),
+                              "within_bound": counted_jobs.get(f"{float(2 * interval):g}", counted_jobs.get(str(2 * interval))),
+                              "within": {le: n for le, n in counted_jobs.items()}},
              # Late reads spread over many customers, or a few customers starved?
              "late_customers": len({workspace for workspace, _ in late}), "customers": len(recipes)}
     print(f"  steady: {steady}", flush=True)
