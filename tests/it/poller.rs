@@ -289,44 +289,64 @@ async fn sweeps(server: &MockServer) -> usize {
         .count()
 }
 
-/// An Embed admin workspace's customers are spread over the poll interval
-/// (`Poller::second_poll_after`): here one whose second polls come half an
-/// interval after its first, then every interval.
-#[tokio::test]
-async fn a_staggered_workspaces_second_poll_comes_when_it_says_then_every_interval() {
-    use workato_exporter::poller::{Intervals, Poller};
-    let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "2s"]);
-    let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
-    let workspace = &app.workspaces()[0];
-    let intervals = Intervals {
-        resources: std::time::Duration::from_secs(2),
-        workspace: std::time::Duration::from_secs(900),
-        jobs: std::time::Duration::from_secs(2),
-    };
-    let poller = std::sync::Arc::new(
-        Poller::new(
+/// A poller of the fixture workspace at `interval` (resources and jobs),
+/// shaped by `shape`, running in the background until `stop` is called.
+struct Background {
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    async fn start(
+        server: &MockServer,
+        interval: std::time::Duration,
+        shape: impl FnOnce(workato_exporter::poller::Poller) -> workato_exporter::poller::Poller,
+    ) -> Background {
+        use workato_exporter::poller::{Intervals, Poller};
+        mount_workspace(server).await;
+        let flag = format!("{}s", interval.as_secs());
+        let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", &flag]);
+        let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
+        let workspace = &app.workspaces()[0];
+        let intervals = Intervals {
+            resources: interval,
+            workspace: std::time::Duration::from_secs(900),
+            jobs: interval,
+        };
+        let poller = std::sync::Arc::new(shape(Poller::new(
             workspace.client.clone(),
             std::sync::Arc::clone(&workspace.snapshot),
             std::sync::Arc::clone(&workspace.self_metrics),
             intervals,
             std::sync::Arc::clone(&workspace.jobs),
-        )
-        .second_poll_after(0.5),
-    );
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(poller.run(shutdown.clone()));
+        )));
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(poller.run(shutdown.clone()));
+        Background { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(2), self.task)
+            .await
+            .expect("poller stops")
+            .unwrap();
+    }
+}
+
+/// An Embed admin workspace's customers are spread over the poll interval
+/// (`Poller::second_poll_after`): here one whose second polls come half an
+/// interval after its first, then every interval.
+#[tokio::test]
+async fn a_staggered_workspaces_second_poll_comes_when_it_says_then_every_interval() {
+    let server = MockServer::start().await;
+    let poller = Background::start(&server, std::time::Duration::from_secs(2), |p| p.second_poll_after(0.5)).await;
     // Sweeps at 0, 1, 3 and 5 s (unstaggered: 0, 2 and 4 s).
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     let early = sweeps(&server).await;
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let later = sweeps(&server).await;
-    shutdown.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(2), task)
-        .await
-        .expect("poller stops")
-        .unwrap();
+    poller.stop().await;
     assert_eq!(early, 2, "the second sweep half an interval after the first");
     assert_eq!(later, 2, "then a whole interval: none between 1.6 and 2.6 s");
 }
@@ -357,30 +377,10 @@ fn workspaces_second_polls_spread_evenly_over_an_interval() {
 /// to an interval later, which the jobs it completed would wait too).
 #[tokio::test]
 async fn a_quiet_customer_that_moves_is_swept_at_once() {
-    use workato_exporter::poller::{Intervals, Poller, Quiet};
     let server = MockServer::start().await;
-    mount_workspace(&server).await;
-    let config = crate::helpers::config_with(&server.uri(), &["--poll.interval", "30s"]);
-    let app = workato_exporter::App::with_client_options(config, crate::helpers::fast_options()).unwrap();
-    let workspace = &app.workspaces()[0];
-    let intervals = Intervals {
-        resources: std::time::Duration::from_secs(30),
-        workspace: std::time::Duration::from_secs(900),
-        jobs: std::time::Duration::from_secs(30),
-    };
-    let quiet = std::sync::Arc::new(Quiet::default());
-    let poller = std::sync::Arc::new(
-        Poller::new(
-            workspace.client.clone(),
-            std::sync::Arc::clone(&workspace.snapshot),
-            std::sync::Arc::clone(&workspace.self_metrics),
-            intervals,
-            std::sync::Arc::clone(&workspace.jobs),
-        )
-        .quiet_when(std::sync::Arc::clone(&quiet)),
-    );
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(poller.run(shutdown.clone()));
+    let quiet = std::sync::Arc::new(workato_exporter::poller::Quiet::default());
+    let shared = std::sync::Arc::clone(&quiet);
+    let poller = Background::start(&server, std::time::Duration::from_secs(30), |p| p.quiet_when(shared)).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sweeps(&server).await, 1, "the first sweep, at once");
     quiet.set(true);
@@ -394,9 +394,5 @@ async fn a_quiet_customer_that_moves_is_swept_at_once() {
         2,
         "moved: swept at once, not 30 s after the first"
     );
-    shutdown.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(2), task)
-        .await
-        .expect("poller stops")
-        .unwrap();
+    poller.stop().await;
 }
