@@ -406,19 +406,31 @@ def phase_f(args, procs, tmp, report):
     os.chmod(www, 0o755)
     nginx_port = free_port()
     sizes, load = {}, {}
-    for name, (accept, content_type) in FORMATS.items():
+
+    def serve_current(name):
+        """Gives nginx the exporter's answer in format `name` as it is now:
+        job histograms keep appearing as the simulator's recipes run, and a
+        file written once at the start was a fifth smaller than the
+        exporter's answer by the last round. Returns its sizes."""
+        accept, content_type = FORMATS[name]
         request = urllib.request.Request(metrics_url, headers={"Accept": accept})
         with urllib.request.urlopen(request, timeout=60) as response:
             if response.headers["Content-Type"] != content_type:
                 sys.exit(f"bench: Accept {accept} answered {response.headers['Content-Type']}")
             body = response.read()
         gz = get(metrics_url, {"Accept": accept, "Accept-Encoding": "gzip"})[1]
-        sizes[name] = {"bytes": len(body), "gzip_bytes": len(gz)}
+        size = {"bytes": len(body), "gzip_bytes": len(gz)}
         if name == "openmetrics":
-            sizes[name]["exemplars"] = body.count(b" # {job_id=")
-        with open(os.path.join(www, name), "wb") as f:
+            size["exemplars"] = body.count(b" # {job_id=")
+        path = os.path.join(www, name)
+        with open(path + ".new", "wb") as f:
             f.write(body)
-        os.chmod(os.path.join(www, name), 0o644)
+        os.chmod(path + ".new", 0o644)
+        os.replace(path + ".new", path)
+        return size
+
+    for name in FORMATS:
+        sizes[name] = serve_current(name)
     sizes["job_histograms"] = text.count("workato_job_duration_seconds_count{")
     print(f"  sizes: {sizes}", flush=True)
     web = nginx(procs, nginx_port, www, tmp)
@@ -444,6 +456,9 @@ def phase_f(args, procs, tmp, report):
             # Four loads of 10 s fit between the end of a jobs cycle and the
             # next minute's poll.
             done, _ = after_jobs_cycle(done)
+            size = serve_current(name)
+            sizes.setdefault("rounds", {}).setdefault(name, []).append(size["bytes"])
+            print(f"  {name}: {size['bytes']:,} bytes this round", flush=True)
             for concurrency in (1, 8):
                 run(f"{name} nginx c={concurrency}", f"http://127.0.0.1:{nginx_port}/{name}", concurrency, False, None)
                 run(f"{name} exporter c={concurrency}", metrics_url, concurrency, False, accept)
