@@ -5,7 +5,7 @@
 //! The operations of a walk through a recipe's jobs pages are in `walk`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Counts, JobsConfig, PendingJob, Planned, RecipeJobs, Since, state_file};
@@ -14,7 +14,20 @@ use crate::snapshot::{DELAY_BUCKETS, Delays, Job, JobStats, JobStatus, Recipe, S
 
 mod walk;
 
-pub use walk::PageSize;
+/// What is known of the length of Workato's jobs pages (not documented):
+/// the longest page seen, a shorter one being the last of a walk. The
+/// customers of an Embed admin workspace share it (one Workato, one page
+/// length): a customer whose recipes have run a few jobs each learns from
+/// the others that its pages are whole histories, and reads no more.
+#[derive(Debug, Default)]
+pub struct PageSize(AtomicUsize);
+
+impl PageSize {
+    /// The longest page seen; 0 before any.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// The job ingestion state of the whole workspace.
 pub struct JobsTracker {

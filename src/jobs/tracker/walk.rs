@@ -4,27 +4,12 @@
 //! that misses the watermark.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::JobsTracker;
 use crate::jobs::baseline::FirstRead;
 use crate::jobs::{Counts, Mark, PendingJob, Walk};
 use crate::snapshot::{Job, JobStatus};
-
-/// What is known of the length of Workato's jobs pages (not documented):
-/// the longest page seen, a shorter one being the last of a walk. The
-/// customers of an Embed admin workspace share it (one Workato, one page
-/// length): a customer whose recipes have run a few jobs each learns from
-/// the others that its pages are whole histories, and reads no more.
-#[derive(Debug, Default)]
-pub struct PageSize(AtomicUsize);
-
-impl PageSize {
-    /// The longest page seen; 0 before any.
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 impl JobsTracker {
     pub(in crate::jobs) fn learn_page_size(&self, len: usize) {
