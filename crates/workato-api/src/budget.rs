@@ -217,12 +217,11 @@ impl Budget {
                     }
                 }
             };
-            let wake = match (free_at, until) {
-                (Some(_), Some(until)) | (None, Some(until)) if Instant::now() >= until => return None,
-                (Some(at), until) => Some(until.map_or(at, |until| at.min(until))),
-                (None, until) => until,
-            };
-            match wake {
+            if until.is_some_and(|until| Instant::now() >= until) {
+                return None;
+            }
+            // Woken by the window's room, the deadline or a turn in line.
+            match free_at.into_iter().chain(until).min() {
                 Some(at) => {
                     tokio::select! {
                         _ = tokio::time::sleep_until(at) => {}

@@ -57,12 +57,7 @@ impl World {
         if self.incidents {
             self.play_script(now);
         }
-        let lost: Vec<u64> = self
-            .connections
-            .iter()
-            .filter(|c| c.lost_at.is_some())
-            .map(|c| c.id)
-            .collect();
+        let lost = self.lost_connection_ids();
         let storm = self.cast.map(|c| c.storm_recipe);
         let phase = self.elapsed % INCIDENT_CYCLE;
         for index in 0..self.recipes.len() {

@@ -259,6 +259,15 @@ pub struct Pending {
 }
 
 impl World {
+    /// The ids of the connections that have lost their authorisation.
+    pub fn lost_connection_ids(&self) -> Vec<u64> {
+        self.connections
+            .iter()
+            .filter(|c| c.lost_at.is_some())
+            .map(|c| c.id)
+            .collect()
+    }
+
     /// Unix seconds at the current simulated moment.
     pub fn now(&self) -> f64 {
         self.epoch + self.elapsed as f64

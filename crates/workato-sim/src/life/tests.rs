@@ -82,12 +82,7 @@ fn the_last_part_of_a_cycle_is_calm_but_for_the_connection_lost_for_days() {
     for seed in [1, 2, 3] {
         let mut w = world(seed);
         let cast = w.cast.expect("the demo has a cast");
-        let long_lost: Vec<u64> = w
-            .connections
-            .iter()
-            .filter(|c| c.lost_at.is_some())
-            .map(|c| c.id)
-            .collect();
+        let long_lost = w.lost_connection_ids();
         // From five minutes after the lost connection comes back (its
         // failed stragglers done) to the end of the cycle.
         w.advance_to(script::CONNECTION_LOST.1 + 300);
