@@ -50,7 +50,7 @@ pub const FAMILIES: [Family; 15] = [
 ];
 
 fn recipe_info(v: &View<'_>, w: &mut Writer) {
-    for (r, id) in v.snapshot.recipes.iter().zip(&v.recipe_ids) {
+    for (r, id) in v.snapshot.recipes.iter().zip(v.recipe_ids.iter()) {
         let folder = id_text(r.folder_id);
         let values = [
             folder.as_str(),
@@ -68,7 +68,7 @@ fn recipe_info(v: &View<'_>, w: &mut Writer) {
 /// recipe whose value is `None` has none, as a recipe whose `running`
 /// Workato left out has no state series at all.
 fn per_recipe(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&Recipe) -> Option<f64>) {
-    for (r, id) in v.snapshot.recipes.iter().zip(&v.recipe_ids) {
+    for (r, id) in v.snapshot.recipes.iter().zip(v.recipe_ids.iter()) {
         if let Some(value) = value(r) {
             w.sample(spec, &[&r.name, id], value);
         }
@@ -76,7 +76,7 @@ fn per_recipe(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&Reci
 }
 
 fn recipe_stop_cause(v: &View<'_>, w: &mut Writer) {
-    let recipes = v.snapshot.recipes.iter().zip(&v.recipe_ids);
+    let recipes = v.snapshot.recipes.iter().zip(v.recipe_ids.iter());
     for (r, id) in recipes.filter(|(r, _)| r.running == Some(false)) {
         let cause = r.stop_cause.as_deref().unwrap_or("manual");
         w.sample(&RECIPE_STOP_CAUSE, &[cause, &r.name, id], 1.0);
@@ -84,7 +84,7 @@ fn recipe_stop_cause(v: &View<'_>, w: &mut Writer) {
 }
 
 fn connection_info(v: &View<'_>, w: &mut Writer) {
-    for (c, id) in v.snapshot.connections.iter().zip(&v.connection_ids) {
+    for (c, id) in v.snapshot.connections.iter().zip(v.connection_ids.iter()) {
         let folder = id_text(c.folder_id);
         let status = c.authorization_status.as_deref().unwrap_or("none");
         let values = [c.application.as_str(), status, &c.name, id, &folder];
@@ -93,7 +93,7 @@ fn connection_info(v: &View<'_>, w: &mut Writer) {
 }
 
 fn per_connection(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&Connection, &View<'_>) -> Option<f64>) {
-    for (c, id) in v.snapshot.connections.iter().zip(&v.connection_ids) {
+    for (c, id) in v.snapshot.connections.iter().zip(v.connection_ids.iter()) {
         if let Some(value) = value(c, v) {
             w.sample(spec, &[&c.application, &c.name, id], value);
         }

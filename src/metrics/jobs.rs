@@ -22,8 +22,13 @@ pub const FAMILIES: [Family; 6] = [
     errors,
 ];
 
-fn recipes<'v>(v: &'v View<'_>) -> impl Iterator<Item = (&'v RecipeJobStats, &'v String)> {
-    v.snapshot.jobs.recipes.iter().map(|r| &**r).zip(&v.job_recipe_ids)
+fn recipes<'v>(v: &'v View<'_>) -> impl Iterator<Item = (&'v RecipeJobStats, &'v str)> {
+    v.snapshot
+        .jobs
+        .recipes
+        .iter()
+        .map(|r| &**r)
+        .zip(v.job_recipe_ids.iter())
 }
 
 fn state_file_errors(v: &View<'_>, w: &mut Writer) {
