@@ -5,6 +5,8 @@
 //! One function per family, listed in [`FAMILIES`] in the order they are
 //! written: the exposition calls each for every workspace before the next.
 
+use std::fmt::Write;
+
 use super::catalogue::*;
 use super::family::Spec;
 use super::text::Writer;
@@ -15,8 +17,15 @@ fn flag(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
 
-fn id_text(id: Option<u64>) -> String {
-    id.map(|id| id.to_string()).unwrap_or_default()
+/// `id` as text (empty when absent) in `buffer`, reused from sample to
+/// sample: one allocation per family, not one per sample.
+fn id_text(buffer: &mut String, id: Option<u64>) -> &str {
+    buffer.clear();
+    if let Some(id) = id {
+        // Writing into a String cannot fail.
+        let _ = write!(buffer, "{id}");
+    }
+    buffer
 }
 
 /// Writes one family of a workspace.
@@ -50,10 +59,10 @@ pub const FAMILIES: [Family; 15] = [
 ];
 
 fn recipe_info(v: &View<'_>, w: &mut Writer) {
+    let mut folder = String::new();
     for (r, id) in v.snapshot.recipes.iter().zip(v.recipe_ids.iter()) {
-        let folder = id_text(r.folder_id);
         let values = [
-            folder.as_str(),
+            id_text(&mut folder, r.folder_id),
             r.project_id.as_deref().unwrap_or(""),
             r.name.as_str(),
             id,
@@ -84,10 +93,16 @@ fn recipe_stop_cause(v: &View<'_>, w: &mut Writer) {
 }
 
 fn connection_info(v: &View<'_>, w: &mut Writer) {
+    let mut folder = String::new();
     for (c, id) in v.snapshot.connections.iter().zip(v.connection_ids.iter()) {
-        let folder = id_text(c.folder_id);
         let status = c.authorization_status.as_deref().unwrap_or("none");
-        let values = [c.application.as_str(), status, &c.name, id, &folder];
+        let values = [
+            c.application.as_str(),
+            status,
+            &c.name,
+            id,
+            id_text(&mut folder, c.folder_id),
+        ];
         w.sample(&CONNECTION_INFO, &values, 1.0);
     }
 }
@@ -101,17 +116,28 @@ fn per_connection(v: &View<'_>, w: &mut Writer, spec: &'static Spec, value: fn(&
 }
 
 fn api_collection_info(v: &View<'_>, w: &mut Writer) {
+    let mut id = String::new();
     for c in &v.snapshot.api_platform.collections {
-        let id = c.id.to_string();
-        let values = [c.name.as_str(), &id, c.version.as_deref().unwrap_or("")];
+        let values = [
+            c.name.as_str(),
+            id_text(&mut id, Some(c.id)),
+            c.version.as_deref().unwrap_or(""),
+        ];
         w.sample(&API_COLLECTION_INFO, &values, 1.0);
     }
 }
 
 fn api_endpoint_active(v: &View<'_>, w: &mut Writer) {
+    let (mut id, mut collection, mut recipe) = (String::new(), String::new(), String::new());
     for e in &v.snapshot.api_platform.endpoints {
-        let (id, collection, recipe) = (e.id.to_string(), id_text(e.collection_id), id_text(e.recipe_id));
-        let values = [collection.as_str(), &e.name, &id, &e.method, &e.path, &recipe];
+        let values = [
+            id_text(&mut collection, e.collection_id),
+            &e.name,
+            id_text(&mut id, Some(e.id)),
+            &e.method,
+            &e.path,
+            id_text(&mut recipe, e.recipe_id),
+        ];
         w.sample(&API_ENDPOINT_ACTIVE, &values, flag(e.active));
     }
 }
