@@ -276,16 +276,21 @@ impl Client {
         }
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let headers = response.headers().clone();
         let limit = self.inner.options.max_reply_bytes;
         let too_large = || Error::TooLarge {
             endpoint: route.label,
             limit,
         };
-        if response.content_length().is_some_and(|length| length > limit as u64) {
+        let length = response.content_length();
+        if length.is_some_and(|length| length > limit as u64) {
             return Err(too_large());
         }
-        let mut body = bytes::BytesMut::new();
+        // Taken, not copied: the body is read without them.
+        let headers = std::mem::take(response.headers_mut());
+        // Room for the announced length, up to a megabyte (a length is
+        // only a promise): a page is not copied again at each doubling.
+        let room = length.map_or(0, |length| length.min(PRESIZE_AT_MOST));
+        let mut body = bytes::BytesMut::with_capacity(room as usize);
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
@@ -305,6 +310,9 @@ impl Client {
         exp.mul_f64(0.5 + fastrand::f64()).min(options.backoff_max)
     }
 }
+
+/// The most room set aside for a reply before its bytes arrive.
+const PRESIZE_AT_MOST: u64 = 1 << 20;
 
 /// `Retry-After` as delay-seconds or an HTTP date, at most [`MAX_HOLD`]
 /// (15 minutes): a larger value is taken as the cap.
