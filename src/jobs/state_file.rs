@@ -32,10 +32,12 @@ use crate::snapshot::{DURATION_BUCKETS, Delays, Histogram, NativeHistogram};
 
 const VERSION: u32 = 1;
 
+/// `R` is the recipes as read (a map of [`RecipeState`]) or as written
+/// ([`Recipes`]).
 #[derive(Serialize, Deserialize)]
-struct StateFile {
+struct StateFile<R = BTreeMap<u64, RecipeState>> {
     version: u32,
-    recipes: BTreeMap<u64, RecipeState>,
+    recipes: R,
     /// `workato_job_ingestion_delay_seconds`; absent from older files.
     #[serde(default)]
     delays: Option<HistogramState>,
@@ -335,11 +337,7 @@ impl Store {
     pub fn save(&mut self, state: &BTreeMap<u64, RecipeJobs>, delays: &Delays) -> std::io::Result<()> {
         let file = StateFile {
             version: VERSION,
-            recipes: state
-                .iter()
-                .filter(|(_, jobs)| is_kept(jobs))
-                .map(|(id, jobs)| (*id, RecipeState::of(jobs)))
-                .collect(),
+            recipes: Recipes(state),
             delays: Some(delays.into()),
         };
         write_atomically(&self.path, &file)?;
@@ -349,7 +347,19 @@ impl Store {
     }
 }
 
-fn write_atomically(path: &Path, file: &StateFile) -> std::io::Result<()> {
+/// The recipes of a state as they are written: each recipe's
+/// [`RecipeState`] is made, written and dropped before the next, where a
+/// map of them all made thousands of short-lived allocations each cycle.
+struct Recipes<'a>(&'a BTreeMap<u64, RecipeJobs>);
+
+impl Serialize for Recipes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let kept = self.0.iter().filter(|(_, jobs)| is_kept(jobs));
+        serializer.collect_map(kept.map(|(id, jobs)| (id, RecipeState::of(jobs))))
+    }
+}
+
+fn write_atomically(path: &Path, file: &StateFile<Recipes>) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
