@@ -80,7 +80,12 @@ where
     Ok(Page { items, raw_len })
 }
 
-/// The `id` of a list item, as it is written, for a log line about it.
+/// The most of an item's `id` a log line shows.
+const MAX_LOGGED_ID: usize = 64;
+
+/// The `id` of a list item, as it is written (JSON, so escaped), for a log
+/// line about it: its first [`MAX_LOGGED_ID`] bytes at most, as a server
+/// may send anything there.
 fn item_id(item: &RawValue) -> Option<&str> {
     #[derive(Deserialize)]
     struct IdOf<'a> {
@@ -88,7 +93,12 @@ fn item_id(item: &RawValue) -> Option<&str> {
         id: Option<&'a RawValue>,
     }
     let id: IdOf = serde_json::from_str(item.get()).ok()?;
-    id.id.map(RawValue::get)
+    let id = id.id?.get();
+    let mut end = id.len().min(MAX_LOGGED_ID);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(&id[..end])
 }
 
 /// Keeps the first item of each id: two series with the same labels would
@@ -291,6 +301,18 @@ mod tests {
         assert!(reason(b"{\"items\": [}").starts_with("not JSON"));
         assert_eq!(reason(b" 42 "), "expected a JSON array, found a number");
         assert!(reason(br#"{"items": {"id": 1}}"#).starts_with("expected a JSON array or an object"));
+    }
+
+    #[test]
+    fn a_malformed_items_id_is_logged_short() {
+        let long = format!(r#"{{"id": "{}", "x": 1}}"#, "é".repeat(100));
+        let item: &RawValue = serde_json::from_str(&long).unwrap();
+        let id = item_id(item).unwrap();
+        assert!(id.len() <= MAX_LOGGED_ID && id.starts_with("\"éé"), "{id}");
+        let item: &RawValue = serde_json::from_str(r#"{"id": 12}"#).unwrap();
+        assert_eq!(item_id(item), Some("12"));
+        let item: &RawValue = serde_json::from_str("7").unwrap();
+        assert_eq!(item_id(item), None);
     }
 
     #[test]
