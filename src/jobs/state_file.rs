@@ -298,6 +298,8 @@ fn is_kept(jobs: &RecipeJobs) -> bool {
 pub struct Store {
     path: PathBuf,
     journal: Option<File>,
+    /// The size of the state last written, to size the next one's buffer.
+    written: usize,
 }
 
 impl Store {
@@ -305,6 +307,7 @@ impl Store {
         Store {
             path: path.to_path_buf(),
             journal: None,
+            written: 0,
         }
     }
 
@@ -333,14 +336,26 @@ impl Store {
         journal.write_all(&bytes)
     }
 
-    /// Writes the whole state atomically, then empties the journal.
-    pub fn save(&mut self, state: &BTreeMap<u64, RecipeJobs>, delays: &Delays) -> std::io::Result<()> {
+    /// The whole state as the file holds it, in one buffer. The tracker
+    /// encodes it under its lock and writes it after: a copy of the state to
+    /// write from was tens of thousands of small allocations each cycle
+    /// (9 MB at 5,000 recipes), made and freed among the ones that stay.
+    pub fn encode(&self, state: &BTreeMap<u64, RecipeJobs>, delays: &Delays) -> std::io::Result<Vec<u8>> {
         let file = StateFile {
             version: VERSION,
             recipes: Recipes(state),
             delays: Some(delays.into()),
         };
-        write_atomically(&self.path, &file)?;
+        let mut encoded = Vec::with_capacity(self.written + self.written / 8);
+        serde_json::to_writer(&mut encoded, &file)?;
+        Ok(encoded)
+    }
+
+    /// Writes an encoded state (see [`Store::encode`]) atomically, then
+    /// empties the journal.
+    pub fn save(&mut self, encoded: &[u8]) -> std::io::Result<()> {
+        write_atomically(&self.path, encoded)?;
+        self.written = encoded.len();
         // Everything the journal held is in the file now.
         self.journal = None;
         File::create(journal_path(&self.path)).map(drop)
@@ -359,15 +374,14 @@ impl Serialize for Recipes<'_> {
     }
 }
 
-fn write_atomically(path: &Path, file: &StateFile<Recipes>) -> std::io::Result<()> {
+fn write_atomically(path: &Path, encoded: &[u8]) -> std::io::Result<()> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
     {
-        let mut out = std::io::BufWriter::new(File::create(&temporary)?);
-        serde_json::to_writer(&mut out, file)?;
-        out.flush()?;
-        out.get_ref().sync_all()?;
+        let mut out = File::create(&temporary)?;
+        out.write_all(encoded)?;
+        out.sync_all()?;
     }
     std::fs::rename(&temporary, path)
 }

@@ -375,14 +375,19 @@ impl JobsTracker {
 
     /// Writes the whole state to the state file, if any, and empties its journal.
     pub fn save(&self) {
-        if let Some(store) = &self.store {
-            let state = self.lock().clone();
-            let delays = self.delays();
-            let saved = store.lock().unwrap_or_else(|p| p.into_inner()).save(&state, &delays);
-            if let Err(error) = saved {
-                self.store_failed(&error);
-                self.publish_from(&self.lock(), unix_now());
-            }
+        let Some(store) = &self.store else { return };
+        let state = self.lock();
+        let delays = self.delays();
+        let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+        let encoded = store.encode(&state, &delays);
+        // The tracker is not held while the file is written and synced; the
+        // store is, until the journal is emptied, so that no change can be
+        // appended in between and emptied with it.
+        drop(state);
+        if let Err(error) = encoded.and_then(|encoded| store.save(&encoded)) {
+            drop(store);
+            self.store_failed(&error);
+            self.publish_from(&self.lock(), unix_now());
         }
     }
 

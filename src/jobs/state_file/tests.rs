@@ -39,7 +39,7 @@ fn state_round_trips_through_the_file() {
     state.insert(43, RecipeJobs::default());
     let mut delays = Delays::default();
     delays.observe(&crate::snapshot::DELAY_BUCKETS, 3.0);
-    Store::new(&path).save(&state, &delays).unwrap();
+    save(&mut Store::new(&path), &state, &delays);
     let loaded = load(&path);
     assert_eq!(loaded.recipes.len(), 1, "uncalibrated recipes are not saved");
     assert_eq!(loaded.delays.count, 1);
@@ -89,7 +89,7 @@ fn the_journal_replays_changes_since_the_last_save_and_skips_a_cut_line() {
     };
     let mut store = Store::new(&path);
     let saved = BTreeMap::from([(1, calibrated(5))]);
-    store.save(&saved, &Delays::default()).unwrap();
+    save(&mut store, &saved, &Delays::default());
     store.append(1, &calibrated(7), &Delays::default()).unwrap();
     store.append(2, &calibrated(1), &Delays::default()).unwrap();
     store.append(1, &calibrated(9), &Delays::default()).unwrap();
@@ -108,7 +108,7 @@ fn the_journal_replays_changes_since_the_last_save_and_skips_a_cut_line() {
     );
     assert_eq!(loaded.recipes[&2].durations[0].count, 1);
 
-    store.save(&loaded.recipes, &loaded.delays).unwrap();
+    save(&mut store, &loaded.recipes, &loaded.delays);
     assert_eq!(
         std::fs::metadata(journal_path(&path)).unwrap().len(),
         0,
@@ -140,7 +140,7 @@ fn native_buckets_survive_a_restart_and_older_files_rebuild_them_from_the_classi
     old.durations[1].observe(&crate::snapshot::DURATION_BUCKETS, 7.0);
     old.durations[1].observe(&crate::snapshot::DURATION_BUCKETS, 7000.0);
     state.insert(2, old);
-    Store::new(&path).save(&state, &Delays::default()).unwrap();
+    save(&mut Store::new(&path), &state, &Delays::default());
     let text = std::fs::read_to_string(&path).unwrap();
     let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
     let observed = file
@@ -155,4 +155,10 @@ fn native_buckets_survive_a_restart_and_older_files_rebuild_them_from_the_classi
     let rebuilt = &loaded.recipes[&2].detail[1].native;
     assert_eq!(rebuilt.count(), 2, "as many jobs as the classic buckets hold");
     assert!(loaded.recipes[&2].detail[0].native.buckets().len() == 0);
+}
+
+/// Encodes and writes, as the tracker does.
+fn save(store: &mut Store, state: &BTreeMap<u64, RecipeJobs>, delays: &Delays) {
+    let encoded = store.encode(state, delays).unwrap();
+    store.save(&encoded).unwrap();
 }
