@@ -2,8 +2,8 @@
 """Soak: the exporter at Workato's limits for a long time, its RSS sampled.
 
   python3 bench/soak.py                     10 minutes' priming, then 30 measured (cargo build --release first)
-  python3 bench/soak.py --minutes 3         a quick look
   python3 bench/soak.py --prime-minutes 0   the measured exporter starts afresh
+  python3 bench/soak.py --prime-minutes 0 --minutes 3   a quick look
   python3 bench/soak.py --json out.json
 
 5,000 recipes, 1,000 connections, 500 API endpoints, 600 jobs a simulated
